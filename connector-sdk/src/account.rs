@@ -1,0 +1,120 @@
+//! The [`AccountManager`] trait: creating accounts, with generated credentials.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::model::{Profile, Resource};
+use crate::schema::FieldSchema;
+
+/// Who to create: login, email and the connector-specific profile fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// The login, when the SaaS has one separate from the email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// The email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Connector-specific fields, validated against the connector's account-creation schema.
+    #[serde(default)]
+    pub profile: Profile,
+}
+
+/// How the new account gets its credentials (upstream `CredentialOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum CredentialOption {
+    /// No password: the user is invited, or signs in another way.
+    NoPassword,
+    /// The connector generates a random password of at least `length` characters.
+    RandomPassword {
+        /// Minimum length.
+        length: u32,
+    },
+    /// The user signs in through single sign-on.
+    Sso,
+}
+
+/// A credential generated for a new account. Its value is a secret: `Debug` redacts it.
+#[derive(Clone)]
+pub struct Credential {
+    /// What the credential is, e.g. `"password"`.
+    pub name: String,
+    /// The secret value.
+    pub secret: SecretString,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("name", &self.name)
+            .field("secret", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// What an account creation did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AccountOutcome {
+    /// The account was created; `credentials` holds what was generated for it.
+    Created {
+        /// The new account as a resource.
+        resource: Resource,
+        /// Generated credentials (empty unless a password was generated).
+        credentials: Vec<Credential>,
+    },
+    /// An account with that login or email exists already.
+    AlreadyExists {
+        /// The existing account.
+        resource: Resource,
+    },
+    /// The SaaS needs someone to act before the account exists (e.g. accept an invitation).
+    ActionRequired {
+        /// What has to happen.
+        message: String,
+        /// The pending account, when the SaaS reports one.
+        resource: Option<Resource>,
+    },
+}
+
+/// Creates accounts of one user type.
+#[async_trait]
+pub trait AccountManager: Send + Sync {
+    /// The credential options this connector supports; the first is the default.
+    fn credential_options(&self) -> Vec<CredentialOption> {
+        vec![CredentialOption::NoPassword]
+    }
+
+    /// The profile fields account creation takes (validated before `create_account` runs).
+    fn account_schema(&self) -> Vec<FieldSchema> {
+        Vec::new()
+    }
+
+    /// Creates the account described by `info`.
+    async fn create_account(
+        &self,
+        info: &AccountInfo,
+        credentials: CredentialOption,
+    ) -> Result<AccountOutcome>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_debug_hides_the_secret() {
+        let c = Credential {
+            name: "password".into(),
+            secret: SecretString::from("hunter2-very-secret"),
+        };
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("password"));
+    }
+}

@@ -1,0 +1,123 @@
+//! # connector-sdk
+//!
+//! Build identity-governance connectors in Rust: a connector reads who has access to what
+//! in one SaaS application (accounts, groups, roles, vaults…) and, when allowed, changes
+//! it. This crate is the Rust counterpart of ConductorOne's Go `baton-sdk`.
+//!
+//! A connector implements [`Connector`] and one [`ResourceSyncer`] per resource type.
+//! Optional capabilities are separate traits a syncer points to:
+//! [`Provisioner`](provision::Provisioner) (grant/revoke),
+//! [`AccountManager`](account::AccountManager) (create accounts),
+//! [`ResourceDeleter`](delete::ResourceDeleter) and
+//! [`ActionHandler`](action::ActionHandler) (custom actions with a validated schema).
+//!
+//! ## A complete minimal connector
+//!
+//! ```
+//! use std::sync::Arc;
+//! use connector_sdk::prelude::*;
+//!
+//! /// Lists the users of a toy API that returns two users a page.
+//! struct Users { all: Vec<(&'static str, &'static str)> }
+//!
+//! #[async_trait]
+//! impl ResourceSyncer for Users {
+//!     fn resource_type(&self) -> ResourceType {
+//!         ResourceType::new("user", "User").with_trait(TraitKind::User)
+//!     }
+//!
+//!     async fn list(&self, _parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+//!         let pager = OffsetPager::new(2);
+//!         let offset = pager.offset(page.token.as_ref())? as usize;
+//!         let chunk: Vec<Resource> = self.all.iter().skip(offset).take(2)
+//!             .map(|(id, email)| {
+//!                 Resource::new(&self.resource_type(), *id, *email)
+//!                     .with_user_trait(UserTrait::default().with_email(*email, true))
+//!             })
+//!             .collect();
+//!         let next = pager.next(offset as u64, chunk.len(), Some(self.all.len() as u64));
+//!         Ok(Page::new(chunk, next))
+//!     }
+//! }
+//!
+//! struct Toy;
+//!
+//! #[async_trait]
+//! impl Connector for Toy {
+//!     fn metadata(&self) -> ConnectorMetadata {
+//!         ConnectorMetadata::new("toy", "Toy")
+//!     }
+//!     async fn validate(&self) -> Result<()> {
+//!         Ok(())
+//!     }
+//!     fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
+//!         vec![Arc::new(Users { all: vec![("u1", "ada@example.com"), ("u2", "bob@example.com"), ("u3", "cy@example.com")] })]
+//!     }
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! // The SDK drains every page; the connector only returns one at a time.
+//! use futures::TryStreamExt;
+//! let syncer = Toy.syncers().remove(0);
+//! let users: Vec<Resource> = stream_pages("users", |req| syncer.list(None, req)).try_collect().await.unwrap();
+//! assert_eq!(users.len(), 3);
+//!
+//! // The conformance kit (feature `testing`) checks ids, traits, references and pagination.
+//! # #[cfg(feature = "testing")]
+//! connector_sdk::testing::assert_conformance(&Toy).await;
+//! # });
+//! ```
+//!
+//! ## Modules
+//!
+//! * [`model`]: resource types, resources, traits, entitlements and grants, with upstream ids.
+//! * [`page`]: pages, tokens, pagers (offset, SCIM, cursor, `Link`), the token bag, guards.
+//! * [`error`]: one [`Error`] with a gRPC-like [`ErrorKind`].
+//! * [`syncer`], [`provision`], [`account`], [`delete`], [`action`], [`connector`]: the traits.
+//! * [`schema`]: typed field schemas for action arguments and account profiles.
+//! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod account;
+pub mod action;
+pub mod connector;
+pub mod delete;
+pub mod error;
+pub mod model;
+pub mod page;
+pub mod provision;
+pub mod schema;
+pub mod syncer;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use async_trait::async_trait;
+pub use connector::Connector;
+pub use error::{Error, ErrorKind, Result};
+pub use syncer::ResourceSyncer;
+
+/// The names a connector implementation needs, in one import.
+pub mod prelude {
+    pub use crate::account::{
+        AccountInfo, AccountManager, AccountOutcome, Credential, CredentialOption,
+    };
+    pub use crate::action::{ActionHandler, ActionSchema, ActionType};
+    pub use crate::connector::{Connector, ConnectorMetadata};
+    pub use crate::delete::{DeleteOutcome, ResourceDeleter};
+    pub use crate::error::{Error, ErrorKind, Result};
+    pub use crate::model::{
+        AccountType, AppTrait, Entitlement, Grant, GroupTrait, Profile, Purpose, Resource,
+        ResourceId, ResourceType, RoleTrait, SecretTrait, TraitKind, UserStatus, UserTrait,
+    };
+    pub use crate::page::{
+        OffsetPager, Page, PageRequest, PageState, PageToken, ScimPager, TokenBag, cursor_token,
+        stream_pages,
+    };
+    pub use crate::provision::{GrantOutcome, Provisioner, RevokeOutcome};
+    pub use crate::schema::{FieldSchema, FieldType};
+    pub use crate::syncer::ResourceSyncer;
+    pub use async_trait::async_trait;
+}

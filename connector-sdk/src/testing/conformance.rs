@@ -1,0 +1,556 @@
+//! The conformance kit: drains every listing of a connector and checks what it returns.
+//!
+//! Call [`assert_conformance`] from a connector's tests (against its simulated tenant or a
+//! wiremock server). It checks:
+//!
+//! * resource type ids are well-formed and unique, declared child types exist;
+//! * every listing terminates: no repeated page token, at most
+//!   [`ConformanceOptions::max_pages_per_listing`] pages;
+//! * resource, entitlement and grant ids are well-formed, follow upstream's formats and are
+//!   unique across the whole sync;
+//! * resources of a type with a trait carry that trait's data;
+//! * child resources name the parent they were listed under, and every parent exists;
+//! * entitlements and grants belong to the resource they were listed for;
+//! * every grant's entitlement and principal exist, the principal's type is one the
+//!   entitlement is grantable to, and expandable grants name existing entitlements.
+//!
+//! Every violation names the offending id.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt;
+
+use crate::connector::Connector;
+use crate::error::Result;
+use crate::model::{
+    Entitlement, Grant, Resource, ResourceId, ResourceType, entitlement_id, grant_id,
+};
+use crate::page::{Page, PageRequest, PageToken};
+use crate::provision::{GrantOutcome, RevokeOutcome};
+
+/// Limits of a conformance run.
+#[derive(Debug, Clone)]
+pub struct ConformanceOptions {
+    /// A listing with more pages than this is reported as not terminating.
+    pub max_pages_per_listing: u64,
+}
+
+impl Default for ConformanceOptions {
+    fn default() -> Self {
+        ConformanceOptions {
+            max_pages_per_listing: 10_000,
+        }
+    }
+}
+
+/// What a conformance run found, when it passed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConformanceReport {
+    /// Resource types.
+    pub resource_types: usize,
+    /// Resources, all types.
+    pub resources: usize,
+    /// Entitlements.
+    pub entitlements: usize,
+    /// Grants.
+    pub grants: usize,
+    /// Pages fetched, all listings.
+    pub pages: u64,
+    /// Resources per type id.
+    pub resources_by_type: BTreeMap<String, usize>,
+}
+
+/// One failed check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Which check failed (e.g. `"dangling grant principal"`).
+    pub check: &'static str,
+    /// The offending id.
+    pub id: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}: {}", self.check, self.id, self.message)
+    }
+}
+
+/// A failed conformance run: every violation, and the counts of what was read.
+#[derive(Debug, Clone)]
+pub struct ConformanceFailure {
+    /// The connector's name.
+    pub connector: String,
+    /// What failed.
+    pub violations: Vec<Violation>,
+    /// What was read before and despite the failures.
+    pub report: ConformanceReport,
+}
+
+impl ConformanceFailure {
+    /// Whether some violation is of `check`.
+    pub fn has(&self, check: &str) -> bool {
+        self.violations.iter().any(|v| v.check == check)
+    }
+
+    /// The violations of `check`.
+    pub fn of(&self, check: &str) -> Vec<&Violation> {
+        self.violations
+            .iter()
+            .filter(|v| v.check == check)
+            .collect()
+    }
+}
+
+impl fmt::Display for ConformanceFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "connector {:?} failed {} conformance check(s):",
+            self.connector,
+            self.violations.len()
+        )?;
+        for v in &self.violations {
+            writeln!(f, "  - {v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConformanceFailure {}
+
+/// Runs every check with default options; panics with the list of violations on failure.
+pub async fn assert_conformance(connector: &dyn Connector) -> ConformanceReport {
+    match check_conformance(connector, &ConformanceOptions::default()).await {
+        Ok(report) => report,
+        Err(failure) => panic!("{failure}"),
+    }
+}
+
+struct Run {
+    violations: Vec<Violation>,
+    pages: u64,
+    max_pages: u64,
+}
+
+impl Run {
+    fn fail(&mut self, check: &'static str, id: impl Into<String>, message: impl Into<String>) {
+        self.violations.push(Violation {
+            check,
+            id: id.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Drains one listing, recording pagination and duplicate-id violations.
+    async fn drain<T, F, Fut>(
+        &mut self,
+        listing: &str,
+        id_of: fn(&T) -> String,
+        mut fetch: F,
+    ) -> Vec<T>
+    where
+        F: FnMut(PageRequest) -> Fut,
+        Fut: std::future::Future<Output = Result<Page<T>>>,
+    {
+        let mut out = Vec::new();
+        let mut seen_ids = HashSet::new();
+        let mut seen_tokens: HashSet<PageToken> = HashSet::new();
+        let mut token: Option<PageToken> = None;
+        let mut pages = 0u64;
+        loop {
+            if pages >= self.max_pages {
+                self.fail(
+                    "pagination terminates",
+                    listing,
+                    format!("listing did not end after {pages} pages"),
+                );
+                break;
+            }
+            let request = PageRequest {
+                token: token.clone(),
+                size: None,
+            };
+            let page = match fetch(request).await {
+                Ok(p) => p,
+                Err(e) => {
+                    self.fail("listing succeeds", listing, e.to_string());
+                    break;
+                }
+            };
+            pages += 1;
+            for item in page.items {
+                let id = id_of(&item);
+                if !seen_ids.insert(id.clone()) {
+                    self.fail(
+                        "unique ids",
+                        id,
+                        format!("returned more than once by listing {listing}"),
+                    );
+                } else {
+                    out.push(item);
+                }
+            }
+            match page.next {
+                None => break,
+                Some(t) if t.as_str().is_empty() => break,
+                Some(t) => {
+                    if !seen_tokens.insert(t.clone()) || token.as_ref() == Some(&t) {
+                        self.fail(
+                            "pagination terminates",
+                            listing,
+                            format!(
+                                "page token {:?} was returned again; the listing would never end",
+                                t.as_str()
+                            ),
+                        );
+                        break;
+                    }
+                    token = Some(t);
+                }
+            }
+        }
+        self.pages += pages;
+        out
+    }
+}
+
+/// Runs every check; returns the counts, or every violation found.
+pub async fn check_conformance(
+    connector: &dyn Connector,
+    options: &ConformanceOptions,
+) -> std::result::Result<ConformanceReport, ConformanceFailure> {
+    let mut run = Run {
+        violations: Vec::new(),
+        pages: 0,
+        max_pages: options.max_pages_per_listing.max(1),
+    };
+    let syncers = connector.syncers();
+    let mut types: HashMap<String, (ResourceType, usize)> = HashMap::new();
+    for (i, s) in syncers.iter().enumerate() {
+        let rt = s.resource_type();
+        if let Err(e) = rt.validate() {
+            run.fail("well-formed ids", &rt.id, e.message().to_string());
+        }
+        if types.insert(rt.id.clone(), (rt.clone(), i)).is_some() {
+            run.fail(
+                "unique ids",
+                &rt.id,
+                "two syncers declare this resource type",
+            );
+        }
+    }
+
+    // Resources: every type at top level, then each declared child type under its parent.
+    let mut resources: Vec<Resource> = Vec::new();
+    let mut queue: VecDeque<(String, Option<ResourceId>)> = syncers
+        .iter()
+        .map(|s| (s.resource_type().id, None))
+        .collect();
+    while let Some((type_id, parent)) = queue.pop_front() {
+        let Some((rt, idx)) = types.get(&type_id).cloned() else {
+            continue;
+        };
+        let syncer = syncers[idx].clone();
+        let listing = match &parent {
+            Some(p) => format!("{type_id} resources under {p}"),
+            None => format!("{type_id} resources"),
+        };
+        let page_parent = parent.clone();
+        let listed = run
+            .drain(
+                &listing,
+                |r: &Resource| r.id.to_string(),
+                |req| {
+                    let syncer = syncer.clone();
+                    let parent = page_parent.clone();
+                    async move { syncer.list(parent.as_ref(), req).await }
+                },
+            )
+            .await;
+        for r in listed {
+            if let Err(e) = r.validate(&rt) {
+                let check = if e.message().contains("trait") {
+                    "trait present"
+                } else {
+                    "well-formed ids"
+                };
+                run.fail(check, r.id.to_string(), e.message().to_string());
+            }
+            if let Some(p) = &parent
+                && r.parent.as_ref() != Some(p)
+            {
+                run.fail(
+                    "parent matches",
+                    r.id.to_string(),
+                    format!(
+                        "listed under {p} but names parent {:?}",
+                        r.parent.as_ref().map(|x| x.to_string())
+                    ),
+                );
+            }
+            for child in &r.child_types {
+                if types.contains_key(child) {
+                    queue.push_back((child.clone(), Some(r.id.clone())));
+                } else {
+                    run.fail(
+                        "child types exist",
+                        r.id.to_string(),
+                        format!("declares child type {child:?}, which no syncer lists"),
+                    );
+                }
+            }
+            resources.push(r);
+        }
+    }
+    let mut resource_ids: HashSet<ResourceId> = HashSet::new();
+    let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &resources {
+        if !resource_ids.insert(r.id.clone()) {
+            run.fail(
+                "unique ids",
+                r.id.to_string(),
+                "resource listed by more than one listing",
+            );
+        }
+        *by_type.entry(r.id.resource_type.clone()).or_default() += 1;
+    }
+    for r in &resources {
+        if let Some(p) = &r.parent
+            && !resource_ids.contains(p)
+        {
+            run.fail(
+                "dangling parent",
+                r.id.to_string(),
+                format!("parent {p} was not listed"),
+            );
+        }
+    }
+
+    // Entitlements and grants of every resource.
+    let mut entitlements: HashMap<String, Entitlement> = HashMap::new();
+    let mut grants: Vec<Grant> = Vec::new();
+    for r in &resources {
+        let Some((rt, idx)) = types.get(&r.id.resource_type).cloned() else {
+            continue;
+        };
+        if rt.skip_entitlements_and_grants {
+            continue;
+        }
+        let syncer = syncers[idx].clone();
+        let ents = run
+            .drain(
+                &format!("entitlements of {}", r.id),
+                |e: &Entitlement| e.id().to_string(),
+                |req| {
+                    let syncer = syncer.clone();
+                    async move { syncer.entitlements(r, req).await }
+                },
+            )
+            .await;
+        for e in ents {
+            if let Err(err) = e.validate() {
+                run.fail("well-formed ids", e.id(), err.message().to_string());
+            }
+            if e.resource() != &r.id {
+                run.fail(
+                    "belongs to its resource",
+                    e.id(),
+                    format!("listed for {} but is on {}", r.id, e.resource()),
+                );
+            }
+            if e.id() != entitlement_id(e.resource(), e.slug()) {
+                run.fail(
+                    "well-formed ids",
+                    e.id(),
+                    format!(
+                        "expected entitlement id {:?}",
+                        entitlement_id(e.resource(), e.slug())
+                    ),
+                );
+            }
+            if entitlements.insert(e.id().to_string(), e.clone()).is_some() {
+                run.fail("unique ids", e.id(), "entitlement listed more than once");
+            }
+        }
+        let gs = run
+            .drain(
+                &format!("grants of {}", r.id),
+                |g: &Grant| g.id().to_string(),
+                |req| {
+                    let syncer = syncer.clone();
+                    async move { syncer.grants(r, req).await }
+                },
+            )
+            .await;
+        for g in gs {
+            if g.entitlement_resource() != &r.id {
+                run.fail(
+                    "belongs to its resource",
+                    g.id(),
+                    format!(
+                        "listed for {} but grants an entitlement of {}",
+                        r.id,
+                        g.entitlement_resource()
+                    ),
+                );
+            }
+            grants.push(g);
+        }
+    }
+    let mut grant_ids = HashSet::new();
+    for g in &grants {
+        if let Err(err) = g.validate() {
+            run.fail("well-formed ids", g.id(), err.message().to_string());
+        }
+        if g.id() != grant_id(g.entitlement_id(), g.principal()) {
+            run.fail(
+                "well-formed ids",
+                g.id(),
+                format!(
+                    "expected grant id {:?}",
+                    grant_id(g.entitlement_id(), g.principal())
+                ),
+            );
+        }
+        if !grant_ids.insert(g.id().to_string()) {
+            run.fail("unique ids", g.id(), "grant listed more than once");
+        }
+        match entitlements.get(g.entitlement_id()) {
+            None => run.fail(
+                "dangling grant entitlement",
+                g.id(),
+                format!("entitlement {} was not listed", g.entitlement_id()),
+            ),
+            Some(e) => {
+                if !e.grantable_to.is_empty()
+                    && !e.grantable_to.contains(&g.principal().resource_type)
+                {
+                    run.fail(
+                        "grantable to principal",
+                        g.id(),
+                        format!(
+                            "principal type {:?} is not in the entitlement's grantable_to {:?}",
+                            g.principal().resource_type,
+                            e.grantable_to
+                        ),
+                    );
+                }
+            }
+        }
+        if !resource_ids.contains(g.principal()) {
+            run.fail(
+                "dangling grant principal",
+                g.id(),
+                format!("principal {} was not listed", g.principal()),
+            );
+        }
+        if let Some(exp) = &g.expandable {
+            for id in &exp.entitlement_ids {
+                if !entitlements.contains_key(id) {
+                    run.fail(
+                        "dangling grant entitlement",
+                        g.id(),
+                        format!("expands entitlement {id}, which was not listed"),
+                    );
+                }
+            }
+        }
+    }
+
+    let report = ConformanceReport {
+        resource_types: types.len(),
+        resources: resources.len(),
+        entitlements: entitlements.len(),
+        grants: grants.len(),
+        pages: run.pages,
+        resources_by_type: by_type,
+    };
+    if run.violations.is_empty() {
+        Ok(report)
+    } else {
+        Err(ConformanceFailure {
+            connector: connector.metadata().name,
+            violations: run.violations,
+            report,
+        })
+    }
+}
+
+/// Grants `entitlement` to `principal` twice and revokes it twice through the connector,
+/// and checks the second of each reports "already exists" / "already revoked".
+///
+/// Leaves the tenant as it found it when the principal did not hold the entitlement.
+pub async fn check_provisioning_idempotent(
+    connector: &dyn Connector,
+    principal: &Resource,
+    entitlement: &Entitlement,
+) -> std::result::Result<(), String> {
+    let syncer = crate::connector::syncer_for(connector, &entitlement.resource().resource_type)
+        .map_err(|e| e.to_string())?;
+    let prov = syncer.provisioner().ok_or_else(|| {
+        format!(
+            "resource type {:?} has no provisioner",
+            entitlement.resource().resource_type
+        )
+    })?;
+    let first = prov.grant(principal, entitlement).await.map_err(|e| {
+        format!(
+            "first grant of {} to {} failed: {e}",
+            entitlement.id(),
+            principal.id
+        )
+    })?;
+    let grant = match first {
+        GrantOutcome::Granted(gs) => gs
+            .into_iter()
+            .find(|g| g.principal() == &principal.id)
+            .unwrap_or_else(|| Grant::new(entitlement, principal.id.clone())),
+        _ => Grant::new(entitlement, principal.id.clone()),
+    };
+    match prov.grant(principal, entitlement).await {
+        Ok(GrantOutcome::AlreadyExists) => {}
+        other => {
+            return Err(format!(
+                "second grant of {} to {} should report AlreadyExists, got {other:?}",
+                entitlement.id(),
+                principal.id
+            ));
+        }
+    }
+    match prov.revoke(&grant).await {
+        Ok(RevokeOutcome::Revoked) => {}
+        other => {
+            return Err(format!(
+                "revoke of {} should report Revoked, got {other:?}",
+                grant.id()
+            ));
+        }
+    }
+    match prov.revoke(&grant).await {
+        Ok(RevokeOutcome::AlreadyRevoked) => Ok(()),
+        other => Err(format!(
+            "second revoke of {} should report AlreadyRevoked, got {other:?}",
+            grant.id()
+        )),
+    }
+}
+
+/// Panics when any of `secrets` appears in `haystack` (logs, errors, files read as text).
+///
+/// ```
+/// use connector_sdk::testing::assert_no_secret;
+/// use secrecy::SecretString;
+/// let key = SecretString::from("SG.very-secret");
+/// assert_no_secret("request failed: unauthenticated", &[&key]);
+/// ```
+pub fn assert_no_secret(haystack: &str, secrets: &[&secrecy::SecretString]) {
+    use secrecy::ExposeSecret;
+    for s in secrets {
+        let s = s.expose_secret();
+        if !s.is_empty() && haystack.contains(s) {
+            // Do not print the secret itself, even in a failing test.
+            panic!("a secret of {} characters appears in the output", s.len());
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Test helpers for connector authors (feature `testing`).
+//!
+//! * [`assert_conformance`] / [`check_conformance`]: the conformance kit, which drains
+//!   every listing of a connector and checks ids, references, traits and pagination.
+//! * [`check_provisioning_idempotent`]: grant twice, revoke twice.
+//! * [`assert_no_secret`]: a secret must not appear in logs, errors or files.
+//! * [`MemoryConnector`]: a small stateful in-memory connector that passes the kit.
+
+pub mod conformance;
+pub mod memory;
+
+pub use conformance::{
+    ConformanceFailure, ConformanceOptions, ConformanceReport, Violation, assert_conformance,
+    assert_no_secret, check_conformance, check_provisioning_idempotent,
+};
+pub use memory::{MemoryConnector, TenantState};
