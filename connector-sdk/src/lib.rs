@@ -73,6 +73,8 @@
 //! * [`model`]: resource types, resources, traits, entitlements and grants, with upstream ids.
 //! * [`page`]: pages, tokens, pagers (offset, SCIM, cursor, `Link`), the token bag, guards.
 //! * [`error`]: one [`Error`] with a gRPC-like [`ErrorKind`].
+//! * [`http`] and [`ratelimit`]: the HTTP client with auth providers, retries that honour the
+//!   server, and a shared client-side rate limiter.
 //! * [`syncer`], [`provision`], [`account`], [`delete`], [`action`], [`connector`]: the traits.
 //! * [`schema`]: typed field schemas for action arguments and account profiles.
 //! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
@@ -86,9 +88,11 @@ pub mod action;
 pub mod connector;
 pub mod delete;
 pub mod error;
+pub mod http;
 pub mod model;
 pub mod page;
 pub mod provision;
+pub mod ratelimit;
 pub mod schema;
 pub mod syncer;
 #[cfg(feature = "testing")]

@@ -1,0 +1,568 @@
+//! Auth providers: static bearer, basic, OAuth2 client credentials, custom token exchange.
+//!
+//! A provider adds credentials to each request ([`AuthProvider::authorize`]) and is told
+//! when a request carrying them got a 401 ([`AuthProvider::unauthorized`]). Token-based
+//! providers keep the token in a [`TokenCache`]: fetched once, shared by every task,
+//! refreshed shortly before it expires, and refreshed *once* (single flight) when many
+//! concurrent requests need a new one. The HTTP client replays a 401'd request once after
+//! a refresh, never more.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+
+use super::error_body::api_message;
+
+/// Which credentials a request carried: lets a provider tell a stale token from one
+/// already refreshed by another task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuthStamp(pub u64);
+
+/// Adds credentials to requests and refreshes them after a 401.
+#[async_trait]
+pub trait AuthProvider: Send + Sync {
+    /// Adds credentials to `request`; returns it and a stamp of the credentials used.
+    async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::RequestBuilder, AuthStamp)>;
+
+    /// A request sent with `stamp` got a 401. Returns `true` when fresh credentials may
+    /// succeed (the provider dropped the stale token), `false` when replaying is pointless
+    /// (static credentials).
+    async fn unauthorized(&self, stamp: AuthStamp) -> bool;
+}
+
+/// A static bearer token (`Authorization: Bearer …`), e.g. an API key.
+pub struct BearerToken {
+    token: SecretString,
+}
+
+impl BearerToken {
+    /// A provider sending `token` on every request.
+    pub fn new(token: SecretString) -> Self {
+        BearerToken { token }
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken([REDACTED])")
+    }
+}
+
+#[async_trait]
+impl AuthProvider for BearerToken {
+    async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::RequestBuilder, AuthStamp)> {
+        Ok((
+            request.bearer_auth(self.token.expose_secret()),
+            AuthStamp(0),
+        ))
+    }
+
+    async fn unauthorized(&self, _stamp: AuthStamp) -> bool {
+        false
+    }
+}
+
+/// HTTP basic auth.
+pub struct BasicAuth {
+    username: String,
+    password: SecretString,
+}
+
+impl BasicAuth {
+    /// A provider sending `username` and `password` on every request.
+    pub fn new(username: impl Into<String>, password: SecretString) -> Self {
+        BasicAuth {
+            username: username.into(),
+            password,
+        }
+    }
+}
+
+impl fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BasicAuth")
+            .field("username", &self.username)
+            .field("password", &"[REDACTED]")
+            .finish()
+    }
+}
+
+#[async_trait]
+impl AuthProvider for BasicAuth {
+    async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::RequestBuilder, AuthStamp)> {
+        Ok((
+            request.basic_auth(&self.username, Some(self.password.expose_secret())),
+            AuthStamp(0),
+        ))
+    }
+
+    async fn unauthorized(&self, _stamp: AuthStamp) -> bool {
+        false
+    }
+}
+
+/// An access token and how long it lives.
+#[derive(Clone)]
+pub struct Token {
+    /// The token.
+    pub secret: SecretString,
+    /// Its lifetime from now, when known; `None` means "until a 401".
+    pub expires_in: Option<Duration>,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("secret", &"[REDACTED]")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+struct Cached {
+    secret: SecretString,
+    refresh_at: Option<Instant>,
+    generation: u64,
+}
+
+/// A shared token with single-flight refresh.
+///
+/// [`get`](TokenCache::get) returns the cached token while it is fresh; otherwise exactly
+/// one caller fetches a new one while the others wait for it. A token is refreshed
+/// `margin` before it expires (default 60 s, or a tenth of a short lifetime).
+pub struct TokenCache {
+    state: Mutex<Option<Cached>>,
+    generation: std::sync::atomic::AtomicU64,
+    margin: Duration,
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("margin", &self.margin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache::new(Duration::from_secs(60))
+    }
+}
+
+impl TokenCache {
+    /// A cache refreshing tokens `margin` before they expire.
+    pub fn new(margin: Duration) -> Self {
+        TokenCache {
+            state: Mutex::new(None),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            margin,
+        }
+    }
+
+    /// The current token, fetching one with `fetch` when there is none or it is due.
+    pub async fn get<F, Fut>(&self, fetch: F) -> Result<(SecretString, AuthStamp)>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Token>>,
+    {
+        let mut state = self.state.lock().await;
+        if let Some(c) = state.as_ref()
+            && c.refresh_at.is_none_or(|at| Instant::now() < at)
+        {
+            return Ok((c.secret.clone(), AuthStamp(c.generation)));
+        }
+        let token = fetch().await?;
+        let generation = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        let refresh_at = token.expires_in.map(|life| {
+            let margin = self.margin.min(life / 10);
+            Instant::now() + life.saturating_sub(margin)
+        });
+        *state = Some(Cached {
+            secret: token.secret.clone(),
+            refresh_at,
+            generation,
+        });
+        Ok((token.secret, AuthStamp(generation)))
+    }
+
+    /// Drops the token of `stamp` if it is still the current one (after a 401).
+    pub async fn invalidate(&self, stamp: AuthStamp) {
+        let mut state = self.state.lock().await;
+        if state.as_ref().is_some_and(|c| c.generation == stamp.0) {
+            *state = None;
+        }
+    }
+}
+
+/// How an OAuth client authenticates to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuthStyle {
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1, alternative).
+    #[default]
+    Body,
+    /// `Authorization: Basic` with the id and secret (RFC 6749 §2.3.1, preferred).
+    Basic,
+}
+
+/// OAuth 2.0 client-credentials grant (RFC 6749 §4.4) with a cached, shared token.
+pub struct OAuth2ClientCredentials {
+    token_url: Url,
+    client_id: String,
+    client_secret: SecretString,
+    scopes: Vec<String>,
+    style: ClientAuthStyle,
+    http: reqwest::Client,
+    cache: TokenCache,
+}
+
+impl fmt::Debug for OAuth2ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth2ClientCredentials")
+            .field("token_url", &self.token_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Option<String>,
+    expires_in: Option<serde_json::Value>,
+}
+
+/// An OAuth token endpoint error, classified by the body's `error` (RFC 6749 §5.2).
+fn oauth_error(status: u16, body: &[u8]) -> Error {
+    let code = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from));
+    let (kind, hint) = match code.as_deref() {
+        Some("invalid_client") | Some("unauthorized_client") => (
+            ErrorKind::Unauthenticated,
+            "check the client id and secret, and that the client-credentials grant is enabled",
+        ),
+        Some("invalid_scope") => (
+            ErrorKind::InvalidArgument,
+            "register the requested scopes on the OAuth app",
+        ),
+        Some("invalid_request") | Some("unsupported_grant_type") | Some("invalid_grant") => (
+            ErrorKind::InvalidArgument,
+            "check the client id and the token URL",
+        ),
+        _ => (
+            ErrorKind::from_http_status(status).unwrap_or(ErrorKind::Internal),
+            "check the credentials and the token URL",
+        ),
+    };
+    let mut err = Error::new(
+        kind,
+        format!("OAuth token request failed with HTTP {status}: {hint}"),
+    )
+    .with_http_status(status);
+    if let Some(msg) = api_message(body) {
+        err = err.with_api_message(msg);
+    }
+    err
+}
+
+impl OAuth2ClientCredentials {
+    /// A client-credentials provider for `token_url`.
+    pub fn new(
+        token_url: Url,
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+        scopes: Vec<String>,
+    ) -> Self {
+        OAuth2ClientCredentials {
+            token_url,
+            client_id: client_id.into(),
+            client_secret,
+            scopes,
+            style: ClientAuthStyle::Body,
+            http: default_token_http(),
+            cache: TokenCache::default(),
+        }
+    }
+
+    /// Sets how the client authenticates to the token endpoint.
+    pub fn with_auth_style(mut self, style: ClientAuthStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// Sets the token cache (e.g. to change the refresh margin).
+    pub fn with_cache(mut self, cache: TokenCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Uses `http` for token requests.
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    async fn fetch(&self) -> Result<Token> {
+        let scope = self.scopes.join(" ");
+        let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
+        if !scope.is_empty() {
+            form.push(("scope", &scope));
+        }
+        let mut req = self
+            .http
+            .post(self.token_url.clone())
+            .header(reqwest::header::ACCEPT, "application/json");
+        match self.style {
+            ClientAuthStyle::Body => {
+                form.push(("client_id", &self.client_id));
+                form.push(("client_secret", self.client_secret.expose_secret()));
+            }
+            ClientAuthStyle::Basic => {
+                req = req.basic_auth(&self.client_id, Some(self.client_secret.expose_secret()));
+            }
+        }
+        let resp = req.form(&form).send().await.map_err(|e| {
+            super::transport_error(&e, "POST", self.token_url.path())
+                .context("requesting an OAuth token")
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| {
+            super::transport_error(&e, "POST", self.token_url.path())
+                .context("reading the OAuth token response")
+        })?;
+        if !(200..300).contains(&status) {
+            return Err(oauth_error(status, &body));
+        }
+        parse_token_response(&body)
+    }
+}
+
+/// Parses `{"access_token": "...", "expires_in": 3600}`; `expires_in` may be a number or a
+/// numeric string; missing means 3600 s. Errors never quote the body (it holds the token).
+fn parse_token_response(body: &[u8]) -> Result<Token> {
+    let parsed: TokenResponse = serde_json::from_slice(body).map_err(|_| {
+        Error::new(
+            ErrorKind::Internal,
+            "the OAuth token response is not the expected JSON object",
+        )
+    })?;
+    let token = parsed
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Internal,
+                "the OAuth token response has no access_token",
+            )
+        })?;
+    let expires_in = match parsed.expires_in {
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|s| s.is_finite() && *s > 0.0)
+    .unwrap_or(3600.0);
+    Ok(Token {
+        secret: SecretString::from(token),
+        expires_in: Some(Duration::from_secs_f64(expires_in)),
+    })
+}
+
+fn default_token_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl AuthProvider for OAuth2ClientCredentials {
+    async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::RequestBuilder, AuthStamp)> {
+        let (token, stamp) = self.cache.get(|| self.fetch()).await?;
+        Ok((request.bearer_auth(token.expose_secret()), stamp))
+    }
+
+    async fn unauthorized(&self, stamp: AuthStamp) -> bool {
+        self.cache.invalidate(stamp).await;
+        true
+    }
+}
+
+/// The future a [`TokenExchange`] function returns.
+pub type TokenFuture = Pin<Box<dyn Future<Output = Result<Token>> + Send>>;
+
+/// A custom token exchange (e.g. Valimail's `POST /auth`), cached and refreshed like OAuth.
+///
+/// ```
+/// use std::time::Duration;
+/// use connector_sdk::http::auth::{Token, TokenExchange};
+/// use secrecy::SecretString;
+///
+/// let exchange = TokenExchange::new(|_http: reqwest::Client| {
+///     Box::pin(async move {
+///         // POST credentials somewhere, parse the reply…
+///         Ok(Token { secret: SecretString::from("t0k3n"), expires_in: Some(Duration::from_secs(600)) })
+///     })
+/// });
+/// ```
+pub struct TokenExchange {
+    exchange: Arc<dyn Fn(reqwest::Client) -> TokenFuture + Send + Sync>,
+    http: reqwest::Client,
+    cache: TokenCache,
+}
+
+impl fmt::Debug for TokenExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenExchange").finish_non_exhaustive()
+    }
+}
+
+impl TokenExchange {
+    /// A provider that gets tokens by calling `exchange` with an HTTP client.
+    pub fn new(exchange: impl Fn(reqwest::Client) -> TokenFuture + Send + Sync + 'static) -> Self {
+        TokenExchange {
+            exchange: Arc::new(exchange),
+            http: default_token_http(),
+            cache: TokenCache::default(),
+        }
+    }
+
+    /// Sets the token cache.
+    pub fn with_cache(mut self, cache: TokenCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Uses `http` for the exchange.
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+}
+
+#[async_trait]
+impl AuthProvider for TokenExchange {
+    async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::RequestBuilder, AuthStamp)> {
+        let (token, stamp) = self
+            .cache
+            .get(|| (self.exchange)(self.http.clone()))
+            .await?;
+        Ok((request.bearer_auth(token.expose_secret()), stamp))
+    }
+
+    async fn unauthorized(&self, stamp: AuthStamp) -> bool {
+        self.cache.invalidate(stamp).await;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_response_forms() {
+        let t = parse_token_response(br#"{"access_token":"abc","expires_in":"120"}"#).unwrap();
+        assert_eq!(t.expires_in, Some(Duration::from_secs(120)));
+        let t = parse_token_response(br#"{"access_token":"abc"}"#).unwrap();
+        assert_eq!(t.expires_in, Some(Duration::from_secs(3600)));
+        let err = parse_token_response(br#"{"access_token":""}"#).unwrap_err();
+        assert!(err.to_string().contains("no access_token"));
+        let err = parse_token_response(br#"["super-secret-token"]"#).unwrap_err();
+        assert!(!err.to_string().contains("super-secret-token"));
+    }
+
+    #[test]
+    fn oauth_errors_are_classified_by_code() {
+        let e = oauth_error(
+            400,
+            br#"{"error":"invalid_scope","error_description":"nope"}"#,
+        );
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.to_string().contains("register the requested scopes"));
+        let e = oauth_error(403, br#"{"error":"unauthorized_client"}"#);
+        assert_eq!(e.kind(), ErrorKind::Unauthenticated);
+        let e = oauth_error(503, b"<html>down</html>");
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let secret = SecretString::from("s3cr3t-value");
+        let shown = [
+            format!("{:?}", BearerToken::new(secret.clone())),
+            format!("{:?}", BasicAuth::new("me", secret.clone())),
+            format!(
+                "{:?}",
+                OAuth2ClientCredentials::new(
+                    Url::parse("https://x/oauth/token").unwrap(),
+                    "id",
+                    secret.clone(),
+                    vec![]
+                )
+            ),
+            format!(
+                "{:?}",
+                Token {
+                    secret: secret.clone(),
+                    expires_in: None
+                }
+            ),
+        ];
+        for s in shown {
+            assert!(!s.contains("s3cr3t-value"), "{s}");
+        }
+    }
+
+    #[tokio::test]
+    async fn cache_refreshes_only_stale_generations() {
+        let cache = TokenCache::new(Duration::ZERO);
+        let mk = |s: &'static str| async move {
+            Ok(Token {
+                secret: SecretString::from(s),
+                expires_in: None,
+            })
+        };
+        let (t1, s1) = cache.get(|| mk("one")).await.unwrap();
+        assert_eq!(t1.expose_secret(), "one");
+        // A second 401 carrying an older stamp must not drop a newer token.
+        cache.invalidate(s1).await;
+        let (t2, s2) = cache.get(|| mk("two")).await.unwrap();
+        assert_eq!(t2.expose_secret(), "two");
+        cache.invalidate(s1).await;
+        let (t3, s3) = cache.get(|| mk("three")).await.unwrap();
+        assert_eq!(t3.expose_secret(), "two");
+        assert_eq!(s2, s3);
+    }
+}
