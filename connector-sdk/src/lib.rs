@@ -76,6 +76,7 @@
 //! * [`http`] and [`ratelimit`]: the HTTP client with auth providers, retries that honour the
 //!   server, and a shared client-side rate limiter.
 //! * [`syncer`], [`provision`], [`account`], [`delete`], [`action`], [`connector`]: the traits.
+//! * [`store`]: the upstream-compatible `.c1z` file, written and read.
 //! * [`schema`]: typed field schemas for action arguments and account profiles.
 //! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
 
@@ -94,6 +95,7 @@ pub mod page;
 pub mod provision;
 pub mod ratelimit;
 pub mod schema;
+pub mod store;
 pub mod syncer;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -22,7 +22,7 @@
 //! assert_eq!(grant.id(), "group:g-1:member:user:u-1");
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::SystemTime;
 
@@ -753,6 +753,10 @@ pub struct Grant {
     /// Free-form attributes of the grant.
     #[serde(default, skip_serializing_if = "Profile::is_empty")]
     pub metadata: Profile,
+    /// For grants derived by grant expansion: the source entitlement ids, each with whether
+    /// the principal holds it directly. Empty for grants a connector lists.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, bool>,
 }
 
 impl Grant {
@@ -766,6 +770,7 @@ impl Grant {
             expandable: None,
             immutable: false,
             metadata: Profile::new(),
+            sources: BTreeMap::new(),
         }
     }
 
@@ -785,6 +790,7 @@ impl Grant {
             expandable: None,
             immutable: false,
             metadata: Profile::new(),
+            sources: BTreeMap::new(),
         }
     }
 

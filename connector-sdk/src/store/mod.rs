@@ -1,0 +1,22 @@
+//! The `.c1z` sync store: upstream baton's classic file format, written and read.
+//!
+//! A `.c1z` is the magic `C1ZF\0` then one zstd frame of a SQLite database whose `v1_*`
+//! tables hold protobuf messages of `c1.connector.v2` (see `shared/specs/c1z-format.md`).
+//! The upstream `baton` CLI and ConductorOne read what [`SyncStore`] writes; [`C1zReader`]
+//! reads files from either.
+//!
+//! * [`SyncStore`] works on an uncompressed copy in a temp directory, keeps the syncs
+//!   already in the file (so two syncs can be compared), and saves atomically: `out.tmp`,
+//!   fsync, rename. A crash never leaves a half-written file in place of a good one.
+//! * [`C1zReader`] opens a file read-only and answers queries about one sync.
+
+pub mod c1z;
+pub mod convert;
+pub mod proto;
+mod query;
+mod reader;
+mod writer;
+
+pub use query::{DiffReport, SyncRun, SyncStats};
+pub use reader::{C1zReader, GrantFilter};
+pub use writer::SyncStore;

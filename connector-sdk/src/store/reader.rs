@@ -1,0 +1,213 @@
+//! [`C1zReader`]: reads a `.c1z` (ours or upstream's).
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+use tempfile::TempDir;
+
+use crate::error::{Error, Result};
+use crate::model::{Entitlement, Grant, Resource, ResourceId, ResourceType};
+
+use super::c1z::{self, FileKind, sql_error};
+use super::query::{self, DiffReport, GrantQuery, SyncRun, SyncStats};
+
+/// Which grants to list; all fields are optional and combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantFilter {
+    /// Grants of this entitlement id.
+    pub entitlement: Option<String>,
+    /// Grants held by this principal.
+    pub principal: Option<ResourceId>,
+    /// Grants of entitlements on this resource.
+    pub resource: Option<ResourceId>,
+}
+
+/// A `.c1z` opened read-only, looking at one sync (the latest finished one by default, as
+/// the `baton` CLI does).
+///
+/// ```no_run
+/// use connector_sdk::store::C1zReader;
+/// let reader = C1zReader::open("sync.c1z".as_ref())?;
+/// for rt in reader.resource_types()? {
+///     println!("{}: {} resources", rt.id, reader.resources(Some(&rt.id))?.len());
+/// }
+/// # Ok::<(), connector_sdk::Error>(())
+/// ```
+pub struct C1zReader {
+    _dir: TempDir,
+    conn: Connection,
+    sync: SyncRun,
+}
+
+impl std::fmt::Debug for C1zReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("C1zReader")
+            .field("sync", &self.sync.sync_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl C1zReader {
+    /// Opens `path` at its latest finished sync. Fails with a clear message on a missing
+    /// file, a file that is not a c1z, a truncated one, upstream's newer v3 format, or a
+    /// file with no finished sync.
+    pub fn open(path: &Path) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("c1z")
+            .tempdir()
+            .map_err(|e| Error::from(e).context("creating a temp directory"))?;
+        let db = dir.path().join("db");
+        if !path.exists() {
+            return Err(Error::not_found(format!(
+                "{} does not exist; run a sync first (it writes --file, default sync.c1z)",
+                path.display()
+            )));
+        }
+        if c1z::decompress(path, &db)? == FileKind::Empty {
+            return Err(Error::not_found(format!(
+                "{} is empty: it holds no sync",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(sql_error)?;
+        let sync = query::latest_finished(&conn)
+            .map_err(|e| e.context(format!("reading {}", path.display())))?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "{} holds no finished sync; run the sync again to completion",
+                    path.display()
+                ))
+            })?;
+        Ok(C1zReader {
+            _dir: dir,
+            conn,
+            sync,
+        })
+    }
+
+    /// Looks at sync `sync_id` instead of the latest finished one.
+    pub fn with_sync(mut self, sync_id: &str) -> Result<Self> {
+        self.sync = self
+            .syncs()?
+            .into_iter()
+            .find(|r| r.sync_id == sync_id)
+            .ok_or_else(|| Error::not_found(format!("the file holds no sync {sync_id}")))?;
+        Ok(self)
+    }
+
+    /// The sync being read.
+    pub fn sync(&self) -> &SyncRun {
+        &self.sync
+    }
+
+    /// Every sync in the file, oldest first.
+    pub fn syncs(&self) -> Result<Vec<SyncRun>> {
+        query::sync_runs(&self.conn)
+    }
+
+    /// The resource types.
+    pub fn resource_types(&self) -> Result<Vec<ResourceType>> {
+        query::resource_types(&self.conn, &self.sync.sync_id)
+    }
+
+    /// The resources, optionally of one type.
+    pub fn resources(&self, resource_type: Option<&str>) -> Result<Vec<Resource>> {
+        Ok(query::resources(
+            &self.conn,
+            &self.sync.sync_id,
+            resource_type,
+            None,
+            0,
+            i64::MAX,
+        )?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+    }
+
+    /// The children of `parent`.
+    pub fn children(&self, parent: &ResourceId) -> Result<Vec<Resource>> {
+        Ok(query::resources(
+            &self.conn,
+            &self.sync.sync_id,
+            None,
+            Some(parent),
+            0,
+            i64::MAX,
+        )?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+    }
+
+    /// One resource.
+    pub fn resource(&self, id: &ResourceId) -> Result<Option<Resource>> {
+        query::resource(&self.conn, &self.sync.sync_id, id)
+    }
+
+    /// The entitlements, optionally of one resource.
+    pub fn entitlements(&self, resource: Option<&ResourceId>) -> Result<Vec<Entitlement>> {
+        query::entitlements(&self.conn, &self.sync.sync_id, resource)
+    }
+
+    /// One entitlement.
+    pub fn entitlement(&self, id: &str) -> Result<Option<Entitlement>> {
+        query::entitlement(&self.conn, &self.sync.sync_id, id)
+    }
+
+    /// The grants matching `filter`.
+    pub fn grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>> {
+        query::grants(
+            &self.conn,
+            &self.sync.sync_id,
+            &GrantQuery {
+                entitlement: filter.entitlement.as_deref(),
+                principal: filter.principal.as_ref(),
+                resource: filter.resource.as_ref(),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// One grant.
+    pub fn grant(&self, id: &str) -> Result<Option<Grant>> {
+        Ok(query::grants(
+            &self.conn,
+            &self.sync.sync_id,
+            &GrantQuery {
+                id: Some(id),
+                ..Default::default()
+            },
+        )?
+        .pop())
+    }
+
+    /// Counts, computed from the tables.
+    pub fn stats(&self) -> Result<SyncStats> {
+        query::stats(&self.conn, &self.sync.sync_id)
+    }
+
+    /// What changed from the previous finished sync to the one being read. Fails when the
+    /// file holds only one finished sync.
+    pub fn diff_with_previous(&self) -> Result<DiffReport> {
+        let mut finished: Vec<SyncRun> = self
+            .syncs()?
+            .into_iter()
+            .filter(|r| r.ended_at.is_some() && r.sync_id != self.sync.sync_id)
+            .filter(|r| (&r.ended_at, &r.sync_id) < (&self.sync.ended_at, &self.sync.sync_id))
+            .collect();
+        finished.sort_by(|a, b| (&a.ended_at, &a.sync_id).cmp(&(&b.ended_at, &b.sync_id)));
+        let prev = finished.pop().ok_or_else(|| {
+            Error::not_found(
+                "the file holds no earlier finished sync to compare with; run a second sync",
+            )
+        })?;
+        self.diff(&prev.sync_id, &self.sync.sync_id)
+    }
+
+    /// What changed from sync `from` to sync `to`.
+    pub fn diff(&self, from: &str, to: &str) -> Result<DiffReport> {
+        query::diff(&self.conn, from, to)
+    }
+}
