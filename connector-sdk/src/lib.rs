@@ -76,6 +76,7 @@
 //! * [`http`] and [`ratelimit`]: the HTTP client with auth providers, retries that honour the
 //!   server, and a shared client-side rate limiter.
 //! * [`syncer`], [`provision`], [`account`], [`delete`], [`action`], [`connector`]: the traits.
+//! * [`sync`]: the engine that drives a connector into a `.c1z`, concurrently and resumably.
 //! * [`store`]: the upstream-compatible `.c1z` file, written and read.
 //! * [`schema`]: typed field schemas for action arguments and account profiles.
 //! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
@@ -96,6 +97,7 @@ pub mod provision;
 pub mod ratelimit;
 pub mod schema;
 pub mod store;
+pub mod sync;
 pub mod syncer;
 #[cfg(feature = "testing")]
 pub mod testing;

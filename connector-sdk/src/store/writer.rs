@@ -344,7 +344,8 @@ impl SyncStore {
                         })
                         .unwrap_or_default();
                     for (p, is_direct) in members {
-                        if p == *g.principal() {
+                        // A cycle would make a group a member of itself: skip that.
+                        if p == *g.principal() || p == *g.entitlement_resource() {
                             continue;
                         }
                         if !x.resource_type_ids.is_empty()

@@ -1,0 +1,608 @@
+//! The engine's phases.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde::{Deserialize, Serialize};
+
+use crate::connector::Connector;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Resource, ResourceType};
+use crate::page::{Identified, Page, PageGuard, PageRequest, PageToken};
+use crate::syncer::ResourceSyncer;
+
+use super::store_thread::StoreHandle;
+use super::{Phase, Progress, ProgressFn, SyncOptions, SyncReport};
+
+/// Rows fetched from the store at a time when walking resources.
+const SCAN_BATCH: i64 = 256;
+/// Warnings kept in the report (all are counted).
+const MAX_WARNINGS_KEPT: usize = 100;
+
+/// The checkpoint saved as the unfinished sync's token.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    version: u32,
+    rust_connector_sdk: State,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct State {
+    /// Top-level listings: type id -> next token (`None` = not started), or done.
+    top_level: BTreeMap<String, Listed>,
+    /// Whether phase 2 is complete.
+    top_level_done: bool,
+    /// Child listings are done for every resource with rowid at or below this.
+    children_done_through: i64,
+    children_done: bool,
+    /// Entitlements and grants are done for every resource with rowid at or below this.
+    details_done_through: i64,
+    details_done: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+struct Listed {
+    done: bool,
+    token: Option<String>,
+}
+
+/// One listing driven page by page, with the guard watching it.
+struct Listing {
+    guard: PageGuard,
+    token: Option<PageToken>,
+    done: bool,
+}
+
+impl Listing {
+    fn new(name: String, token: Option<PageToken>) -> Self {
+        Listing {
+            guard: PageGuard::new(name),
+            token,
+            done: false,
+        }
+    }
+
+    fn request(&self) -> Option<PageRequest> {
+        (!self.done).then(|| PageRequest {
+            token: self.token.clone(),
+            size: None,
+        })
+    }
+
+    fn accept<T: Identified>(&mut self, page: Page<T>) -> Result<Vec<T>> {
+        let g = self.guard.accept(self.token.as_ref(), page)?;
+        self.token = g.next;
+        self.done = self.token.is_none();
+        Ok(g.items)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Scan {
+    Children,
+    Details,
+}
+
+struct Engine<'a> {
+    syncers: BTreeMap<String, Arc<dyn ResourceSyncer>>,
+    types: BTreeMap<String, ResourceType>,
+    store: StoreHandle,
+    options: &'a SyncOptions,
+    progress_fn: Option<&'a ProgressFn>,
+    progress: Mutex<Progress>,
+    warnings: Mutex<(Vec<String>, u64)>,
+    not_found: Mutex<u64>,
+    state: Mutex<State>,
+    last_checkpoint: Mutex<Instant>,
+    started: Instant,
+    stop: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Syncs `connector` into the `.c1z` at `path`, resuming an unfinished sync found there
+/// (unless `options.resume` is false). The file keeps its previous finished sync.
+pub async fn sync_to_file(
+    connector: &dyn Connector,
+    path: &Path,
+    options: &SyncOptions,
+    progress: Option<&ProgressFn>,
+) -> Result<SyncReport> {
+    let started = Instant::now();
+    let store = StoreHandle::open(path.to_path_buf()).await?;
+    let resumable = if options.resume {
+        store
+            .call(|s| {
+                Ok(s.syncs()?
+                    .into_iter()
+                    .rev()
+                    .find(|r| r.ended_at.is_none())
+                    .and_then(|r| {
+                        serde_json::from_str::<Checkpoint>(&r.sync_token)
+                            .ok()
+                            .map(|c| (r.sync_id, c.rust_connector_sdk))
+                    }))
+            })
+            .await?
+    } else {
+        None
+    };
+    let resumed = resumable.is_some();
+    let (sync_id, state) = match resumable {
+        Some((id, state)) => {
+            let resume_id = id.clone();
+            store.call(move |s| s.resume_sync(&resume_id)).await?;
+            tracing::info!(sync_id = %id, "resuming an interrupted sync");
+            (id, state)
+        }
+        None => (store.call(|s| s.start_sync()).await?, State::default()),
+    };
+    let mut syncers = BTreeMap::new();
+    let mut types = BTreeMap::new();
+    let mut ordered = Vec::new();
+    for s in connector.syncers() {
+        let rt = s.resource_type();
+        rt.validate()?;
+        if types.insert(rt.id.clone(), rt.clone()).is_some() {
+            return Err(Error::internal(format!(
+                "connector bug: two syncers declare resource type {:?}",
+                rt.id
+            )));
+        }
+        syncers.insert(rt.id.clone(), s);
+        ordered.push(rt);
+    }
+    let engine = Engine {
+        syncers,
+        types,
+        store,
+        options,
+        progress_fn: progress,
+        progress: Mutex::new(Progress::default()),
+        warnings: Mutex::new((Vec::new(), 0)),
+        not_found: Mutex::new(0),
+        state: Mutex::new(state),
+        last_checkpoint: Mutex::new(Instant::now()),
+        started,
+        stop: AtomicBool::new(false),
+    };
+    match engine.run(ordered).await {
+        Ok(()) if engine.stop.load(Ordering::SeqCst) => {
+            engine.checkpoint(true).await?;
+            let (warnings, warning_count) = lock(&engine.warnings).clone();
+            Ok(SyncReport {
+                sync_id,
+                completed: false,
+                resumed,
+                stats: Default::default(),
+                expanded_grants: 0,
+                warnings,
+                warning_count,
+                pages: lock(&engine.progress).pages,
+                duration: started.elapsed(),
+            })
+        }
+        Ok(()) => engine.finish(sync_id, resumed).await,
+        Err(e) => {
+            // Save what is stored so a rerun resumes instead of starting over.
+            if let Err(ce) = engine.checkpoint(true).await {
+                tracing::warn!(error = %ce, "could not save a checkpoint after the sync failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+impl Engine<'_> {
+    async fn run(&self, ordered: Vec<ResourceType>) -> Result<()> {
+        self.set_phase(Phase::ResourceTypes);
+        self.store
+            .call(move |s| s.put_resource_types(&ordered))
+            .await?;
+
+        if !lock(&self.state).top_level_done {
+            self.set_phase(Phase::Resources);
+            self.top_level().await?;
+            if self.stopped() {
+                return Ok(());
+            }
+            lock(&self.state).top_level_done = true;
+            self.checkpoint(false).await?;
+        }
+        if !lock(&self.state).children_done {
+            self.set_phase(Phase::ChildResources);
+            let after = lock(&self.state).children_done_through;
+            self.scan(Scan::Children, after).await?;
+            if self.stopped() {
+                return Ok(());
+            }
+            lock(&self.state).children_done = true;
+            self.checkpoint(false).await?;
+        }
+        if !lock(&self.state).details_done {
+            self.set_phase(Phase::EntitlementsAndGrants);
+            let after = lock(&self.state).details_done_through;
+            self.scan(Scan::Details, after).await?;
+            if self.stopped() {
+                return Ok(());
+            }
+            lock(&self.state).details_done = true;
+            self.checkpoint(false).await?;
+        }
+        Ok(())
+    }
+
+    fn stopped(&self) -> bool {
+        if let Some(max) = self.options.max_duration
+            && self.started.elapsed() >= max
+        {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn set_phase(&self, phase: Phase) {
+        lock(&self.progress).phase = Some(phase);
+        self.report_progress();
+    }
+
+    fn report_progress(&self) {
+        if let Some(f) = self.progress_fn {
+            let snapshot = lock(&self.progress).clone();
+            f(&snapshot);
+        }
+    }
+
+    fn warn(&self, message: String) {
+        tracing::warn!("{message}");
+        let mut w = lock(&self.warnings);
+        w.1 += 1;
+        if w.0.len() < MAX_WARNINGS_KEPT {
+            w.0.push(message);
+        }
+        lock(&self.progress).warnings = w.1;
+    }
+
+    /// Saves the checkpoint when `force` or when the interval has passed.
+    async fn checkpoint(&self, force: bool) -> Result<()> {
+        {
+            let mut last = lock(&self.last_checkpoint);
+            if !force && last.elapsed() < self.options.checkpoint_interval {
+                return Ok(());
+            }
+            *last = Instant::now();
+        }
+        let token = serde_json::to_string(&Checkpoint {
+            version: 1,
+            rust_connector_sdk: lock(&self.state).clone(),
+        })?;
+        self.store.call(move |s| s.checkpoint(&token)).await
+    }
+
+    fn syncer(&self, type_id: &str) -> Option<&Arc<dyn ResourceSyncer>> {
+        self.syncers.get(type_id)
+    }
+
+    /// Validates and stores one page of resources listed under `parent`.
+    async fn store_resources(
+        &self,
+        rt: &ResourceType,
+        parent: Option<&Resource>,
+        mut items: Vec<Resource>,
+    ) -> Result<()> {
+        for r in &mut items {
+            if let Some(p) = parent {
+                match &r.parent {
+                    None => r.parent = Some(p.id.clone()),
+                    Some(named) if *named != p.id => {
+                        return Err(Error::internal(format!(
+                            "connector bug: resource {} was listed under {} but names parent {named}",
+                            r.id, p.id
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+            r.validate(rt).map_err(|e| {
+                Error::internal(format!(
+                    "connector returned an invalid resource: {}",
+                    e.message()
+                ))
+            })?;
+            for child in &r.child_types {
+                if !self.types.contains_key(child) {
+                    self.warn(format!(
+                        "resource {} declares child type {child:?}, which the connector does not sync",
+                        r.id
+                    ));
+                }
+            }
+        }
+        let n = items.len() as u64;
+        self.store.call(move |s| s.put_resources(&items)).await?;
+        {
+            let mut p = lock(&self.progress);
+            *p.resources_by_type.entry(rt.id.clone()).or_default() += n;
+            p.pages += 1;
+        }
+        self.report_progress();
+        Ok(())
+    }
+
+    async fn top_level(&self) -> Result<()> {
+        let pending: Vec<(String, Option<PageToken>)> = {
+            let st = lock(&self.state);
+            self.types
+                .keys()
+                .filter_map(|t| match st.top_level.get(t) {
+                    Some(l) if l.done => None,
+                    Some(l) => Some((t.clone(), l.token.clone().map(PageToken::new))),
+                    None => Some((t.clone(), None)),
+                })
+                .collect()
+        };
+        let mut queue: VecDeque<_> = pending.into();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < self.options.workers.max(1) {
+                let Some((type_id, token)) = queue.pop_front() else {
+                    break;
+                };
+                running.push(self.list_top_level(type_id, token));
+            }
+            match running.next().await {
+                Some(r) => r?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn list_top_level(&self, type_id: String, token: Option<PageToken>) -> Result<()> {
+        let (Some(syncer), Some(rt)) = (self.syncer(&type_id), self.types.get(&type_id)) else {
+            return Ok(());
+        };
+        let mut listing = Listing::new(format!("{type_id} resources"), token);
+        while let Some(req) = listing.request() {
+            if self.stopped() {
+                return Ok(());
+            }
+            let page = syncer
+                .list(None, req)
+                .await
+                .map_err(|e| e.context(format!("listing {type_id} resources")))?;
+            let items = listing.accept(page)?;
+            self.store_resources(rt, None, items).await?;
+            lock(&self.state).top_level.insert(
+                type_id.clone(),
+                Listed {
+                    done: listing.done,
+                    token: listing.token.as_ref().map(|t| t.as_str().to_string()),
+                },
+            );
+            self.checkpoint(false).await?;
+        }
+        Ok(())
+    }
+
+    /// Walks stored resources above `after` in rowid order, `workers` at a time, advancing
+    /// the phase's watermark as the lowest unfinished resource completes.
+    async fn scan(&self, kind: Scan, after: i64) -> Result<()> {
+        let workers = self.options.workers.max(1);
+        let mut cursor = after;
+        let mut buffer: VecDeque<(i64, Resource)> = VecDeque::new();
+        let mut in_flight: BTreeSet<i64> = BTreeSet::new();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < workers && !self.stopped() {
+                if buffer.is_empty() {
+                    let from = cursor;
+                    let batch = self
+                        .store
+                        .call(move |s| s.resources_after(from, SCAN_BATCH))
+                        .await?;
+                    if let Some((last, _)) = batch.last() {
+                        cursor = *last;
+                    }
+                    buffer.extend(batch);
+                }
+                let Some((rowid, resource)) = buffer.pop_front() else {
+                    break;
+                };
+                in_flight.insert(rowid);
+                let work = async move {
+                    let result = match kind {
+                        Scan::Children => self.children_of(resource).await,
+                        Scan::Details => self.details_of(resource).await,
+                    };
+                    (rowid, result)
+                };
+                running.push(work);
+            }
+            let Some((rowid, result)) = running.next().await else {
+                return Ok(());
+            };
+            result?;
+            in_flight.remove(&rowid);
+            let low = in_flight
+                .first()
+                .copied()
+                .into_iter()
+                .chain(buffer.front().map(|(id, _)| *id))
+                .min();
+            let done_through = low.map_or(cursor, |l| l - 1);
+            {
+                let mut st = lock(&self.state);
+                match kind {
+                    Scan::Children => st.children_done_through = done_through,
+                    Scan::Details => st.details_done_through = done_through,
+                }
+            }
+            self.checkpoint(false).await?;
+        }
+    }
+
+    /// A per-resource `NotFound` becomes a warning, up to the configured limit.
+    fn tolerate_not_found(&self, result: Result<()>, what: String) -> Result<()> {
+        match result {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let mut n = lock(&self.not_found);
+                *n += 1;
+                if *n > self.options.max_not_found {
+                    return Err(Error::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "{} resources vanished during the sync (more than the limit of {}); last: {what}: {}",
+                            *n,
+                            self.options.max_not_found,
+                            e.message()
+                        ),
+                    ));
+                }
+                drop(n);
+                self.warn(format!("{what}: {} (skipped)", e.message()));
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn children_of(&self, parent: Resource) -> Result<()> {
+        for child_type in &parent.child_types {
+            let (Some(syncer), Some(rt)) = (self.syncer(child_type), self.types.get(child_type))
+            else {
+                continue;
+            };
+            let what = format!("listing {child_type} resources under {}", parent.id);
+            let result = async {
+                let mut listing =
+                    Listing::new(format!("{child_type} resources under {}", parent.id), None);
+                while let Some(req) = listing.request() {
+                    let page = syncer.list(Some(&parent.id), req).await?;
+                    let items = listing.accept(page)?;
+                    self.store_resources(rt, Some(&parent), items).await?;
+                }
+                Ok(())
+            }
+            .await;
+            self.tolerate_not_found(result, what.clone()).map_err(|e| {
+                if e.kind() == ErrorKind::NotFound {
+                    e
+                } else {
+                    e.context(what)
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn details_of(&self, resource: Resource) -> Result<()> {
+        let Some(rt) = self.types.get(&resource.id.resource_type) else {
+            return Ok(());
+        };
+        if rt.skip_entitlements_and_grants {
+            return Ok(());
+        }
+        let Some(syncer) = self.syncer(&rt.id) else {
+            return Ok(());
+        };
+        let resource = Arc::new(resource);
+        let what = format!("listing entitlements and grants of {}", resource.id);
+        let result = async {
+            let mut listing = Listing::new(format!("entitlements of {}", resource.id), None);
+            while let Some(req) = listing.request() {
+                let page = syncer.entitlements(&resource, req).await?;
+                let items = listing.accept(page)?;
+                for e in &items {
+                    e.validate().map_err(|err| {
+                        Error::internal(format!("connector returned an invalid entitlement: {}", err.message()))
+                    })?;
+                    if e.resource() != &resource.id {
+                        return Err(Error::internal(format!(
+                            "connector bug: entitlement {} is on {}, but was listed for {}",
+                            e.id(),
+                            e.resource(),
+                            resource.id
+                        )));
+                    }
+                }
+                let n = items.len() as u64;
+                let r = resource.clone();
+                self.store.call(move |s| s.put_entitlements(&r, &items)).await?;
+                self.count_page(n, 0);
+            }
+            let mut listing = Listing::new(format!("grants of {}", resource.id), None);
+            while let Some(req) = listing.request() {
+                let page = syncer.grants(&resource, req).await?;
+                let items = listing.accept(page)?;
+                for g in &items {
+                    g.validate().map_err(|err| {
+                        Error::internal(format!("connector returned an invalid grant: {}", err.message()))
+                    })?;
+                    if g.entitlement_resource() != &resource.id {
+                        return Err(Error::internal(format!(
+                            "connector bug: grant {} is of an entitlement on {}, but was listed for {}",
+                            g.id(),
+                            g.entitlement_resource(),
+                            resource.id
+                        )));
+                    }
+                }
+                let n = items.len() as u64;
+                self.store.call(move |s| s.put_grants(&items)).await?;
+                self.count_page(0, n);
+            }
+            Ok(())
+        }
+        .await;
+        self.tolerate_not_found(result, what.clone()).map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                e
+            } else {
+                e.context(what)
+            }
+        })
+    }
+
+    fn count_page(&self, entitlements: u64, grants: u64) {
+        {
+            let mut p = lock(&self.progress);
+            p.entitlements += entitlements;
+            p.grants += grants;
+            p.pages += 1;
+        }
+        self.report_progress();
+    }
+
+    async fn finish(self, sync_id: String, resumed: bool) -> Result<SyncReport> {
+        let mut expanded = 0;
+        if self.options.expand_grants {
+            self.set_phase(Phase::GrantExpansion);
+            expanded = self.store.call(|s| s.expand_grants()).await?;
+        }
+        self.set_phase(Phase::Finishing);
+        let dangling = self.store.call(|s| s.dangling(5)).await?;
+        for (what, total, examples) in dangling {
+            self.warn(format!("{total} {what}, e.g. {}", examples.join(", ")));
+        }
+        let stats = self.store.call(|s| s.finish()).await?;
+        let (warnings, warning_count) = lock(&self.warnings).clone();
+        Ok(SyncReport {
+            sync_id,
+            completed: true,
+            resumed,
+            stats,
+            expanded_grants: expanded,
+            warnings,
+            warning_count,
+            pages: lock(&self.progress).pages,
+            duration: self.started.elapsed(),
+        })
+    }
+}

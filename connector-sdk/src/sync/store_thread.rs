@@ -1,0 +1,60 @@
+//! The store runs on its own thread (SQLite work is blocking); async code sends it jobs.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::store::SyncStore;
+
+type Job = Box<dyn FnOnce(&mut SyncStore) + Send>;
+
+/// A handle to a [`SyncStore`] living on a dedicated thread. Dropping it stops the thread.
+pub(crate) struct StoreHandle {
+    tx: mpsc::Sender<Job>,
+}
+
+impl StoreHandle {
+    /// Opens the store for `path` on a new thread.
+    pub(crate) async fn open(path: PathBuf) -> Result<StoreHandle> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<()>>();
+        std::thread::Builder::new()
+            .name("c1z-store".into())
+            .spawn(move || {
+                let mut store = match SyncStore::open(&path) {
+                    Ok(s) => {
+                        let _ = ready_tx.send(Ok(()));
+                        s
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok(job) = rx.recv() {
+                    job(&mut store);
+                }
+            })
+            .map_err(|e| Error::internal(format!("could not start the store thread: {e}")))?;
+        ready_rx
+            .await
+            .map_err(|_| Error::internal("the store thread stopped while opening the file"))??;
+        Ok(StoreHandle { tx })
+    }
+
+    /// Runs `f` on the store thread and returns its result.
+    pub(crate) async fn call<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut SyncStore) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Box::new(move |s| {
+                let _ = tx.send(f(s));
+            }))
+            .map_err(|_| Error::internal("the store thread has stopped"))?;
+        rx.await
+            .map_err(|_| Error::internal("the store thread stopped during a write"))?
+    }
+}
