@@ -1,0 +1,344 @@
+//! Inspects a `.c1z` sync file (ours or upstream's): resource types, resources,
+//! entitlements, grants, stats, syncs, and the diff between the last two syncs.
+//!
+//! ```text
+//! cargo run --example inspect -- sync.c1z resources -t user
+//! cargo run --example inspect -- sync.c1z grants -e group:g1:member --output json
+//! cargo run --example inspect -- sync.c1z diff
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use connector_sdk::model::ResourceId;
+use connector_sdk::store::{C1zReader, GrantFilter};
+use connector_sdk::{Error, Result};
+use serde::Serialize;
+
+#[derive(Parser, Debug)]
+#[command(about = "Inspect a .c1z sync file", version)]
+struct Args {
+    /// The .c1z file to read.
+    file: PathBuf,
+    /// What to show.
+    #[command(subcommand)]
+    what: What,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Table, global = true)]
+    output: Output,
+    /// Read this sync instead of the latest finished one.
+    #[arg(long, global = true)]
+    sync_id: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum What {
+    /// The resource types.
+    ResourceTypes,
+    /// The resources, optionally of one type or under one parent.
+    Resources {
+        /// Only resources of this type.
+        #[arg(short = 't', long = "resource-type")]
+        resource_type: Option<String>,
+        /// Only children of this resource (`type:id`).
+        #[arg(short = 'r', long = "parent")]
+        parent: Option<String>,
+    },
+    /// The entitlements, optionally of one resource.
+    Entitlements {
+        /// Only entitlements on this resource (`type:id`).
+        #[arg(short = 'r', long)]
+        resource: Option<String>,
+        /// Only entitlements on resources of this type.
+        #[arg(short = 't', long = "resource-type")]
+        resource_type: Option<String>,
+    },
+    /// The grants, filtered by entitlement, resource or principal.
+    Grants {
+        /// Only grants of this entitlement id.
+        #[arg(short = 'e', long)]
+        entitlement: Option<String>,
+        /// Only grants of entitlements on this resource (`type:id`).
+        #[arg(short = 'r', long)]
+        resource: Option<String>,
+        /// Only grants held by this principal (`type:id`).
+        #[arg(short = 'p', long)]
+        principal: Option<String>,
+        /// Only grants of entitlements on resources of this type.
+        #[arg(short = 't', long = "resource-type")]
+        resource_type: Option<String>,
+    },
+    /// Counts per type.
+    Stats,
+    /// The syncs the file holds.
+    Syncs,
+    /// What changed since the previous sync in the file.
+    Diff,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Output {
+    Table,
+    Json,
+}
+
+fn parse_id(flag: &str, raw: &str) -> Result<ResourceId> {
+    match raw.split_once(':') {
+        Some((t, id)) if !t.is_empty() && !id.is_empty() => Ok(ResourceId::new(t, id)),
+        _ => Err(Error::invalid_argument(format!(
+            "{flag} {raw:?}: expected a resource as TYPE:ID, e.g. user:u1"
+        ))),
+    }
+}
+
+/// Prints rows as aligned columns under a header.
+fn table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    line(widths.iter().map(|w| "-".repeat(*w)).collect());
+    let n = rows.len();
+    for row in rows {
+        line(row);
+    }
+    println!("({n} rows)");
+}
+
+fn emit<T: Serialize>(
+    output: Output,
+    value: &T,
+    header: &[&str],
+    rows: impl FnOnce() -> Vec<Vec<String>>,
+) -> Result<()> {
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(value)?),
+        Output::Table => table(header, rows()),
+    }
+    Ok(())
+}
+
+fn run(args: Args) -> Result<()> {
+    let mut reader = C1zReader::open(&args.file)?;
+    if let Some(id) = &args.sync_id {
+        reader = reader.with_sync(id)?;
+    }
+    let out = args.output;
+    match args.what {
+        What::ResourceTypes => {
+            let types = reader.resource_types()?;
+            emit(out, &types, &["ID", "NAME", "TRAITS"], || {
+                types
+                    .iter()
+                    .map(|t| {
+                        let traits: Vec<&str> = t.traits.iter().map(|x| x.as_str()).collect();
+                        vec![t.id.clone(), t.display_name.clone(), traits.join(",")]
+                    })
+                    .collect()
+            })
+        }
+        What::Resources {
+            resource_type,
+            parent,
+        } => {
+            let resources = match parent {
+                Some(p) => {
+                    let p = parse_id("--parent", &p)?;
+                    let mut v = reader.children(&p)?;
+                    if let Some(t) = &resource_type {
+                        v.retain(|r| &r.id.resource_type == t);
+                    }
+                    v
+                }
+                None => reader.resources(resource_type.as_deref())?,
+            };
+            emit(
+                out,
+                &resources,
+                &["TYPE", "ID", "NAME", "PARENT", "STATUS"],
+                || {
+                    resources
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                r.id.resource_type.clone(),
+                                r.id.resource.clone(),
+                                r.display_name.clone(),
+                                r.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                                r.user
+                                    .as_ref()
+                                    .map(|u| format!("{:?}", u.status).to_lowercase())
+                                    .unwrap_or_default(),
+                            ]
+                        })
+                        .collect()
+                },
+            )
+        }
+        What::Entitlements {
+            resource,
+            resource_type,
+        } => {
+            let resource = resource.map(|r| parse_id("--resource", &r)).transpose()?;
+            let mut ents = reader.entitlements(resource.as_ref())?;
+            if let Some(t) = &resource_type {
+                ents.retain(|e| &e.resource().resource_type == t);
+            }
+            emit(
+                out,
+                &ents,
+                &["ID", "NAME", "PURPOSE", "GRANTABLE TO"],
+                || {
+                    ents.iter()
+                        .map(|e| {
+                            vec![
+                                e.id().to_string(),
+                                e.display_name.clone(),
+                                format!("{:?}", e.purpose).to_lowercase(),
+                                e.grantable_to.join(","),
+                            ]
+                        })
+                        .collect()
+                },
+            )
+        }
+        What::Grants {
+            entitlement,
+            resource,
+            principal,
+            resource_type,
+        } => {
+            let filter = GrantFilter {
+                entitlement,
+                resource: resource.map(|r| parse_id("--resource", &r)).transpose()?,
+                principal: principal.map(|p| parse_id("--principal", &p)).transpose()?,
+            };
+            let mut grants = reader.grants(&filter)?;
+            if let Some(t) = &resource_type {
+                grants.retain(|g| &g.entitlement_resource().resource_type == t);
+            }
+            emit(out, &grants, &["ENTITLEMENT", "PRINCIPAL", "HOW"], || {
+                grants
+                    .iter()
+                    .map(|g| {
+                        let how = if !g.sources.is_empty() {
+                            let s: Vec<&str> = g.sources.keys().map(String::as_str).collect();
+                            format!("via {}", s.join(","))
+                        } else if g.expandable.is_some() {
+                            "direct, expandable".to_string()
+                        } else {
+                            "direct".to_string()
+                        };
+                        vec![
+                            g.entitlement_id().to_string(),
+                            g.principal().to_string(),
+                            how,
+                        ]
+                    })
+                    .collect()
+            })
+        }
+        What::Stats => {
+            let stats = reader.stats()?;
+            emit(
+                out,
+                &stats,
+                &["RESOURCE TYPE", "RESOURCES", "ENTITLEMENTS", "GRANTS"],
+                || {
+                    let mut rows: Vec<Vec<String>> = stats
+                        .resources_by_resource_type
+                        .iter()
+                        .map(|(t, n)| {
+                            vec![
+                                t.clone(),
+                                n.to_string(),
+                                stats
+                                    .entitlements_by_resource_type
+                                    .get(t)
+                                    .copied()
+                                    .unwrap_or(0)
+                                    .to_string(),
+                                stats
+                                    .grants_by_resource_type
+                                    .get(t)
+                                    .copied()
+                                    .unwrap_or(0)
+                                    .to_string(),
+                            ]
+                        })
+                        .collect();
+                    rows.push(vec![
+                        "total".into(),
+                        stats.resources.to_string(),
+                        stats.entitlements.to_string(),
+                        stats.grants.to_string(),
+                    ]);
+                    rows
+                },
+            )
+        }
+        What::Syncs => {
+            let syncs = reader.syncs()?;
+            emit(
+                out,
+                &syncs,
+                &["SYNC ID", "TYPE", "STARTED", "ENDED"],
+                || {
+                    syncs
+                        .iter()
+                        .map(|s| {
+                            vec![
+                                s.sync_id.clone(),
+                                s.sync_type.clone(),
+                                s.started_at.clone(),
+                                s.ended_at.clone().unwrap_or_else(|| "(unfinished)".into()),
+                            ]
+                        })
+                        .collect()
+                },
+            )
+        }
+        What::Diff => {
+            let diff = reader.diff_with_previous()?;
+            emit(out, &diff, &["CHANGE", "KIND", "ID"], || {
+                let mut rows = Vec::new();
+                for (change, kind, ids) in [
+                    ("+", "resource", &diff.resources_added),
+                    ("-", "resource", &diff.resources_removed),
+                    ("+", "entitlement", &diff.entitlements_added),
+                    ("-", "entitlement", &diff.entitlements_removed),
+                    ("+", "grant", &diff.grants_added),
+                    ("-", "grant", &diff.grants_removed),
+                ] {
+                    rows.extend(
+                        ids.iter()
+                            .map(|id| vec![change.to_string(), kind.to_string(), id.clone()]),
+                    );
+                }
+                rows
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
