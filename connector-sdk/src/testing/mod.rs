@@ -5,12 +5,15 @@
 //! * [`check_provisioning_idempotent`]: grant twice, revoke twice.
 //! * [`assert_no_secret`]: a secret must not appear in logs, errors or files.
 //! * [`MemoryConnector`]: a small stateful in-memory connector that passes the kit.
+//! * [`SyntheticConnector`]: a stateless tenant of any size, for benchmarks.
 
 pub mod conformance;
 pub mod memory;
+pub mod synthetic;
 
 pub use conformance::{
     ConformanceFailure, ConformanceOptions, ConformanceReport, Violation, assert_conformance,
     assert_no_secret, check_conformance, check_provisioning_idempotent,
 };
 pub use memory::{MemoryConnector, TenantState};
+pub use synthetic::SyntheticConnector;
