@@ -69,7 +69,11 @@ fn main() -> ExitCode {
     println!("|---:|---:|---:|---:|---:|");
     let mut peaks = Vec::new();
     for n in sizes {
-        let out = Command::new(&exe).arg("--child").arg(n.to_string()).output().expect("run child");
+        let out = Command::new(&exe)
+            .arg("--child")
+            .arg(n.to_string())
+            .output()
+            .expect("run child");
         if !out.status.success() {
             eprintln!("{}", String::from_utf8_lossy(&out.stderr));
             return ExitCode::FAILURE;
@@ -85,7 +89,10 @@ fn main() -> ExitCode {
         let secs = v["secs"].as_f64().unwrap_or(f64::NAN);
         let rss = v["peak_rss_kib"].as_f64().unwrap_or(0.0) / 1024.0;
         let file = v["file_bytes"].as_f64().unwrap_or(0.0) / 1_048_576.0;
-        println!("| {grants:.0} | {secs:.2} | {:.0} | {rss:.1} | {file:.1} |", grants / secs);
+        println!(
+            "| {grants:.0} | {secs:.2} | {:.0} | {rss:.1} | {file:.1} |",
+            grants / secs
+        );
         peaks.push((grants, rss));
     }
     if let (Some(first), Some(last)) = (peaks.first(), peaks.last())

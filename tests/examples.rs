@@ -1,32 +1,14 @@
 //! End to end through the example binaries: sync the in-memory tenant with `memory`,
 //! then read the file back with `inspect`.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-/// An example binary built by `cargo test` next to this test's own binary.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is not built; run the tests with cargo test",
-        path.display()
-    );
-    path
-}
+use std::process::Output;
+
+use common::{command, stderr, stdout};
 
 fn run(name: &str, args: &[&str]) -> Output {
-    Command::new(example(name)).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    command(name).args(args).output().unwrap()
 }
 
 #[test]

@@ -79,6 +79,7 @@
 //! * [`sync`]: the engine that drives a connector into a `.c1z`, concurrently and resumably.
 //! * [`store`]: the upstream-compatible `.c1z` file, written and read.
 //! * [`schema`]: typed field schemas for action arguments and account profiles.
+//! * `cli` (feature `cli`): the command-line runner every connector binary uses.
 //! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
 
 #![forbid(unsafe_code)]
@@ -87,6 +88,8 @@
 
 pub mod account;
 pub mod action;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod connector;
 pub mod delete;
 pub mod error;

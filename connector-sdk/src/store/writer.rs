@@ -16,7 +16,7 @@ use super::convert;
 use super::query::{self, GrantQuery, SyncRun, SyncStats};
 
 /// How many finished full syncs a file keeps (upstream's default retention).
-pub const KEEP_SYNCS: usize = 2;
+pub(crate) const KEEP_SYNCS: usize = 2;
 
 /// A `.c1z` being written: an uncompressed working copy in a temp directory, saved to the
 /// output path on [`checkpoint`](SyncStore::checkpoint) and [`finish`](SyncStore::finish).
@@ -425,7 +425,7 @@ impl SyncStore {
         query::dangling(&self.conn, self.current()?, examples)
     }
 
-    /// Ends the sync: `ended_at`, token, cached stats, retention of [`KEEP_SYNCS`] finished
+    /// Ends the sync: `ended_at`, token, cached stats, retention of the two latest finished
     /// syncs, then saves the file.
     pub fn finish(&mut self) -> Result<SyncStats> {
         let sync = self.current()?.to_string();

@@ -240,6 +240,9 @@ impl Engine<'_> {
     }
 
     fn stopped(&self) -> bool {
+        if self.options.stop.is_triggered() {
+            self.stop.store(true, Ordering::SeqCst);
+        }
         if let Some(max) = self.options.max_duration
             && self.started.elapsed() >= max
         {

@@ -1,4 +1,4 @@
-//! The sync engine: drives a [`Connector`] and writes what it finds to a `.c1z`.
+//! The sync engine: drives a [`Connector`](crate::Connector) and writes what it finds to a `.c1z`.
 //!
 //! Phases, each resumable from a checkpoint saved in the output file:
 //!
@@ -60,7 +60,65 @@ pub struct SyncOptions {
     pub max_duration: Option<Duration>,
     /// Resume an unfinished sync found in the output file. Default true.
     pub resume: bool,
+    /// When triggered, the sync stops at the next page, saves a checkpoint and returns
+    /// an incomplete report (the next run resumes). Used for SIGTERM.
+    pub stop: StopSignal,
 }
+
+/// A shared flag asking a running sync (or service loop) to stop.
+///
+/// ```
+/// use connector_sdk::sync::StopSignal;
+/// let stop = StopSignal::new();
+/// let other = stop.clone();
+/// other.trigger();
+/// assert!(stop.is_triggered());
+/// ```
+#[derive(Clone, Default)]
+pub struct StopSignal(Arc<(std::sync::atomic::AtomicBool, tokio::sync::Notify)>);
+
+impl StopSignal {
+    /// A signal not yet triggered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks everything watching this signal to stop.
+    pub fn trigger(&self) {
+        self.0.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    /// Whether [`trigger`](Self::trigger) was called.
+    pub fn is_triggered(&self) -> bool {
+        self.0.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until the signal is triggered.
+    pub async fn triggered(&self) {
+        loop {
+            let notified = self.0.1.notified();
+            if self.is_triggered() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl std::fmt::Debug for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StopSignal({})", self.is_triggered())
+    }
+}
+
+impl PartialEq for StopSignal {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StopSignal {}
 
 impl Default for SyncOptions {
     fn default() -> Self {
@@ -71,6 +129,7 @@ impl Default for SyncOptions {
             checkpoint_interval: Duration::from_secs(30),
             max_duration: None,
             resume: true,
+            stop: StopSignal::new(),
         }
     }
 }

@@ -16,10 +16,12 @@
 //! is exercised even on the tiny seed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 
 use crate::account::{AccountInfo, AccountManager, AccountOutcome, Credential, CredentialOption};
 use crate::action::{ActionHandler, ActionSchema, ActionType};
@@ -36,7 +38,7 @@ use crate::schema::{FieldSchema, FieldType};
 use crate::syncer::ResourceSyncer;
 
 /// A user of the in-memory tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemUser {
     /// Display name.
     pub name: String,
@@ -47,7 +49,7 @@ pub struct MemUser {
 }
 
 /// A group of the in-memory tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MemGroup {
     /// Display name.
     pub name: String,
@@ -56,7 +58,7 @@ pub struct MemGroup {
 }
 
 /// A document of the in-memory tenant, inside a folder.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MemDocument {
     /// Display name.
     pub name: String,
@@ -67,7 +69,7 @@ pub struct MemDocument {
 }
 
 /// The whole state of the in-memory tenant, keyed by id.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TenantState {
     /// Users by id.
     pub users: BTreeMap<String, MemUser>,
@@ -77,6 +79,7 @@ pub struct TenantState {
     pub folders: BTreeMap<String, String>,
     /// Documents by id.
     pub documents: BTreeMap<String, MemDocument>,
+    #[serde(default)]
     next_user: u64,
 }
 
@@ -139,6 +142,27 @@ impl TenantState {
         s
     }
 
+    /// Reads a tenant saved with [`TenantState::save`].
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::from(e).context(format!("reading tenant state {}", path.display()))
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::invalid_argument(format!(
+                "{} is not a tenant state file: {e}",
+                path.display()
+            ))
+        })
+    }
+
+    /// Saves the tenant as JSON (written to a temp file, then renamed).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+
     /// A large synthetic tenant: `users` users, `groups` groups with
     /// `members_per_group` members each (round robin), and no documents.
     pub fn synthetic(users: usize, groups: usize, members_per_group: usize) -> Self {
@@ -182,22 +206,54 @@ impl TenantState {
 /// ```
 #[derive(Clone)]
 pub struct MemoryConnector {
-    state: Arc<Mutex<TenantState>>,
+    state: Arc<Shared>,
     page_size: u32,
+    random_passwords: bool,
 }
 
 impl MemoryConnector {
     /// A connector over `state`, paging 2 items at a time.
     pub fn new(state: TenantState) -> Self {
         MemoryConnector {
-            state: Arc::new(Mutex::new(state)),
+            state: Arc::new(Shared {
+                state: Mutex::new(state),
+                persist: None,
+            }),
             page_size: 2,
+            random_passwords: false,
         }
+    }
+
+    /// A connector over the tenant saved at `path`, seeding it there when the file does
+    /// not exist; every change is saved back, so separate processes share the tenant.
+    pub fn persistent(path: &Path) -> Result<Self> {
+        let state = if path.exists() {
+            TenantState::load(path)?
+        } else {
+            let s = TenantState::seeded();
+            s.save(path)?;
+            s
+        };
+        Ok(MemoryConnector {
+            state: Arc::new(Shared {
+                state: Mutex::new(state),
+                persist: Some(path.to_path_buf()),
+            }),
+            page_size: 2,
+            random_passwords: false,
+        })
     }
 
     /// A connector over [`TenantState::seeded`].
     pub fn seeded() -> Self {
         Self::new(TenantState::seeded())
+    }
+
+    /// Makes account creation generate a random password by default (as a vault-backed
+    /// SaaS does), so credential delivery can be exercised.
+    pub fn with_random_passwords(mut self) -> Self {
+        self.random_passwords = true;
+        self
     }
 
     /// Sets the page size of every listing.
@@ -208,18 +264,63 @@ impl MemoryConnector {
 
     /// A copy of the tenant's current state.
     pub fn snapshot(&self) -> TenantState {
-        lock(&self.state).clone()
+        self.state.lock().clone()
     }
 
     /// Changes the tenant's state in place.
     pub fn update(&self, f: impl FnOnce(&mut TenantState)) {
-        f(&mut lock(&self.state));
+        f(&mut self.state.lock_mut());
     }
 }
 
-fn lock(state: &Mutex<TenantState>) -> MutexGuard<'_, TenantState> {
-    // A panic in another test thread must not poison every later call.
-    state.lock().unwrap_or_else(|p| p.into_inner())
+/// The tenant shared by the connector's syncers, optionally saved to a file after every
+/// change (so that separate processes see each other's grants).
+struct Shared {
+    state: Mutex<TenantState>,
+    persist: Option<PathBuf>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, TenantState> {
+        // A panic in another test thread must not poison every later call.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_mut(&self) -> SavingGuard<'_> {
+        SavingGuard {
+            guard: self.lock(),
+            persist: self.persist.as_deref(),
+        }
+    }
+}
+
+/// A lock on the tenant that saves it to the persistence file when released.
+struct SavingGuard<'a> {
+    guard: MutexGuard<'a, TenantState>,
+    persist: Option<&'a Path>,
+}
+
+impl std::ops::Deref for SavingGuard<'_> {
+    type Target = TenantState;
+    fn deref(&self) -> &TenantState {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for SavingGuard<'_> {
+    fn deref_mut(&mut self) -> &mut TenantState {
+        &mut self.guard
+    }
+}
+
+impl Drop for SavingGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(path) = self.persist
+            && let Err(e) = self.guard.save(path)
+        {
+            tracing::warn!(path = %path.display(), error = %e, "could not save the in-memory tenant");
+        }
+    }
 }
 
 /// Resource types of the in-memory tenant.
@@ -308,8 +409,9 @@ fn check_principal(principal: &Resource, allowed: &[&str], what: &str) -> Result
 }
 
 struct UserSyncer {
-    state: Arc<Mutex<TenantState>>,
+    state: Arc<Shared>,
     page_size: u32,
+    random_passwords: bool,
 }
 
 #[async_trait]
@@ -323,7 +425,9 @@ impl ResourceSyncer for UserSyncer {
         _parent: Option<&ResourceId>,
         page: PageRequest,
     ) -> Result<Page<Resource>> {
-        let all: Vec<Resource> = lock(&self.state)
+        let all: Vec<Resource> = self
+            .state
+            .lock()
             .users
             .iter()
             .map(|(id, u)| user_resource(id, u))
@@ -343,10 +447,14 @@ impl ResourceSyncer for UserSyncer {
 #[async_trait]
 impl AccountManager for UserSyncer {
     fn credential_options(&self) -> Vec<CredentialOption> {
-        vec![
+        let mut options = vec![
             CredentialOption::NoPassword,
             CredentialOption::RandomPassword { length: 16 },
-        ]
+        ];
+        if self.random_passwords {
+            options.reverse();
+        }
+        options
     }
 
     fn account_schema(&self) -> Vec<FieldSchema> {
@@ -370,7 +478,7 @@ impl AccountManager for UserSyncer {
             .and_then(|v| v.as_str())
             .unwrap_or(&email)
             .to_string();
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock_mut();
         if let Some((id, u)) = st
             .users
             .iter()
@@ -426,7 +534,7 @@ impl ResourceDeleter for UserSyncer {
                 "only users can be deleted, not {id}"
             )));
         }
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock_mut();
         if st.users.remove(&id.resource).is_none() {
             return Ok(DeleteOutcome::AlreadyDeleted);
         }
@@ -441,7 +549,7 @@ impl ResourceDeleter for UserSyncer {
 }
 
 struct GroupSyncer {
-    state: Arc<Mutex<TenantState>>,
+    state: Arc<Shared>,
     page_size: u32,
 }
 
@@ -456,7 +564,9 @@ impl ResourceSyncer for GroupSyncer {
         _parent: Option<&ResourceId>,
         page: PageRequest,
     ) -> Result<Page<Resource>> {
-        let all: Vec<Resource> = lock(&self.state)
+        let all: Vec<Resource> = self
+            .state
+            .lock()
             .groups
             .iter()
             .map(|(id, g)| group_resource(id, g))
@@ -474,7 +584,7 @@ impl ResourceSyncer for GroupSyncer {
 
     async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
         let members: Vec<String> = {
-            let st = lock(&self.state);
+            let st = self.state.lock();
             let g = st.groups.get(&resource.id.resource).ok_or_else(|| {
                 Error::not_found(format!("group {} no longer exists", resource.id))
             })?;
@@ -497,7 +607,7 @@ impl ResourceSyncer for GroupSyncer {
 impl Provisioner for GroupSyncer {
     async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
         check_principal(principal, &["user"], "group membership")?;
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock_mut();
         if !st.users.contains_key(&principal.id.resource) {
             return Err(Error::not_found(format!(
                 "user {} does not exist",
@@ -519,7 +629,7 @@ impl Provisioner for GroupSyncer {
     }
 
     async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock_mut();
         let removed = st
             .groups
             .get_mut(&grant.entitlement_resource().resource)
@@ -533,7 +643,7 @@ impl Provisioner for GroupSyncer {
 }
 
 struct FolderSyncer {
-    state: Arc<Mutex<TenantState>>,
+    state: Arc<Shared>,
     page_size: u32,
 }
 
@@ -548,7 +658,9 @@ impl ResourceSyncer for FolderSyncer {
         _parent: Option<&ResourceId>,
         page: PageRequest,
     ) -> Result<Page<Resource>> {
-        let all: Vec<Resource> = lock(&self.state)
+        let all: Vec<Resource> = self
+            .state
+            .lock()
             .folders
             .iter()
             .map(|(id, name)| Resource::new(&types::folder(), id, name).with_child_type("document"))
@@ -558,7 +670,7 @@ impl ResourceSyncer for FolderSyncer {
 }
 
 struct DocumentSyncer {
-    state: Arc<Mutex<TenantState>>,
+    state: Arc<Shared>,
     page_size: u32,
 }
 
@@ -573,7 +685,9 @@ impl ResourceSyncer for DocumentSyncer {
         let Some(folder) = parent else {
             return Ok(Page::empty());
         };
-        let all: Vec<Resource> = lock(&self.state)
+        let all: Vec<Resource> = self
+            .state
+            .lock()
             .documents
             .iter()
             .filter(|(_, d)| d.folder == folder.resource)
@@ -592,7 +706,7 @@ impl ResourceSyncer for DocumentSyncer {
 
     async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
         let readers: Vec<ResourceId> = {
-            let st = lock(&self.state);
+            let st = self.state.lock();
             let d = st.documents.get(&resource.id.resource).ok_or_else(|| {
                 Error::not_found(format!("document {} no longer exists", resource.id))
             })?;
@@ -622,7 +736,7 @@ impl ResourceSyncer for DocumentSyncer {
 impl Provisioner for DocumentSyncer {
     async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
         check_principal(principal, &["user", "group"], "document read")?;
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock_mut();
         let exists = match principal.id.resource_type.as_str() {
             "user" => st.users.contains_key(&principal.id.resource),
             _ => st.groups.contains_key(&principal.id.resource),
@@ -645,7 +759,7 @@ impl Provisioner for DocumentSyncer {
     }
 
     async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock_mut();
         let removed = st
             .documents
             .get_mut(&grant.entitlement_resource().resource)
@@ -660,7 +774,7 @@ impl Provisioner for DocumentSyncer {
 
 /// `enable_user` / `disable_user`.
 struct SetUserEnabled {
-    state: Arc<Mutex<TenantState>>,
+    state: Arc<Shared>,
     enable: bool,
 }
 
@@ -687,7 +801,7 @@ impl ActionHandler for SetUserEnabled {
             .get("user_id")
             .and_then(|v| v.as_str())
             .unwrap_or_default();
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock_mut();
         let user = st.users.get_mut(id).ok_or_else(|| {
             Error::new(ErrorKind::NotFound, format!("user {id:?} does not exist"))
         })?;
@@ -718,6 +832,7 @@ impl Connector for MemoryConnector {
             Arc::new(UserSyncer {
                 state: state.clone(),
                 page_size,
+                random_passwords: self.random_passwords,
             }),
             Arc::new(GroupSyncer {
                 state: state.clone(),

@@ -54,11 +54,18 @@ impl SyntheticConnector {
     }
 }
 
-fn window(total: usize, page: &PageRequest, size: u32) -> Result<(std::ops::Range<usize>, Option<crate::page::PageToken>)> {
+fn window(
+    total: usize,
+    page: &PageRequest,
+    size: u32,
+) -> Result<(std::ops::Range<usize>, Option<crate::page::PageToken>)> {
     let pager = OffsetPager::new(size);
     let offset = (pager.offset(page.token.as_ref())? as usize).min(total);
     let end = (offset + size as usize).min(total);
-    Ok((offset..end, pager.next(offset as u64, end - offset, Some(total as u64))))
+    Ok((
+        offset..end,
+        pager.next(offset as u64, end - offset, Some(total as u64)),
+    ))
 }
 
 struct Users(SyntheticConnector);
@@ -70,7 +77,11 @@ impl ResourceSyncer for Users {
         types::user()
     }
 
-    async fn list(&self, _parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+    async fn list(
+        &self,
+        _parent: Option<&ResourceId>,
+        page: PageRequest,
+    ) -> Result<Page<Resource>> {
         let (range, next) = window(self.0.users, &page, self.0.page_size)?;
         let rt = types::user();
         let items = range
@@ -92,26 +103,52 @@ impl ResourceSyncer for Groups {
         types::group()
     }
 
-    async fn list(&self, _parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+    async fn list(
+        &self,
+        _parent: Option<&ResourceId>,
+        page: PageRequest,
+    ) -> Result<Page<Resource>> {
         let (range, next) = window(self.0.groups, &page, self.0.page_size)?;
         let rt = types::group();
         let items = range
-            .map(|g| Resource::new(&rt, format!("g{g}"), format!("Group {g}")).with_group_trait(GroupTrait::default()))
+            .map(|g| {
+                Resource::new(&rt, format!("g{g}"), format!("Group {g}"))
+                    .with_group_trait(GroupTrait::default())
+            })
             .collect();
         Ok(Page::new(items, next))
     }
 
-    async fn entitlements(&self, resource: &Resource, _page: PageRequest) -> Result<Page<Entitlement>> {
-        Ok(Page::last(vec![Entitlement::assignment(resource, "member").grantable_to(["user"])]))
+    async fn entitlements(
+        &self,
+        resource: &Resource,
+        _page: PageRequest,
+    ) -> Result<Page<Entitlement>> {
+        Ok(Page::last(vec![
+            Entitlement::assignment(resource, "member").grantable_to(["user"]),
+        ]))
     }
 
     async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
-        let g: usize = resource.id.resource.trim_start_matches('g').parse().unwrap_or(0);
+        let g: usize = resource
+            .id
+            .resource
+            .trim_start_matches('g')
+            .parse()
+            .unwrap_or(0);
         let c = self.0;
         let (range, next) = window(c.members_per_group, &page, c.page_size)?;
         let member = Entitlement::assignment(resource, "member");
         let items = range
-            .map(|k| Grant::new(&member, ResourceId::new("user", format!("u{}", (g * c.members_per_group + k) % c.users))))
+            .map(|k| {
+                Grant::new(
+                    &member,
+                    ResourceId::new(
+                        "user",
+                        format!("u{}", (g * c.members_per_group + k) % c.users),
+                    ),
+                )
+            })
             .collect();
         Ok(Page::new(items, next))
     }

@@ -1,0 +1,179 @@
+//! The standard flags every connector binary takes, and helpers for connector fields.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use secrecy::SecretString;
+
+use crate::error::{Error, Result};
+use crate::http::parse_base_url;
+
+/// The environment variable of a flag: `--foo-bar` reads `BATON_FOO_BAR`.
+///
+/// ```
+/// assert_eq!(connector_sdk::cli::env_name("valimail-client-id"), "BATON_VALIMAIL_CLIENT_ID");
+/// ```
+pub fn env_name(flag: &str) -> String {
+    format!(
+        "BATON_{}",
+        flag.trim_start_matches('-')
+            .replace('-', "_")
+            .to_uppercase()
+    )
+}
+
+/// How to name a flag in a message: `--foo-bar (BATON_FOO_BAR)`.
+pub fn flag_and_env(flag: &str) -> String {
+    let flag = flag.trim_start_matches('-');
+    format!("--{flag} ({})", env_name(flag))
+}
+
+/// A `value_parser` for secrets: reads the value into a [`SecretString`]. It never fails,
+/// so a secret is never echoed by a parse error; check it in your config's `build`.
+///
+/// ```
+/// #[derive(clap::Args, Debug)]
+/// struct Config {
+///     /// The API key.
+///     #[arg(long, value_parser = connector_sdk::cli::secret, hide_env_values = true)]
+///     api_key: secrecy::SecretString,
+/// }
+/// ```
+pub fn secret(value: &str) -> std::result::Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_string()))
+}
+
+/// A required value that was not given: an error naming the flag and its variable.
+///
+/// ```
+/// let err = connector_sdk::cli::required::<String>(None, "valimail-slug").unwrap_err();
+/// assert!(err.to_string().contains("--valimail-slug (BATON_VALIMAIL_SLUG)"));
+/// ```
+pub fn required<T>(value: Option<T>, flag: &str) -> Result<T> {
+    value.ok_or_else(|| {
+        Error::invalid_argument(format!(
+            "missing {}: set the flag or the environment variable",
+            flag_and_env(flag)
+        ))
+    })
+}
+
+/// A configuration error about `flag`: `"--flag (BATON_FLAG): message"`.
+pub fn config_error(flag: &str, message: impl std::fmt::Display) -> Error {
+    Error::invalid_argument(format!("{}: {message}", flag_and_env(flag)))
+}
+
+/// `--base-url` (`BATON_BASE_URL`): points an HTTP connector at a proxy or a simulator.
+/// Flatten it into a connector's config.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct BaseUrlArg {
+    /// Override the API base URL (for a proxy or a simulated tenant); an absolute http(s) URL.
+    #[arg(long = "base-url")]
+    pub base_url: Option<String>,
+}
+
+impl BaseUrlArg {
+    /// The override, checked: an absolute http or https URL, or `None` when not given.
+    pub fn parsed(&self) -> Result<Option<url::Url>> {
+        self.base_url
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|raw| parse_base_url(raw, &flag_and_env("base-url")))
+            .transpose()
+    }
+}
+
+/// Log output format.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Console,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The flags every connector binary takes, named as upstream's `baton-sdk` names them.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// The .c1z file a sync writes, and that one-shot operations read ids from.
+    #[arg(long, short = 'f', default_value = "sync.c1z")]
+    pub file: PathBuf,
+    /// Log level (error, warn, info, debug, trace) or a tracing filter such as "info,connector_sdk=debug".
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Console)]
+    pub log_format: LogFormat,
+    /// Allow operations that change the SaaS: grant, revoke, create or delete accounts, actions.
+    #[arg(long, short = 'p')]
+    pub provisioning: bool,
+    /// Listings run at once during a sync.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// Stop a sync after this long (e.g. "10m"), saving a checkpoint; the next run resumes.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub max_sync_duration: Option<Duration>,
+    /// Do not show a progress display on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Grant this entitlement id (from the last sync in --file) to --grant-principal.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub grant_entitlement: Option<String>,
+    /// The id of the principal to grant to.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub grant_principal: Option<String>,
+    /// The resource type of the principal to grant to (e.g. user).
+    #[arg(long, help_heading = "One-shot operations")]
+    pub grant_principal_type: Option<String>,
+    /// Revoke this grant id (from the last sync in --file).
+    #[arg(long, help_heading = "One-shot operations")]
+    pub revoke_grant: Option<String>,
+    /// Create an account with this login.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub create_account_login: Option<String>,
+    /// Create an account with this email.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub create_account_email: Option<String>,
+    /// Profile of the account to create, as a JSON object.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub create_account_profile: Option<String>,
+    /// Delete the resource with this id.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub delete_resource: Option<String>,
+    /// The resource type of the resource to delete.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub delete_resource_type: Option<String>,
+    /// Invoke the action with this name.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub invoke_action: Option<String>,
+    /// Arguments of the action, as a JSON object.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub invoke_action_args: Option<String>,
+    /// Print the schemas of the connector's actions as JSON.
+    #[arg(long, help_heading = "One-shot operations")]
+    pub list_action_schemas: bool,
+
+    /// Write generated credentials (e.g. a new account's password) to this file, mode 0600;
+    /// "-" with --credentials-recipient writes the encrypted text to standard output.
+    #[arg(long, help_heading = "Generated credentials")]
+    pub credentials_file: Option<PathBuf>,
+    /// Encrypt generated credentials to this age recipient (age1…) instead of writing them in clear.
+    #[arg(long, help_heading = "Generated credentials")]
+    pub credentials_recipient: Option<String>,
+    /// Print generated credentials in clear on standard output.
+    #[arg(long, help_heading = "Generated credentials")]
+    pub print_credentials: bool,
+
+    /// Run as a service: sync every interval (e.g. "1h", "15m") until SIGTERM.
+    #[arg(long, value_parser = humantime::parse_duration, help_heading = "Service mode")]
+    pub service_interval: Option<Duration>,
+    /// Serve GET /healthz on this port in service mode.
+    #[arg(long, help_heading = "Service mode")]
+    pub health_check_port: Option<u16>,
+    /// The address the health endpoint listens on.
+    #[arg(long, default_value = "0.0.0.0", help_heading = "Service mode")]
+    pub health_check_address: IpAddr,
+}

@@ -1,0 +1,472 @@
+//! The command-line runner (feature `cli`): one interface for every connector binary,
+//! a drop-in for upstream's (`BATON_*` variables, `--file sync.c1z`, one-shot operations).
+//!
+//! A connector binary is its config struct plus one call:
+//!
+//! ```no_run
+//! use connector_sdk::cli::{self, AppInfo, BuildContext, ConnectorConfig};
+//! use connector_sdk::testing::MemoryConnector;
+//! use connector_sdk::{Connector, Result};
+//!
+//! /// Fields of this connector; each `--foo-bar` also reads `BATON_FOO_BAR`.
+//! #[derive(clap::Args, Debug)]
+//! struct Config {
+//!     /// API key of the tenant.
+//!     #[arg(long, value_parser = cli::secret, hide_env_values = true)]
+//!     api_key: Option<secrecy::SecretString>,
+//! }
+//!
+//! impl ConnectorConfig for Config {
+//!     fn build(self, _ctx: &BuildContext) -> Result<Box<dyn Connector>> {
+//!         let _key = cli::required(self.api_key, "api-key")?;
+//!         Ok(Box::new(MemoryConnector::seeded()))
+//!     }
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     cli::run::<Config>(AppInfo::new("baton-example", env!("CARGO_PKG_VERSION"), "Syncs Example"))
+//! }
+//! ```
+//!
+//! What the runner gives every binary:
+//!
+//! * flags and variables: every flag `--foo-bar` reads `BATON_FOO_BAR` unless it names its
+//!   own; `--help` shows each variable; secrets (`hide_env_values`) are never echoed;
+//!   a missing required value fails before any network call, naming flag and variable;
+//! * the default operation, a sync to `--file` (default `sync.c1z`), with a progress display
+//!   on a terminal and a summary at the end;
+//! * one-shot operations: `--grant-entitlement`/`--grant-principal`/`--grant-principal-type`,
+//!   `--revoke-grant`, `--create-account-*`, `--delete-resource`/`--delete-resource-type`,
+//!   `--invoke-action`/`--invoke-action-args`, `--list-action-schemas`; all but the last
+//!   refuse to run without `--provisioning`;
+//! * subcommands `capabilities`, `config` (JSON schema of the fields) and `validate`;
+//! * service mode (`--service-interval 1h`): syncs until SIGTERM, with `/healthz`.
+//!
+//! Exit codes: 0 success, 1 failure, 2 bad configuration or usage.
+
+mod args;
+mod credentials;
+mod ops;
+mod output;
+mod service;
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::{Arg, ArgAction, Args as _, CommandFactory, FromArgMatches, Parser, Subcommand};
+use serde_json::json;
+
+use crate::connector::{Connector, capabilities};
+use crate::error::{Error, ErrorKind, Result};
+use crate::sync::{StopSignal, SyncOptions, sync_to_file};
+
+pub use args::{
+    BaseUrlArg, CommonArgs, LogFormat, config_error, env_name, flag_and_env, required, secret,
+};
+
+/// Names the binary in `--help`, `--version` and the User-Agent.
+#[derive(Debug, Clone, Copy)]
+pub struct AppInfo {
+    /// The binary name, e.g. `baton-valimail`.
+    pub name: &'static str,
+    /// Its version.
+    pub version: &'static str,
+    /// One line about it.
+    pub about: &'static str,
+}
+
+impl AppInfo {
+    /// App info.
+    pub fn new(name: &'static str, version: &'static str, about: &'static str) -> Self {
+        AppInfo {
+            name,
+            version,
+            about,
+        }
+    }
+}
+
+/// What a connector config gets when it builds its connector.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    /// The binary.
+    pub app: AppInfo,
+    /// Whether `--provisioning` was given.
+    pub provisioning: bool,
+}
+
+/// A connector's configuration: its flags (a `clap::Args` struct) and how to build the
+/// connector from them. Building must not touch the network; check values and name the
+/// flag of any bad one ([`required`], [`config_error`]).
+pub trait ConnectorConfig: clap::Args + Send + 'static {
+    /// Builds the connector.
+    fn build(self, ctx: &BuildContext) -> Result<Box<dyn Connector>>;
+}
+
+#[derive(Parser, Debug)]
+struct Cli<C: clap::Args> {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    connector: C,
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+enum Sub {
+    /// Print what the connector can do, as JSON.
+    Capabilities,
+    /// Print the JSON schema of the configuration fields.
+    Config,
+    /// Check the configuration and credentials with one cheap call.
+    Validate,
+}
+
+/// Runs the binary: parses `std::env::args`, then syncs or runs the operation asked for.
+pub fn run<C: ConnectorConfig>(app: AppInfo) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run_with::<C>(app, std::env::args_os().collect()))
+}
+
+/// The clap command of a binary with config `C`: standard flags, connector flags, each
+/// with its `BATON_*` variable. Required connector flags are marked in their help and
+/// checked by the runner (so its message can name the variable too).
+pub fn command<C: ConnectorConfig>(app: AppInfo) -> clap::Command {
+    Cli::<C>::command()
+        .name(app.name)
+        .bin_name(app.name)
+        .version(app.version)
+        .about(app.about)
+        .subcommand_negates_reqs(true)
+        .mut_args(|a| {
+            let mut a = a;
+            let long = a.get_long().map(str::to_string);
+            if a.get_env().is_none()
+                && let Some(long) = long.filter(|l| l != "help" && l != "version")
+            {
+                a = a.env(env_name(&long));
+            }
+            if a.is_required_set() {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                a = a.required(false).help(format!("{help} [required]"));
+            }
+            a
+        })
+}
+
+/// Flags whose help says `[required]`.
+fn required_args(cmd: &clap::Command) -> Vec<Arg> {
+    cmd.get_arguments()
+        .filter(|a| {
+            a.get_help()
+                .is_some_and(|h| h.to_string().ends_with("[required]"))
+        })
+        .cloned()
+        .collect()
+}
+
+fn usage_error(e: &Error) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+/// Rewrites a clap error so it names the variable of the flag at fault, and never
+/// echoes a value (which could be a secret).
+fn clap_error(cmd: &clap::Command, e: clap::Error) -> Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind as K};
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let flag = arg
+        .as_deref()
+        .and_then(|a| a.split_whitespace().next())
+        .map(|f| f.trim_start_matches('-').to_string());
+    let known = flag
+        .as_deref()
+        .and_then(|f| cmd.get_arguments().find(|a| a.get_long() == Some(f)));
+    let secret = known.is_some_and(|a| a.is_hide_env_values_set());
+    let detail = match e.kind() {
+        K::ValueValidation | K::InvalidValue => {
+            if secret {
+                "invalid value".to_string()
+            } else {
+                e.to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_string()
+            }
+        }
+        _ => e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string(),
+    };
+    match flag.filter(|_| known.is_some()) {
+        Some(f) => Error::invalid_argument(format!("{}: {detail}", flag_and_env(&f))),
+        None => Error::invalid_argument(format!("{detail}; see --help")),
+    }
+}
+
+/// The JSON schema of the binary's configuration.
+fn config_schema(cmd: &clap::Command, app: AppInfo) -> serde_json::Value {
+    let common: Vec<String> = CommonArgs::augment_args(clap::Command::new("x"))
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    let mut properties = serde_json::Map::new();
+    let mut required = Vec::new();
+    for a in cmd.get_arguments() {
+        let Some(long) = a.get_long() else { continue };
+        if long == "help" || long == "version" {
+            continue;
+        }
+        let is_flag = matches!(a.get_action(), ArgAction::SetTrue | ArgAction::SetFalse);
+        let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+        let is_required = help.ends_with("[required]");
+        if is_required {
+            required.push(long.to_string());
+        }
+        let defaults: Vec<String> = a
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        let mut p = serde_json::Map::new();
+        p.insert(
+            "type".into(),
+            if is_flag { "boolean" } else { "string" }.into(),
+        );
+        p.insert(
+            "description".into(),
+            help.trim_end_matches("[required]").trim().into(),
+        );
+        if let Some(env) = a.get_env() {
+            p.insert("x-env".into(), env.to_string_lossy().into_owned().into());
+        }
+        if let Some(d) = defaults.first().filter(|_| !is_flag) {
+            p.insert("default".into(), d.clone().into());
+        }
+        let values: Vec<String> = a
+            .get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_string())
+            .collect();
+        if !values.is_empty() && !is_flag {
+            p.insert("enum".into(), values.into());
+        }
+        p.insert("x-secret".into(), a.is_hide_env_values_set().into());
+        p.insert(
+            "x-connector-field".into(),
+            (!common.contains(&a.get_id().to_string())).into(),
+        );
+        properties.insert(long.to_string(), p.into());
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": app.name,
+        "description": app.about,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    })
+}
+
+/// Runs the binary with explicit arguments (the first is the program name). The
+/// environment is the process's. Used by [`run`] and by tests.
+pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> ExitCode {
+    let cmd = command::<C>(app);
+    let matches = match cmd.clone().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if matches!(
+                e.kind(),
+                K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            return usage_error(&clap_error(&cmd, e));
+        }
+    };
+    if matches.subcommand_name() == Some("config") {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&config_schema(&cmd, app)).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    // Required connector values, checked before any network call.
+    let missing: Vec<String> = required_args(&cmd)
+        .iter()
+        .filter(|a| matches.value_source(a.get_id().as_str()).is_none())
+        .filter_map(|a| a.get_long().map(flag_and_env))
+        .collect();
+    if !missing.is_empty() {
+        return usage_error(&Error::invalid_argument(format!(
+            "missing required {}: set each flag or its environment variable",
+            missing.join(", ")
+        )));
+    }
+    let cli = match Cli::<C>::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&clap_error(&cmd, e)),
+    };
+    match dispatch(app, cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == ErrorKind::InvalidArgument => usage_error(&e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<()> {
+    let common = cli.common;
+    let operation = ops::selected(&common)?;
+    if common.workers == 0 {
+        return Err(config_error("workers", "must be at least 1"));
+    }
+    let show_progress = !common.no_progress && operation.is_none() && cli.command.is_none();
+    let bar = output::init(&common.log_level, common.log_format, show_progress)?;
+    let ctx = BuildContext {
+        app,
+        provisioning: common.provisioning,
+    };
+    let connector = cli.connector.build(&ctx)?;
+    match cli.command {
+        Some(Sub::Capabilities) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&capabilities(connector.as_ref()))?
+            );
+            return Ok(());
+        }
+        Some(Sub::Validate) => {
+            connector.validate().await?;
+            println!("{}: configuration and credentials are valid", app.name);
+            return Ok(());
+        }
+        Some(Sub::Config) | None => {}
+    }
+    if let Some(op) = operation {
+        if op.writes() && !common.provisioning {
+            return Err(Error::invalid_argument(format!(
+                "this operation changes the SaaS and provisioning is off; add {} to allow it",
+                flag_and_env("provisioning")
+            )));
+        }
+        let out = ops::run(op, connector.as_ref(), &common).await?;
+        println!("{out}");
+        return Ok(());
+    }
+    let stop = StopSignal::new();
+    let options = SyncOptions {
+        workers: common.workers,
+        max_duration: common.max_sync_duration,
+        stop: stop.clone(),
+        ..SyncOptions::default()
+    };
+    let progress = bar.as_ref().map(output::progress_fn);
+    match common.service_interval {
+        None => {
+            service::stop_on_signals(stop.clone());
+            let report = sync_to_file(
+                connector.as_ref(),
+                &common.file,
+                &options,
+                progress.as_ref(),
+            )
+            .await;
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            let report = report?;
+            println!("{}", output::summary(&report, &common.file));
+            Ok(())
+        }
+        Some(interval) => {
+            service_loop(
+                connector.as_ref(),
+                &common,
+                &options,
+                interval,
+                stop,
+                progress,
+            )
+            .await
+        }
+    }
+}
+
+async fn service_loop(
+    connector: &dyn Connector,
+    common: &CommonArgs,
+    options: &SyncOptions,
+    interval: std::time::Duration,
+    stop: StopSignal,
+    progress: Option<crate::sync::ProgressFn>,
+) -> Result<()> {
+    service::stop_on_signals(stop.clone());
+    let health: service::SharedHealth = Arc::new(Mutex::new(service::Health::default()));
+    if let Some(port) = common.health_check_port {
+        let bound = service::serve_health(
+            SocketAddr::new(common.health_check_address, port),
+            health.clone(),
+            stop.clone(),
+        )
+        .await?;
+        tracing::info!(address = %bound, "health endpoint listening on /healthz");
+        println!("health endpoint: http://{bound}/healthz");
+    }
+    tracing::info!(interval = %humantime::format_duration(interval), file = %common.file.display(), "service mode: syncing on an interval until SIGTERM");
+    loop {
+        health.lock().unwrap_or_else(|p| p.into_inner()).running = true;
+        let result = sync_to_file(connector, &common.file, options, progress.as_ref()).await;
+        {
+            let mut h = health.lock().unwrap_or_else(|p| p.into_inner());
+            h.running = false;
+            match &result {
+                Ok(r) if r.completed => h.succeeded(&r.sync_id),
+                Ok(_) => {}
+                Err(e) => h.failed(e),
+            }
+        }
+        match result {
+            Ok(report) => println!("{}", output::summary(&report, &common.file)),
+            // Keep serving: the file still holds the last good sync.
+            Err(e) => tracing::error!(
+                "sync failed; the last good sync stays in {}: {e}",
+                common.file.display()
+            ),
+        }
+        if stop.is_triggered() {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.triggered() => break,
+        }
+    }
+    println!("stopped; an interrupted sync resumes on the next start");
+    Ok(())
+}

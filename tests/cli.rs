@@ -1,0 +1,643 @@
+//! The CLI runner through a real binary (`baton_memory`): flags and BATON_* variables,
+//! required values, provisioning guard, one-shot operations against ids from a previous
+//! sync, credential delivery, service mode with a health endpoint and SIGTERM, and
+//! secrets kept out of every output.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{command, stderr, stdout};
+use connector_sdk::model::UserStatus;
+use connector_sdk::store::{C1zReader, GrantFilter};
+
+const KEY: &str = "mem-key-7Hq2-SECRET";
+
+/// `baton_memory` in `dir` with the API key in its environment and the tenant in `dir`.
+fn memory(dir: &Path) -> Command {
+    let mut c = command("baton_memory");
+    c.current_dir(dir)
+        .env("BATON_MEMORY_API_KEY", KEY)
+        .env("BATON_MEMORY_STATE", dir.join("tenant.json"));
+    c
+}
+
+fn ok(c: &mut Command) -> Output {
+    let o = c.output().unwrap();
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+fn fails(c: &mut Command, code: i32) -> Output {
+    let o = c.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+#[test]
+fn help_lists_every_flag_with_its_variable() {
+    let o = ok(command("baton_memory").arg("--help"));
+    let help = stdout(&o);
+    for var in [
+        "BATON_FILE",
+        "BATON_LOG_LEVEL",
+        "BATON_LOG_FORMAT",
+        "BATON_PROVISIONING",
+        "BATON_WORKERS",
+        "BATON_GRANT_ENTITLEMENT",
+        "BATON_GRANT_PRINCIPAL",
+        "BATON_GRANT_PRINCIPAL_TYPE",
+        "BATON_REVOKE_GRANT",
+        "BATON_CREATE_ACCOUNT_LOGIN",
+        "BATON_CREATE_ACCOUNT_EMAIL",
+        "BATON_CREATE_ACCOUNT_PROFILE",
+        "BATON_DELETE_RESOURCE",
+        "BATON_DELETE_RESOURCE_TYPE",
+        "BATON_INVOKE_ACTION",
+        "BATON_INVOKE_ACTION_ARGS",
+        "BATON_LIST_ACTION_SCHEMAS",
+        "BATON_SERVICE_INTERVAL",
+        "BATON_HEALTH_CHECK_PORT",
+        "BATON_MEMORY_STATE",
+        "BATON_MEMORY_API_KEY",
+        "BATON_MEMORY_PAGE_SIZE",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {var}")),
+            "{var} missing from --help"
+        );
+    }
+    assert!(help.contains("[default: sync.c1z]"));
+    assert!(help.contains("[required]"));
+}
+
+#[test]
+fn a_missing_required_value_names_the_flag_and_variable_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = fails(command("baton_memory").current_dir(dir.path()), 2);
+    assert!(
+        stderr(&o).contains("--memory-api-key (BATON_MEMORY_API_KEY)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !dir.path().join("sync.c1z").exists(),
+        "nothing may run before the check"
+    );
+    // An empty value is caught too.
+    let o = fails(
+        command("baton_memory")
+            .current_dir(dir.path())
+            .env("BATON_MEMORY_API_KEY", " "),
+        2,
+    );
+    assert!(
+        stderr(&o).contains("--memory-api-key (BATON_MEMORY_API_KEY): must not be empty"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn malformed_values_name_the_flag_and_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, env, needle) in [
+        (vec!["--workers", "many"], None, "--workers (BATON_WORKERS)"),
+        (
+            vec![],
+            Some(("BATON_WORKERS", "-3")),
+            "--workers (BATON_WORKERS)",
+        ),
+        (
+            vec!["--workers", "0"],
+            None,
+            "--workers (BATON_WORKERS): must be at least 1",
+        ),
+        (
+            vec!["--log-format", "xml"],
+            None,
+            "--log-format (BATON_LOG_FORMAT)",
+        ),
+        (
+            vec!["--service-interval", "soon"],
+            None,
+            "--service-interval (BATON_SERVICE_INTERVAL)",
+        ),
+        (
+            vec!["--memory-page-size", "0"],
+            None,
+            "--memory-page-size (BATON_MEMORY_PAGE_SIZE)",
+        ),
+        (
+            vec![],
+            Some(("BATON_PROVISIONING", "maybe")),
+            "--provisioning (BATON_PROVISIONING)",
+        ),
+    ] {
+        let mut c = memory(dir.path());
+        c.args(&args);
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        let o = fails(&mut c, 2);
+        assert!(
+            stderr(&o).contains(needle),
+            "{args:?} {env:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn variables_map_to_flags_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(memory(dir.path()).env("BATON_FILE", "from-env.c1z"));
+    assert!(dir.path().join("from-env.c1z").exists());
+    ok(memory(dir.path())
+        .env("BATON_FILE", "env-loses.c1z")
+        .args(["--file", "flag-wins.c1z"]));
+    assert!(dir.path().join("flag-wins.c1z").exists());
+    assert!(!dir.path().join("env-loses.c1z").exists());
+    // The default file name is upstream's.
+    let o = ok(&mut memory(dir.path()));
+    assert!(dir.path().join("sync.c1z").exists());
+    assert!(stdout(&o).contains("Synced 12 resources"), "{}", stdout(&o));
+    // A connector field from its variable: page size 1 means more pages, same data.
+    ok(memory(dir.path())
+        .env("BATON_MEMORY_PAGE_SIZE", "1")
+        .args(["--file", "p1.c1z"]));
+    let a = C1zReader::open(&dir.path().join("p1.c1z"))
+        .unwrap()
+        .stats()
+        .unwrap();
+    let b = C1zReader::open(&dir.path().join("sync.c1z"))
+        .unwrap()
+        .stats()
+        .unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn write_operations_refuse_without_provisioning() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut memory(dir.path()));
+    for args in [
+        vec![
+            "--grant-entitlement",
+            "group:g2:member",
+            "--grant-principal",
+            "u5",
+            "--grant-principal-type",
+            "user",
+        ],
+        vec!["--revoke-grant", "group:g1:member:user:u1"],
+        vec!["--create-account-email", "x@example.com"],
+        vec!["--delete-resource", "u1", "--delete-resource-type", "user"],
+        vec![
+            "--invoke-action",
+            "disable_user",
+            "--invoke-action-args",
+            r#"{"user_id":"u1"}"#,
+        ],
+    ] {
+        let o = fails(memory(dir.path()).args(&args), 2);
+        assert!(
+            stderr(&o).contains("--provisioning (BATON_PROVISIONING)"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    // The tenant is untouched.
+    let state = std::fs::read_to_string(dir.path().join("tenant.json")).unwrap();
+    assert!(!state.contains("x@example.com"));
+    // Reading is fine without provisioning.
+    let o = ok(memory(dir.path()).arg("--list-action-schemas"));
+    let schemas: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(schemas.as_array().unwrap().len(), 2);
+    // Two operations at once are refused.
+    let o = fails(
+        memory(dir.path()).args(["-p", "--revoke-grant", "x", "--list-action-schemas"]),
+        2,
+    );
+    assert!(
+        stderr(&o).contains("one operation at a time"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn grants_of(file: &Path, entitlement: &str) -> Vec<String> {
+    C1zReader::open(file)
+        .unwrap()
+        .grants(&GrantFilter {
+            entitlement: Some(entitlement.into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .map(|g| g.principal().to_string())
+        .collect()
+}
+
+#[test]
+fn grant_and_revoke_use_ids_from_the_previous_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sync.c1z");
+    // Without a sync there is nothing to resolve ids from.
+    let o = fails(
+        memory(dir.path()).args([
+            "-p",
+            "--grant-entitlement",
+            "group:g2:member",
+            "--grant-principal",
+            "u5",
+            "--grant-principal-type",
+            "user",
+        ]),
+        1,
+    );
+    assert!(stderr(&o).contains("run a sync first"), "{}", stderr(&o));
+
+    ok(&mut memory(dir.path()));
+    let o = ok(memory(dir.path()).args([
+        "-p",
+        "--grant-entitlement",
+        "group:g2:member",
+        "--grant-principal",
+        "u5",
+        "--grant-principal-type",
+        "user",
+    ]));
+    assert!(
+        stdout(&o).contains("granted group:g2:member to user:u5"),
+        "{}",
+        stdout(&o)
+    );
+    let o = ok(memory(dir.path()).args([
+        "-p",
+        "--grant-entitlement",
+        "group:g2:member",
+        "--grant-principal",
+        "u5",
+        "--grant-principal-type",
+        "user",
+    ]));
+    assert!(stdout(&o).contains("already holds"), "{}", stdout(&o));
+    ok(&mut memory(dir.path()));
+    assert_eq!(grants_of(&file, "group:g2:member"), ["user:u4", "user:u5"]);
+
+    let o = ok(memory(dir.path()).args(["-p", "--revoke-grant", "group:g2:member:user:u4"]));
+    assert!(
+        stdout(&o).contains("revoked group:g2:member:user:u4"),
+        "{}",
+        stdout(&o)
+    );
+    ok(&mut memory(dir.path()));
+    assert_eq!(grants_of(&file, "group:g2:member"), ["user:u5"]);
+
+    // Unknown ids say which sync they were looked up in.
+    let o = fails(
+        memory(dir.path()).args(["-p", "--revoke-grant", "group:g9:member:user:u1"]),
+        1,
+    );
+    assert!(stderr(&o).contains("is not in sync"), "{}", stderr(&o));
+    let o = fails(
+        memory(dir.path()).args([
+            "-p",
+            "--grant-entitlement",
+            "group:g1:member",
+            "--grant-principal",
+            "nobody",
+            "--grant-principal-type",
+            "user",
+        ]),
+        1,
+    );
+    assert!(
+        stderr(&o).contains("principal user:nobody is not in sync"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn delete_and_actions_show_up_in_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sync.c1z");
+    ok(memory(dir.path()).args([
+        "-p",
+        "--delete-resource",
+        "u3",
+        "--delete-resource-type",
+        "user",
+    ]));
+    let o = ok(memory(dir.path()).args([
+        "-p",
+        "--invoke-action",
+        "disable_user",
+        "--invoke-action-args",
+        r#"{"user_id": "u1"}"#,
+    ]));
+    let out: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(out["enabled"], false);
+    let o = fails(
+        memory(dir.path()).args([
+            "-p",
+            "--invoke-action",
+            "disable_user",
+            "--invoke-action-args",
+            "{}",
+        ]),
+        2,
+    );
+    assert!(stderr(&o).contains("\"user_id\""), "{}", stderr(&o));
+    let o = fails(
+        memory(dir.path()).args([
+            "-p",
+            "--invoke-action",
+            "disable_user",
+            "--invoke-action-args",
+            "[1]",
+        ]),
+        2,
+    );
+    assert!(
+        stderr(&o).contains("--invoke-action-args (BATON_INVOKE_ACTION_ARGS)"),
+        "{}",
+        stderr(&o)
+    );
+    ok(&mut memory(dir.path()));
+    let reader = C1zReader::open(&file).unwrap();
+    let users = reader.resources(Some("user")).unwrap();
+    assert!(!users.iter().any(|u| u.id.resource == "u3"));
+    let u1 = users.iter().find(|u| u.id.resource == "u1").unwrap();
+    assert_eq!(u1.user.as_ref().unwrap().status, UserStatus::Disabled);
+}
+
+#[test]
+fn generated_passwords_go_to_a_private_file_or_an_age_recipient_never_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ok(memory(dir.path()).args([
+        "-p",
+        "--memory-random-passwords",
+        "--create-account-email",
+        "new@example.com",
+    ]));
+    let path = dir.path().join("credentials-user_u6.json");
+    let path = if path.exists() {
+        path
+    } else {
+        dir.path().join("credentials-new_example.com.json")
+    };
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let password = doc["credentials"]["password"].as_str().unwrap().to_string();
+    assert!(password.len() >= 16);
+    assert!(!stdout(&o).contains(&password) && !stderr(&o).contains(&password));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    // Encrypted to a recipient: only the identity can read it.
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let o = ok(memory(dir.path()).args([
+        "-p",
+        "--memory-random-passwords",
+        "--create-account-email",
+        "second@example.com",
+        "--credentials-recipient",
+        &recipient,
+        "--credentials-file",
+        "second.age",
+    ]));
+    let armored = std::fs::read(dir.path().join("second.age")).unwrap();
+    assert!(String::from_utf8_lossy(&armored).starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    let mut reader = age::Decryptor::new(age::armor::ArmoredReader::new(&armored[..]))
+        .unwrap()
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .unwrap();
+    let mut plain = String::new();
+    reader.read_to_string(&mut plain).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    let second = doc["credentials"]["password"].as_str().unwrap();
+    assert!(!stdout(&o).contains(second));
+
+    // A bad recipient fails before the account is created.
+    let o = fails(
+        memory(dir.path()).args([
+            "-p",
+            "--memory-random-passwords",
+            "--create-account-email",
+            "third@example.com",
+            "--credentials-recipient",
+            "age1nope",
+        ]),
+        2,
+    );
+    assert!(
+        stderr(&o).contains("--credentials-recipient (BATON_CREDENTIALS_RECIPIENT)"),
+        "{}",
+        stderr(&o)
+    );
+    let state = std::fs::read_to_string(dir.path().join("tenant.json")).unwrap();
+    assert!(!state.contains("third@example.com"));
+
+    // Printing in clear only when asked.
+    let o = ok(memory(dir.path()).args([
+        "-p",
+        "--memory-random-passwords",
+        "--create-account-email",
+        "fourth@example.com",
+        "--print-credentials",
+    ]));
+    assert!(stdout(&o).contains("\"password\""), "{}", stdout(&o));
+}
+
+#[test]
+fn subcommands_capabilities_config_and_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ok(memory(dir.path()).arg("capabilities"));
+    let caps: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let user = caps["resource_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["resource_type"] == "user")
+        .unwrap();
+    assert!(
+        user["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&"CAPABILITY_ACCOUNT_PROVISIONING".into())
+    );
+    assert_eq!(caps["actions"].as_array().unwrap().len(), 2);
+
+    // config works with no credentials at all.
+    let o = ok(command("baton_memory").arg("config"));
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let key = &schema["properties"]["memory-api-key"];
+    assert_eq!(key["x-env"], "BATON_MEMORY_API_KEY");
+    assert_eq!(key["x-secret"], true);
+    assert_eq!(key["x-connector-field"], true);
+    assert_eq!(schema["properties"]["file"]["default"], "sync.c1z");
+    assert_eq!(schema["properties"]["file"]["x-connector-field"], false);
+    assert!(
+        schema["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"memory-api-key".into())
+    );
+
+    let o = ok(memory(dir.path()).arg("validate"));
+    assert!(stdout(&o).contains("valid"));
+}
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        text.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn service_mode_syncs_on_an_interval_serves_health_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = memory(dir.path())
+        .args([
+            "--service-interval",
+            "200ms",
+            "--health-check-port",
+            "0",
+            "--health-check-address",
+            "127.0.0.1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("health endpoint: http://")
+        .and_then(|s| s.strip_suffix("/healthz"))
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    // Wait (bounded) for two completed syncs.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut body = String::new();
+    while Instant::now() < deadline {
+        let (status, b) = get(&addr, "/healthz");
+        assert_eq!(status, 200, "{b}");
+        let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+        body = b;
+        if v["syncs_completed"].as_u64().unwrap_or(0) >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["syncs_completed"].as_u64().unwrap() >= 2, "{body}");
+    assert_eq!(get(&addr, "/nope").0, 404);
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let rest: Vec<String> = lines.map_while(|l| l.ok()).collect();
+    assert!(rest.iter().any(|l| l.starts_with("stopped")), "{rest:?}");
+    let reader = C1zReader::open(&dir.path().join("sync.c1z")).unwrap();
+    assert_eq!(reader.stats().unwrap().resources, 12);
+    // Two finished syncs kept (retention), never an unfinished one from a clean stop mid-wait.
+    assert!(
+        reader
+            .syncs()
+            .unwrap()
+            .iter()
+            .filter(|s| s.ended_at.is_some())
+            .count()
+            >= 1
+    );
+}
+
+#[test]
+fn the_secret_appears_in_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["--help"],
+        vec!["config"],
+        vec!["capabilities"],
+        vec!["validate"],
+        vec!["--log-level", "trace"],
+        vec!["--log-level", "trace", "--log-format", "json"],
+        vec!["--workers", "nope"],
+        vec!["--bogus-flag"],
+        vec!["-p", "--revoke-grant", "missing"],
+        vec!["--memory-api-key", KEY, "--workers", "x"],
+    ] {
+        let o = memory(dir.path()).args(&args).output().unwrap();
+        // Label each run without the secret itself.
+        let label = args.join(" ").replace(KEY, "<key>");
+        outputs.push(format!("{label}\n{}\n{}", stdout(&o), stderr(&o)));
+    }
+    // A bad value for the secret flag itself is not echoed either.
+    let o = memory(dir.path())
+        .args(["--memory-api-key"])
+        .output()
+        .unwrap();
+    outputs.push(stderr(&o));
+    let all = outputs.join("\n");
+    assert!(all.contains("Synced 12 resources"), "the runs did run");
+    assert!(!all.contains(KEY), "the secret leaked:\n{all}");
+    assert!(!all.contains("7Hq2"), "part of the secret leaked:\n{all}");
+    // And not in the files the runs wrote.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("7Hq2"));
+    }
+}
