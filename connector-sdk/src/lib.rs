@@ -78,6 +78,7 @@
 //! * [`syncer`], [`provision`], [`account`], [`delete`], [`action`], [`connector`]: the traits.
 //! * [`sync`]: the engine that drives a connector into a `.c1z`, concurrently and resumably.
 //! * [`store`]: the upstream-compatible `.c1z` file, written and read.
+//! * [`scim`]: SCIM 2.0 list envelopes, filters and PatchOp bodies; [`time`]: RFC 3339.
 //! * [`schema`]: typed field schemas for action arguments and account profiles.
 //! * `cli` (feature `cli`): the command-line runner every connector binary uses.
 //! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
@@ -99,11 +100,13 @@ pub mod page;
 pub mod provision;
 pub mod ratelimit;
 pub mod schema;
+pub mod scim;
 pub mod store;
 pub mod sync;
 pub mod syncer;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time;
 
 pub use async_trait::async_trait;
 pub use connector::Connector;

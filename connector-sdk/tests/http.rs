@@ -665,3 +665,69 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
     connector_sdk::testing::assert_no_secret(&all, &[&client_secret, &api_key, &password, &token]);
     assert!(!all.contains("SECRET"), "a secret leaked into:\n{all}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrency_one_sends_requests_one_at_a_time() {
+    let server = MockServer::start().await;
+    Mock::given(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(40)))
+        .mount(&server)
+        .await;
+    let c = HttpClient::builder(&server.uri())
+        .unwrap()
+        .max_concurrency(1)
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.get(&["slow"]).send().await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert!(
+        t0.elapsed() >= Duration::from_millis(8 * 40),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_token_exchange_is_retried() {
+    use connector_sdk::http::auth::{Token, TokenExchange};
+    let server = MockServer::start().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let exchange = TokenExchange::new(move |_http| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            if n == 0 {
+                Err(
+                    connector_sdk::Error::new(ErrorKind::ResourceExhausted, "/auth: over rate")
+                        .with_retry_after(Duration::from_millis(10)),
+                )
+            } else {
+                Ok(Token {
+                    secret: SecretString::from("tok"),
+                    expires_in: None,
+                })
+            }
+        })
+    });
+    Mock::given(path("/x"))
+        .and(header("authorization", "Bearer tok"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let c = HttpClient::builder(&server.uri())
+        .unwrap()
+        .auth(exchange)
+        .retry(fast_retries(3))
+        .build()
+        .unwrap();
+    c.get(&["x"]).send().await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

@@ -100,6 +100,7 @@ pub struct HttpClientBuilder {
     retry: RetryPolicy,
     headers: HeaderMap,
     error_mapper: Option<ErrorMapper>,
+    concurrency: Option<usize>,
 }
 
 impl fmt::Debug for HttpClientBuilder {
@@ -182,6 +183,13 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Allows at most `n` requests in flight at once across all clones of the client
+    /// (e.g. 1 for an API that asks for one request at a time).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n.max(1));
+        self
+    }
+
     /// Sets the retry policy.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -224,6 +232,9 @@ impl HttpClientBuilder {
                     .unwrap_or_else(|| Arc::new(RateLimiter::unlimited())),
                 retry: self.retry,
                 error_mapper: self.error_mapper,
+                in_flight: self
+                    .concurrency
+                    .map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
             }),
         })
     }
@@ -237,6 +248,7 @@ struct Inner {
     limiter: Arc<RateLimiter>,
     retry: RetryPolicy,
     error_mapper: Option<ErrorMapper>,
+    in_flight: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// The HTTP client. Cheap to clone; clones share the connection pool, the auth provider
@@ -267,6 +279,7 @@ impl HttpClient {
             retry: RetryPolicy::default(),
             headers: HeaderMap::new(),
             error_mapper: None,
+            concurrency: None,
         })
     }
 
@@ -471,6 +484,15 @@ impl RequestBuilder {
                 Some(l) => Some(l.acquire().await),
                 None => None,
             };
+            let slot = match &inner.in_flight {
+                Some(sem) => Some(
+                    sem.clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| Error::internal("the HTTP client was shut down"))?,
+                ),
+                None => None,
+            };
             let permit = inner.limiter.acquire().await;
             let mut req = inner
                 .http
@@ -483,9 +505,29 @@ impl RequestBuilder {
             }
             let mut stamp = None;
             if let Some(a) = &inner.auth {
-                let (r, s) = a.authorize(req).await?;
-                req = r;
-                stamp = Some(s);
+                match a.authorize(req).await {
+                    Ok((r, s)) => {
+                        req = r;
+                        stamp = Some(s);
+                    }
+                    // A rate-limited or unavailable token endpoint is retried like the request.
+                    Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+                        drop((permit, extra, slot));
+                        let wait = e.retry_after();
+                        wait_before_retry(
+                            &mut backoff,
+                            wait,
+                            &mut waited,
+                            policy,
+                            &e,
+                            attempt,
+                            &path,
+                        )
+                        .await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             let outcome = req.send().await;
             let (failure, server_wait) = match outcome {
