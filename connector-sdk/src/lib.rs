@@ -94,6 +94,7 @@ pub mod cli;
 pub mod connector;
 pub mod delete;
 pub mod error;
+pub mod flags;
 pub mod http;
 pub mod model;
 pub mod page;

@@ -17,6 +17,18 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
         .map(|t| SystemTime::from(t.with_timezone(&chrono::Utc)))
 }
 
+/// Formats `t` as RFC 3339 in UTC with milliseconds (`2026-03-16T14:13:09.867Z`).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// assert_eq!(connector_sdk::time::format_rfc3339(UNIX_EPOCH + Duration::from_millis(1500)), "1970-01-01T00:00:01.500Z");
+/// ```
+pub fn format_rfc3339(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,27 +8,8 @@ use clap::ValueEnum;
 use secrecy::SecretString;
 
 use crate::error::{Error, Result};
+pub use crate::flags::{env_name, flag_and_env};
 use crate::http::parse_base_url;
-
-/// The environment variable of a flag: `--foo-bar` reads `BATON_FOO_BAR`.
-///
-/// ```
-/// assert_eq!(connector_sdk::cli::env_name("valimail-client-id"), "BATON_VALIMAIL_CLIENT_ID");
-/// ```
-pub fn env_name(flag: &str) -> String {
-    format!(
-        "BATON_{}",
-        flag.trim_start_matches('-')
-            .replace('-', "_")
-            .to_uppercase()
-    )
-}
-
-/// How to name a flag in a message: `--foo-bar (BATON_FOO_BAR)`.
-pub fn flag_and_env(flag: &str) -> String {
-    let flag = flag.trim_start_matches('-');
-    format!("--{flag} ({})", env_name(flag))
-}
 
 /// A `value_parser` for secrets: reads the value into a [`SecretString`]. It never fails,
 /// so a secret is never echoed by a parse error; check it in your config's `build`.

@@ -1,0 +1,154 @@
+//! Configuration: upstream's `BATON_VALIMAIL_*` variables plus the base-URL override.
+
+use std::fmt;
+
+use connector_sdk::flags::flag_and_env as flag;
+use connector_sdk::http::parse_base_url;
+use connector_sdk::{Error, Result};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// Valimail's production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.valimail.com";
+
+/// What the connector needs to talk to one Valimail account. `Debug` omits the secrets.
+#[derive(Clone)]
+pub struct ValimailConfig {
+    /// "Client ID" half of the API key (treated as a secret).
+    pub client_id: SecretString,
+    /// "App ID" half of the API key.
+    pub app_id: SecretString,
+    /// The account slug (the path segment after `/app/` in the web app's URL).
+    pub slug: String,
+    /// The API base URL (default [`DEFAULT_BASE_URL`]).
+    pub base_url: Url,
+}
+
+impl fmt::Debug for ValimailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValimailConfig")
+            .field("client_id", &"[REDACTED]")
+            .field("app_id", &"[REDACTED]")
+            .field("slug", &self.slug)
+            .field("base_url", &self.base_url.as_str())
+            .finish()
+    }
+}
+
+impl ValimailConfig {
+    /// Checks and builds a config: the three values non-empty after trimming, the base URL
+    /// absolute http(s) when given. Errors name the flag and its variable.
+    pub fn new(
+        client_id: SecretString,
+        app_id: SecretString,
+        slug: &str,
+        base_url: Option<&str>,
+    ) -> Result<Self> {
+        for (value, name) in [
+            (&client_id, "valimail-client-id"),
+            (&app_id, "valimail-app-id"),
+        ] {
+            if value.expose_secret().trim().is_empty() {
+                return Err(Error::invalid_argument(format!(
+                    "{} must not be empty",
+                    flag(name)
+                )));
+            }
+        }
+        let slug = slug.trim();
+        if slug.is_empty() {
+            return Err(Error::invalid_argument(format!(
+                "{} must not be empty: it is the part of the app URL after /app/",
+                flag("valimail-slug")
+            )));
+        }
+        let base_url = parse_base_url(
+            base_url
+                .filter(|b| !b.trim().is_empty())
+                .unwrap_or(DEFAULT_BASE_URL),
+            &flag("base-url"),
+        )?;
+        Ok(ValimailConfig {
+            client_id: SecretString::from(client_id.expose_secret().trim().to_string()),
+            app_id: SecretString::from(app_id.expose_secret().trim().to_string()),
+            slug: slug.to_string(),
+            base_url,
+        })
+    }
+}
+
+/// The command-line fields, with upstream's variable names.
+#[cfg(feature = "cli")]
+#[derive(clap::Args, Debug)]
+pub struct ValimailArgs {
+    /// "Client ID" half of the Valimail API key (Configuration access).
+    #[arg(long = "valimail-client-id", value_parser = connector_sdk::cli::secret, hide_env_values = true, required = true)]
+    pub client_id: Option<SecretString>,
+    /// "App ID" half of the Valimail API key.
+    #[arg(long = "valimail-app-id", value_parser = connector_sdk::cli::secret, hide_env_values = true, required = true)]
+    pub app_id: Option<SecretString>,
+    /// Account slug: the part of https://app.valimail.com/app/<slug>/… in the web app.
+    #[arg(long = "valimail-slug", required = true)]
+    pub slug: Option<String>,
+    /// `--base-url` (`BATON_BASE_URL`), for a proxy or the simulator.
+    #[command(flatten)]
+    pub base_url: connector_sdk::cli::BaseUrlArg,
+}
+
+#[cfg(feature = "cli")]
+impl connector_sdk::cli::ConnectorConfig for ValimailArgs {
+    fn build(
+        self,
+        _ctx: &connector_sdk::cli::BuildContext,
+    ) -> Result<Box<dyn connector_sdk::Connector>> {
+        use connector_sdk::cli::required;
+        let config = ValimailConfig::new(
+            required(self.client_id, "valimail-client-id")?,
+            required(self.app_id, "valimail-app-id")?,
+            &required(self.slug, "valimail-slug")?,
+            self.base_url.base_url.as_deref(),
+        )?;
+        Ok(Box::new(crate::Valimail::new(config)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_both_key_halves_and_checks_name_the_flag() {
+        let c = ValimailConfig::new(
+            SecretString::from("cid-SECRET-1"),
+            SecretString::from("app-SECRET-2"),
+            " acme ",
+            Some("http://127.0.0.1:9/prefix/"),
+        )
+        .unwrap();
+        let d = format!("{c:?}");
+        assert!(!d.contains("SECRET"), "{d}");
+        assert_eq!(c.slug, "acme");
+        assert_eq!(c.base_url.as_str(), "http://127.0.0.1:9/prefix/");
+        let err = ValimailConfig::new(SecretString::from("a"), SecretString::from(" "), "s", None)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--valimail-app-id (BATON_VALIMAIL_APP_ID)"),
+            "{err}"
+        );
+        let err = ValimailConfig::new(
+            SecretString::from("a"),
+            SecretString::from("b"),
+            "s",
+            Some("ftp://x"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("--base-url (BATON_BASE_URL)"),
+            "{err}"
+        );
+        let c = ValimailConfig::new(SecretString::from("a"), SecretString::from("b"), "s", None)
+            .unwrap();
+        assert_eq!(c.base_url.as_str(), "https://api.valimail.com/");
+    }
+}

@@ -1,0 +1,163 @@
+//! The `member_type` resource type: owner, member, marketer and any other value seen, each
+//! with one `member` entitlement; grants from the users' `memberType`; grant and revoke.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use connector_sdk::prelude::*;
+
+use crate::client::ValimailClient;
+use crate::users::UserCache;
+
+/// The member types every account has.
+pub const STATIC_TYPES: [&str; 3] = ["owner", "member", "marketer"];
+/// The member type every user falls back to; it cannot be revoked.
+pub const BASELINE: &str = "member";
+
+/// The `member_type` resource type.
+pub fn member_type_type() -> ResourceType {
+    ResourceType::new("member_type", "Member Type")
+        .with_trait(TraitKind::Role)
+        .with_description("A Valimail member type; every user has exactly one")
+}
+
+fn display(value: &str) -> String {
+    let mut chars = value.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// The resource of member type `value` (lower-cased).
+pub fn member_type_resource(value: &str) -> Resource {
+    let value = value.to_lowercase();
+    let d = display(&value);
+    Resource::new(&member_type_type(), &value, &d)
+        .with_description(format!("Valimail {d} member type"))
+        .with_role_trait(RoleTrait::default())
+}
+
+/// The `member` entitlement of a member-type resource.
+pub fn member_entitlement(resource: &Resource) -> Entitlement {
+    let d = display(&resource.id.resource);
+    Entitlement::assignment(resource, "member")
+        .with_display_name(format!("{d} Member Type"))
+        .with_description(format!("Has the {d} member type in Valimail"))
+        .grantable_to(["user"])
+}
+
+/// Lists member types, their grants, and grants/revokes them.
+pub struct MemberTypeSyncer {
+    client: ValimailClient,
+    users: Arc<UserCache>,
+}
+
+impl MemberTypeSyncer {
+    /// A syncer over `client`, sharing the per-sync user enumeration `users`.
+    pub fn new(client: ValimailClient, users: Arc<UserCache>) -> Self {
+        MemberTypeSyncer { client, users }
+    }
+}
+
+#[async_trait]
+impl ResourceSyncer for MemberTypeSyncer {
+    fn resource_type(&self) -> ResourceType {
+        member_type_type()
+    }
+
+    async fn list(
+        &self,
+        _parent: Option<&ResourceId>,
+        page: PageRequest,
+    ) -> Result<Page<Resource>> {
+        // One page: the static types, then any other value seen on a user. The first
+        // call of a sync enumerates the users afresh.
+        let users = if page.token.is_none() {
+            self.users.refresh(&self.client).await?
+        } else {
+            self.users.get(&self.client).await?
+        };
+        let mut seen: BTreeSet<String> = users.iter().filter_map(|u| u.member_type()).collect();
+        let mut values: Vec<String> = STATIC_TYPES.iter().map(|s| s.to_string()).collect();
+        for s in STATIC_TYPES {
+            seen.remove(s);
+        }
+        values.extend(seen);
+        Ok(Page::last(
+            values.iter().map(|v| member_type_resource(v)).collect(),
+        ))
+    }
+
+    async fn entitlements(
+        &self,
+        resource: &Resource,
+        _page: PageRequest,
+    ) -> Result<Page<Entitlement>> {
+        Ok(Page::last(vec![member_entitlement(resource)]))
+    }
+
+    async fn grants(&self, resource: &Resource, _page: PageRequest) -> Result<Page<Grant>> {
+        let users = self.users.get(&self.client).await?;
+        let ent = member_entitlement(resource);
+        let grants = users
+            .iter()
+            .filter(|u| u.member_type().as_deref() == Some(resource.id.resource.as_str()))
+            .map(|u| Grant::new(&ent, ResourceId::new("user", &u.id)))
+            .collect();
+        Ok(Page::last(grants))
+    }
+
+    fn provisioner(&self) -> Option<&dyn Provisioner> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Provisioner for MemberTypeSyncer {
+    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+        if principal.id.resource_type != "user" {
+            return Err(Error::invalid_argument(format!(
+                "member types can be granted to users only, not to {}",
+                principal.id
+            )));
+        }
+        let value = entitlement.resource().resource.to_lowercase();
+        let user = self
+            .client
+            .get_user(&principal.id.resource)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "Valimail user {} does not exist",
+                    principal.id.resource
+                ))
+            })?;
+        if user.member_type().as_deref() == Some(value.as_str()) {
+            return Ok(GrantOutcome::AlreadyExists);
+        }
+        self.client.set_member_type(&user.id, &value).await?;
+        Ok(GrantOutcome::Granted(vec![Grant::new(
+            entitlement,
+            principal.id.clone(),
+        )]))
+    }
+
+    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+        let value = grant.entitlement_resource().resource.to_lowercase();
+        let Some(user) = self.client.get_user(&grant.principal().resource).await? else {
+            return Ok(RevokeOutcome::AlreadyRevoked);
+        };
+        if user.member_type().as_deref() != Some(value.as_str()) {
+            return Ok(RevokeOutcome::AlreadyRevoked);
+        }
+        if value == BASELINE {
+            return Err(Error::failed_precondition(
+                "Valimail users must have a member type; grant another member type or use the disable_user action",
+            ));
+        }
+        self.client.set_member_type(&user.id, BASELINE).await?;
+        Ok(RevokeOutcome::Revoked)
+    }
+}

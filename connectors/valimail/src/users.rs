@@ -1,0 +1,266 @@
+//! The `user` resource type: SCIM users, and account creation.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use connector_sdk::prelude::*;
+use connector_sdk::time::parse_rfc3339;
+use futures::TryStreamExt;
+use tokio::sync::Mutex;
+
+use crate::client::{Created, Extension, PAGE_SIZE, ScimName, ScimUser, ValimailClient};
+
+/// The `user` resource type.
+pub fn user_type() -> ResourceType {
+    ResourceType::new("user", "User")
+        .with_trait(TraitKind::User)
+        .with_description("A Valimail user (SCIM account)")
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !s.contains(' ')
+        }
+        None => false,
+    }
+}
+
+/// Maps a SCIM user to a `user` resource (spec §3.2).
+pub fn user_resource(u: &ScimUser) -> Resource {
+    let given = u
+        .name
+        .as_ref()
+        .and_then(|n| n.given_name.clone())
+        .unwrap_or_default();
+    let family = u
+        .name
+        .as_ref()
+        .and_then(|n| n.family_name.clone())
+        .unwrap_or_default();
+    let full = format!("{} {}", given.trim(), family.trim())
+        .trim()
+        .to_string();
+    let display = [full.as_str(), u.user_name.trim(), u.id.as_str()]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .unwrap_or_default()
+        .to_string();
+    let mut profile = Profile::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            profile.insert(k.into(), v.into());
+        }
+    };
+    put(
+        "user_name",
+        Some(u.user_name.clone()).filter(|s| !s.is_empty()),
+    );
+    put(
+        "first_name",
+        u.name.as_ref().and_then(|n| n.given_name.clone()),
+    );
+    put(
+        "last_name",
+        u.name.as_ref().and_then(|n| n.family_name.clone()),
+    );
+    put("external_id", u.external_id.clone());
+    put(
+        "member_type",
+        u.extension.as_ref().and_then(|e| e.member_type.clone()),
+    );
+    put(
+        "created_at",
+        u.meta.as_ref().and_then(|m| m.created.clone()),
+    );
+    put(
+        "last_modified",
+        u.meta.as_ref().and_then(|m| m.last_modified.clone()),
+    );
+    let mut user = UserTrait::default()
+        .with_login(&u.user_name)
+        .with_status(if u.is_active() {
+            UserStatus::Enabled
+        } else {
+            UserStatus::Disabled
+        })
+        .with_account_type(AccountType::Human)
+        .with_profile(profile);
+    if u.name.is_some() {
+        user = user.with_name(given, family);
+    }
+    if looks_like_email(&u.user_name) {
+        user = user.with_email(&u.user_name, true);
+    }
+    user.created_at = u
+        .meta
+        .as_ref()
+        .and_then(|m| m.created.as_deref())
+        .and_then(parse_rfc3339);
+    Resource::new(&user_type(), &u.id, display).with_user_trait(user)
+}
+
+/// Every user of the account, enumerated once per sync and shared by the member-type
+/// listings (spec §4.3).
+#[derive(Debug, Default)]
+pub struct UserCache {
+    users: Mutex<Option<Arc<Vec<ScimUser>>>>,
+}
+
+impl UserCache {
+    /// Enumerates all users again and caches them.
+    pub async fn refresh(&self, client: &ValimailClient) -> Result<Arc<Vec<ScimUser>>> {
+        let mut slot = self.users.lock().await;
+        let pager = ScimPager::new(PAGE_SIZE);
+        let all: Vec<Keyed> = stream_pages("Valimail users", |req: PageRequest| async move {
+            let start = pager.start_index(req.token.as_ref())?;
+            let page = client.list_users(start, PAGE_SIZE).await?;
+            let next = pager.next(start, page.resources.len(), page.total_results);
+            Ok(Page::new(
+                page.resources.into_iter().map(Keyed).collect(),
+                next,
+            ))
+        })
+        .try_collect()
+        .await?;
+        let all = Arc::new(all.into_iter().map(|k| k.0).collect::<Vec<_>>());
+        *slot = Some(all.clone());
+        Ok(all)
+    }
+
+    /// The cached users, enumerating them when there are none yet.
+    pub async fn get(&self, client: &ValimailClient) -> Result<Arc<Vec<ScimUser>>> {
+        if let Some(u) = self.users.lock().await.clone() {
+            return Ok(u);
+        }
+        self.refresh(client).await
+    }
+}
+
+/// A user keyed by its id for the page guard.
+struct Keyed(ScimUser);
+
+impl connector_sdk::page::Identified for Keyed {
+    fn unique_id(&self) -> String {
+        self.0.id.clone()
+    }
+}
+
+/// Lists users and creates accounts.
+pub struct UserSyncer {
+    client: ValimailClient,
+}
+
+impl UserSyncer {
+    /// A syncer over `client`.
+    pub fn new(client: ValimailClient) -> Self {
+        UserSyncer { client }
+    }
+}
+
+#[async_trait]
+impl ResourceSyncer for UserSyncer {
+    fn resource_type(&self) -> ResourceType {
+        user_type()
+    }
+
+    async fn list(
+        &self,
+        _parent: Option<&ResourceId>,
+        page: PageRequest,
+    ) -> Result<Page<Resource>> {
+        let pager = ScimPager::new(PAGE_SIZE);
+        let start = pager.start_index(page.token.as_ref())?;
+        let resp = self.client.list_users(start, PAGE_SIZE).await?;
+        let next = pager.next(start, resp.resources.len(), resp.total_results);
+        Ok(Page::new(
+            resp.resources.iter().map(user_resource).collect(),
+            next,
+        ))
+    }
+
+    fn account_manager(&self) -> Option<&dyn AccountManager> {
+        Some(self)
+    }
+}
+
+fn field(info: &AccountInfo, key: &str) -> Option<String> {
+    info.profile
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+#[async_trait]
+impl AccountManager for UserSyncer {
+    fn credential_options(&self) -> Vec<CredentialOption> {
+        vec![CredentialOption::NoPassword]
+    }
+
+    fn account_schema(&self) -> Vec<FieldSchema> {
+        vec![
+            FieldSchema::new("email", FieldType::String)
+                .with_description("Becomes userName; defaults to the account's email or login"),
+            FieldSchema::new("first_name", FieldType::String)
+                .required()
+                .with_description("Given name"),
+            FieldSchema::new("last_name", FieldType::String)
+                .required()
+                .with_description("Family name"),
+            FieldSchema::new("member_type", FieldType::String)
+                .with_description("owner, member (default) or marketer"),
+            FieldSchema::new("external_id", FieldType::String)
+                .with_description("External id, sent when not empty"),
+        ]
+    }
+
+    async fn create_account(
+        &self,
+        info: &AccountInfo,
+        _credentials: CredentialOption,
+    ) -> Result<AccountOutcome> {
+        let email = field(info, "email")
+            .or_else(|| info.email.clone().filter(|e| !e.trim().is_empty()))
+            .or_else(|| info.login.clone().filter(|e| !e.trim().is_empty()))
+            .ok_or_else(|| Error::invalid_argument("account creation needs an email (profile \"email\", the account email or login)"))?;
+        let member_type = field(info, "member_type")
+            .unwrap_or_else(|| "member".into())
+            .to_lowercase();
+        let user = ScimUser {
+            user_name: email.clone(),
+            external_id: field(info, "external_id"),
+            name: Some(ScimName {
+                given_name: field(info, "first_name"),
+                family_name: field(info, "last_name"),
+            }),
+            extension: Some(Extension {
+                member_type: Some(member_type),
+            }),
+            ..Default::default()
+        };
+        match self.client.create_user(&user).await? {
+            Created::New(u) => Ok(AccountOutcome::Created {
+                resource: user_resource(&u),
+                credentials: Vec::new(),
+            }),
+            Created::Conflict(detail) => {
+                let found = self.client.find_by_user_name(&email).await?;
+                let mut matching: Vec<&ScimUser> = found
+                    .iter()
+                    .filter(|u| u.user_name.eq_ignore_ascii_case(&email))
+                    .collect();
+                match (matching.pop(), matching.is_empty()) {
+                    (Some(u), true) => Ok(AccountOutcome::AlreadyExists {
+                        resource: user_resource(u),
+                    }),
+                    _ => Err(Error::new(ErrorKind::AlreadyExists, detail)),
+                }
+            }
+        }
+    }
+}
