@@ -259,7 +259,7 @@ impl SimState {
         let path: Vec<String> = req
             .url
             .path_segments()
-            .map(|s| s.map(|p| percent_decode(p)).collect())
+            .map(|s| s.map(percent_decode).collect())
             .unwrap_or_default();
         let method = req.method.as_str();
         if path == ["auth"] && method == "POST" {
