@@ -1,0 +1,132 @@
+//! End to end with the `valimail` example binary against the simulated tenant: sync,
+//! grant a member type, disable a user, re-sync, and find both changes in the file.
+
+mod common;
+
+use std::process::Output;
+
+use common::{command, stderr, stdout};
+use connector_sdk::model::{ResourceId, UserStatus};
+use connector_sdk::store::{C1zReader, GrantFilter};
+use connector_valimail::simulator::ValimailSimulator;
+
+async fn run(sim: &ValimailSimulator, dir: &std::path::Path, args: &[&str]) -> Output {
+    let (client, app, slug) = {
+        let st = sim.state();
+        (st.client_id.clone(), st.app_id.clone(), st.slug.clone())
+    };
+    let mut cmd = command("valimail");
+    cmd.current_dir(dir)
+        .env("BATON_VALIMAIL_CLIENT_ID", client)
+        .env("BATON_VALIMAIL_APP_ID", app)
+        .env("BATON_VALIMAIL_SLUG", slug)
+        .env("BATON_BASE_URL", sim.uri())
+        .args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}\nstdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_grant_disable_resync() {
+    let sim = ValimailSimulator::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&sim, dir.path(), &[]).await;
+    assert!(
+        stdout(&out).contains("Synced 13 resources"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(
+        &sim,
+        dir.path(),
+        &[
+            "--provisioning",
+            "--grant-entitlement",
+            "member_type:owner:member",
+            "--grant-principal",
+            "2906d4927bf178077519",
+            "--grant-principal-type",
+            "user",
+        ],
+    )
+    .await;
+    assert!(
+        stdout(&out).contains("granted member_type:owner:member"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(
+        &sim,
+        dir.path(),
+        &[
+            "--provisioning",
+            "--invoke-action",
+            "disable_user",
+            "--invoke-action-args",
+            r#"{"user_id":"49c398b12b"}"#,
+        ],
+    )
+    .await;
+    assert!(
+        stdout(&out).contains("\"active\": false"),
+        "{}",
+        stdout(&out)
+    );
+    run(&sim, dir.path(), &[]).await;
+
+    let reader = C1zReader::open(&dir.path().join("sync.c1z")).unwrap();
+    let owners: Vec<String> = reader
+        .grants(&GrantFilter {
+            entitlement: Some("member_type:owner:member".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .map(|g| g.principal().resource.clone())
+        .collect();
+    assert!(
+        owners.contains(&"2906d4927bf178077519".to_string()),
+        "{owners:?}"
+    );
+    let ada = reader
+        .resource(&ResourceId::new("user", "49c398b12b"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(ada.user.unwrap().status, UserStatus::Disabled);
+}
+
+#[test]
+fn help_shows_every_valimail_flag_with_its_variable() {
+    let out = command("valimail").arg("--help").output().unwrap();
+    let help = stdout(&out);
+    for var in [
+        "BATON_VALIMAIL_CLIENT_ID",
+        "BATON_VALIMAIL_APP_ID",
+        "BATON_VALIMAIL_SLUG",
+        "BATON_BASE_URL",
+        "BATON_FILE",
+        "BATON_PROVISIONING",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {var}")),
+            "{var} missing:\n{help}"
+        );
+    }
+    let out = command("valimail").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--valimail-client-id (BATON_VALIMAIL_CLIENT_ID)")
+            && err.contains("--valimail-slug (BATON_VALIMAIL_SLUG)"),
+        "{err}"
+    );
+}
