@@ -87,7 +87,7 @@ pub struct ValimailArgs {
     /// "App ID" half of the Valimail API key.
     #[arg(long = "valimail-app-id", value_parser = connector_sdk::cli::secret, hide_env_values = true, required = true)]
     pub app_id: Option<SecretString>,
-    /// Account slug: the part of https://app.valimail.com/app/<slug>/… in the web app.
+    /// Account slug: SLUG in the web app address app.valimail.com/app/SLUG/…
     #[arg(long = "valimail-slug", required = true)]
     pub slug: Option<String>,
     /// `--base-url` (`BATON_BASE_URL`), for a proxy or the simulator.
