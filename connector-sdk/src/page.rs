@@ -123,6 +123,23 @@ impl Identified for Grant {
     }
 }
 
+/// An item paired with its id, for listings of API types that do not implement
+/// [`Identified`] (e.g. a connector draining an API collection with [`stream_pages`]).
+///
+/// ```
+/// use connector_sdk::page::{Identified, Keyed};
+/// let k = Keyed("u-1".to_string(), ("Ada", 36));
+/// assert_eq!(k.unique_id(), "u-1");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyed<T>(pub String, pub T);
+
+impl<T> Identified for Keyed<T> {
+    fn unique_id(&self) -> String {
+        self.0.clone()
+    }
+}
+
 impl Identified for String {
     fn unique_id(&self) -> String {
         self.clone()

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use connector_sdk::page::Keyed;
 use connector_sdk::prelude::*;
 use connector_sdk::time::parse_rfc3339;
 use futures::TryStreamExt;
@@ -115,18 +116,19 @@ impl UserCache {
     pub async fn refresh(&self, client: &ValimailClient) -> Result<Arc<Vec<ScimUser>>> {
         let mut slot = self.users.lock().await;
         let pager = ScimPager::new(PAGE_SIZE);
-        let all: Vec<Keyed> = stream_pages("Valimail users", |req: PageRequest| async move {
-            let start = pager.start_index(req.token.as_ref())?;
-            let page = client.list_users(start, PAGE_SIZE).await?;
-            let next = pager.next(start, page.resources.len(), page.total_results);
-            Ok(Page::new(
-                page.resources.into_iter().map(Keyed).collect(),
-                next,
-            ))
-        })
-        .try_collect()
-        .await?;
-        let all = Arc::new(all.into_iter().map(|k| k.0).collect::<Vec<_>>());
+        let all: Vec<Keyed<ScimUser>> =
+            stream_pages("Valimail users", |req: PageRequest| async move {
+                let start = pager.start_index(req.token.as_ref())?;
+                let page = client.list_users(start, PAGE_SIZE).await?;
+                let next = pager.next(start, page.resources.len(), page.total_results);
+                Ok(Page::new(
+                    page.resources.into_iter().map(Keyed).collect(),
+                    next,
+                ))
+            })
+            .try_collect()
+            .await?;
+        let all = Arc::new(all.into_iter().map(|k| k.1).collect::<Vec<_>>());
         *slot = Some(all.clone());
         Ok(all)
     }
@@ -137,15 +139,6 @@ impl UserCache {
             return Ok(u);
         }
         self.refresh(client).await
-    }
-}
-
-/// A user keyed by its id for the page guard.
-struct Keyed(ScimUser);
-
-impl connector_sdk::page::Identified for Keyed {
-    fn unique_id(&self) -> String {
-        self.0.id.clone()
     }
 }
 

@@ -1,0 +1,378 @@
+//! SendGrid's v3 endpoints used by the connector, their JSON shapes, and `parse_error`.
+
+use std::time::Duration;
+
+use connector_sdk::http::auth::BearerToken;
+use connector_sdk::http::{HttpClient, Response, RetryPolicy, error_from_response};
+use connector_sdk::{Error, ErrorKind, Result};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::config::SendgridConfig;
+
+/// Items per page on `/v3/teammates`, `/v3/subusers` and `subuser_access` (SendGrid's maximum).
+pub const PAGE_SIZE: u32 = 500;
+
+/// A teammate as `/v3/teammates` lists it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Teammate {
+    /// The username (the teammate's id; often an email).
+    #[serde(default)]
+    pub username: String,
+    /// The email.
+    #[serde(default)]
+    pub email: String,
+    /// `owner`, `admin` or `teammate`.
+    #[serde(default)]
+    pub user_type: String,
+    /// Whether the teammate is an admin (admins hold every scope).
+    #[serde(default)]
+    pub is_admin: bool,
+    /// Whether sign-in is through SSO.
+    #[serde(default)]
+    pub is_sso: bool,
+    /// Unified (Twilio) login.
+    #[serde(default)]
+    pub is_unified: bool,
+    /// Partner SSO.
+    #[serde(default)]
+    pub is_partner_sso: bool,
+    /// Scopes (only in the detail answer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+impl Teammate {
+    /// Owners and admins hold every scope; their scopes cannot be edited one by one.
+    pub fn holds_all_scopes(&self) -> bool {
+        self.is_admin
+            || self.user_type.eq_ignore_ascii_case("owner")
+            || self.user_type.eq_ignore_ascii_case("admin")
+    }
+}
+
+/// A pending invitation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingInvite {
+    /// The invite key (`token`, or `pending_id` in some documents).
+    #[serde(alias = "pending_id", default)]
+    pub token: String,
+    /// The invited email.
+    #[serde(default)]
+    pub email: String,
+    /// Scopes the invite grants.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Whether the invite is for an admin.
+    #[serde(default)]
+    pub is_admin: bool,
+    /// Expiry (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<i64>,
+}
+
+/// A subuser.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Subuser {
+    /// Numeric id.
+    pub id: u64,
+    /// Username.
+    #[serde(default)]
+    pub username: String,
+    /// Email.
+    #[serde(default)]
+    pub email: String,
+    /// Whether the subuser is disabled.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// One page of a teammate's subuser access.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SubuserAccessPage {
+    /// The subusers the teammate can access.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub subuser_access: Vec<Subuser>,
+    /// Paging metadata.
+    #[serde(rename = "_metadata", default)]
+    pub metadata: Option<AccessMetadata>,
+}
+
+/// `_metadata`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AccessMetadata {
+    /// `next_params`.
+    #[serde(default)]
+    pub next_params: Option<NextParams>,
+}
+
+/// `_metadata.next_params`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NextParams {
+    /// The cursor for the next page; `null`/0/absent ends the listing.
+    #[serde(default)]
+    pub after_subuser_id: Option<u64>,
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `{"result": [...]}`, also accepting the `results` key of SendGrid's OpenAPI example.
+#[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct ResultList<T> {
+    #[serde(
+        alias = "results",
+        default = "Vec::new",
+        deserialize_with = "null_as_empty"
+    )]
+    result: Vec<T>,
+}
+
+/// SendGrid's error mapping: the status decides the kind (never a 4xx as success), the
+/// `errors[]` messages (nullable `field`) are the API message, with hints for 401/403.
+pub fn parse_error(response: &Response) -> Error {
+    let err = error_from_response(response);
+    let hint = match response.status() {
+        401 => Some(
+            "the API key is invalid or revoked, or belongs to the other region: check --sendgrid-api-key (BATON_SENDGRID_API_KEY) and --sendgrid-region (BATON_SENDGRID_REGION)",
+        ),
+        403 => Some(
+            "the API key lacks a permission: it needs teammates read/update and subusers read (or use --ignore-subusers)",
+        ),
+        _ => None,
+    };
+    match hint {
+        Some(h) => {
+            let mut e = Error::new(err.kind(), format!("{}: {h}", err.message()))
+                .with_http_status(response.status());
+            if let Some(m) = err.api_message() {
+                e = e.with_api_message(m);
+            }
+            e
+        }
+        None => err,
+    }
+}
+
+/// SendGrid's API for one account.
+#[derive(Debug, Clone)]
+pub struct SendgridClient {
+    http: HttpClient,
+    /// Serialises read-modify-write scope edits (SendGrid has no ETag).
+    edits: std::sync::Arc<Mutex<()>>,
+}
+
+impl SendgridClient {
+    /// The default retry policy: honour reset headers, up to 6 attempts.
+    pub fn default_retry() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 6,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+            max_total_wait: Duration::from_secs(600),
+        }
+    }
+
+    /// A client for `config` with the default retry policy.
+    pub fn new(config: &SendgridConfig) -> Result<Self> {
+        Self::with_retry(config, Self::default_retry())
+    }
+
+    /// A client with another retry policy (tests use short waits).
+    pub fn with_retry(config: &SendgridConfig, retry: RetryPolicy) -> Result<Self> {
+        let http = HttpClient::builder(config.base_url.as_str())?
+            .user_agent("baton-sendgrid", env!("CARGO_PKG_VERSION"))
+            .auth(BearerToken::new(config.api_key.clone()))
+            .timeout(Duration::from_secs(120))
+            .retry(retry)
+            .error_mapper(parse_error)
+            .build()?;
+        Ok(SendgridClient {
+            http,
+            edits: Default::default(),
+        })
+    }
+
+    /// The client's shared limiter (driven by `X-RateLimit-*`).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// One page of teammates.
+    pub async fn list_teammates(&self, offset: u64, limit: u32) -> Result<Vec<Teammate>> {
+        let page: ResultList<Teammate> = self
+            .http
+            .get(&["v3", "teammates"])
+            .query(&[("limit", limit.to_string()), ("offset", offset.to_string())])
+            .send_json()
+            .await?;
+        Ok(page.result)
+    }
+
+    /// A teammate's detail, with scopes.
+    pub async fn get_teammate(&self, username: &str) -> Result<Teammate> {
+        self.http
+            .get(&["v3", "teammates", username])
+            .send_json()
+            .await
+    }
+
+    /// Pending invitations.
+    pub async fn list_pending(&self) -> Result<Vec<PendingInvite>> {
+        let page: ResultList<PendingInvite> = self
+            .http
+            .get(&["v3", "teammates", "pending"])
+            .send_json()
+            .await?;
+        Ok(page.result)
+    }
+
+    /// One page of subusers (a bare JSON array).
+    pub async fn list_subusers(&self, offset: u64, limit: u32) -> Result<Vec<Subuser>> {
+        let v: Option<Vec<Subuser>> = self
+            .http
+            .get(&["v3", "subusers"])
+            .query(&[("limit", limit.to_string()), ("offset", offset.to_string())])
+            .send_json()
+            .await?;
+        Ok(v.unwrap_or_default())
+    }
+
+    /// One page of a teammate's subuser access.
+    pub async fn subuser_access(
+        &self,
+        username: &str,
+        after: Option<u64>,
+    ) -> Result<SubuserAccessPage> {
+        let mut q = vec![("limit", PAGE_SIZE.to_string())];
+        if let Some(a) = after {
+            q.push(("after_subuser_id", a.to_string()));
+        }
+        let v: Option<SubuserAccessPage> = self
+            .http
+            .get(&["v3", "teammates", username, "subuser_access"])
+            .query(&q)
+            .send_json()
+            .await?;
+        Ok(v.unwrap_or_default())
+    }
+
+    /// Reads a teammate, lets `edit` change its scope list, and PATCHes the full list
+    /// back (`is_admin: false`), one edit at a time. `edit` returns `false` for "nothing to
+    /// change", and the PATCH is skipped.
+    pub async fn edit_scopes(
+        &self,
+        username: &str,
+        edit: impl FnOnce(&mut Vec<String>) -> Result<bool>,
+    ) -> Result<bool> {
+        let _one_at_a_time = self.edits.lock().await;
+        let teammate = self.get_teammate(username).await?;
+        if teammate.holds_all_scopes() {
+            return Err(Error::failed_precondition(format!(
+                "teammate {username} is an {} and holds every scope; SendGrid does not edit the scopes of owners and admins one by one",
+                if teammate.user_type.eq_ignore_ascii_case("owner") {
+                    "owner"
+                } else {
+                    "admin"
+                }
+            )));
+        }
+        let mut scopes: Vec<String> = teammate.scopes.clone();
+        if !edit(&mut scopes)? {
+            return Ok(false);
+        }
+        scopes.retain(|s| !crate::scope_list::is_auto_scope(s));
+        self.http
+            .patch(&["v3", "teammates", username])
+            .json(&json!({"scopes": scopes, "is_admin": false}))
+            .idempotent(true)
+            .send()
+            .await?;
+        Ok(true)
+    }
+
+    /// Invites a teammate; returns the invitation.
+    pub async fn invite(
+        &self,
+        email: &str,
+        scopes: &[String],
+        is_admin: bool,
+    ) -> Result<PendingInvite> {
+        let body = json!({"email": email, "scopes": if is_admin { Vec::new() } else { scopes.to_vec() }, "is_admin": is_admin});
+        self.http
+            .post(&["v3", "teammates"])
+            .json(&body)
+            .send_json()
+            .await
+    }
+
+    /// Deletes a teammate; `false` when it did not exist.
+    pub async fn delete_teammate(&self, username: &str) -> Result<bool> {
+        not_found_is_false(
+            self.http
+                .delete(&["v3", "teammates", username])
+                .send()
+                .await,
+        )
+    }
+
+    /// Deletes a pending invitation; `false` when it did not exist.
+    pub async fn delete_pending(&self, token: &str) -> Result<bool> {
+        not_found_is_false(
+            self.http
+                .delete(&["v3", "teammates", "pending", token])
+                .send()
+                .await,
+        )
+    }
+}
+
+fn not_found_is_false(r: Result<Response>) -> Result<bool> {
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A teammate's profile, as upstream records it.
+pub fn teammate_profile(t: &Teammate) -> serde_json::Map<String, Value> {
+    let mut p = serde_json::Map::new();
+    p.insert("username".into(), t.username.clone().into());
+    p.insert("user_type".into(), t.user_type.clone().into());
+    p.insert("email".into(), t.email.clone().into());
+    p.insert("is_sso".into(), t.is_sso.into());
+    p.insert("is_admin".into(), t.is_admin.into());
+    p.insert("is_unified".into(), t.is_unified.into());
+    p.insert("is_partner_sso".into(), t.is_partner_sso.into());
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_accept_documented_variants() {
+        let r: ResultList<Teammate> =
+            serde_json::from_str(r#"{"results":[{"username":"a"}]}"#).unwrap();
+        assert_eq!(r.result[0].username, "a");
+        let r: ResultList<PendingInvite> =
+            serde_json::from_str(r#"{"result":[{"pending_id":"abc","email":"x@y.z"}]}"#).unwrap();
+        assert_eq!(r.result[0].token, "abc");
+        let p: SubuserAccessPage = serde_json::from_str(
+            r#"{"subuser_access":null,"_metadata":{"next_params":{"after_subuser_id":null}}}"#,
+        )
+        .unwrap();
+        assert!(p.subuser_access.is_empty());
+        assert_eq!(
+            p.metadata.unwrap().next_params.unwrap().after_subuser_id,
+            None
+        );
+    }
+}

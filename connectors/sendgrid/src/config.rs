@@ -1,0 +1,149 @@
+//! Configuration: upstream's `BATON_SENDGRID_*` variables plus the base-URL override.
+
+use std::fmt;
+
+use connector_sdk::flags::flag_and_env;
+use connector_sdk::http::parse_base_url;
+use connector_sdk::{Error, Result};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// SendGrid's data region, which picks the API host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    /// `https://api.sendgrid.com/`.
+    Global,
+    /// `https://api.eu.sendgrid.com/` (EU regional subusers).
+    Eu,
+}
+
+impl Region {
+    /// Parses `global` or `eu` (any case, spaces trimmed); anything else is a
+    /// configuration error naming the flag, its variable and the allowed values.
+    pub fn parse(raw: &str) -> Result<Region> {
+        match raw.trim().to_lowercase().as_str() {
+            "" | "global" => Ok(Region::Global),
+            "eu" => Ok(Region::Eu),
+            other => Err(Error::invalid_argument(format!(
+                "{}: {other:?} is not a SendGrid region; use global or eu",
+                flag_and_env("sendgrid-region")
+            ))),
+        }
+    }
+
+    /// The region's API base URL.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Region::Global => "https://api.sendgrid.com/",
+            Region::Eu => "https://api.eu.sendgrid.com/",
+        }
+    }
+}
+
+/// What the connector needs. `Debug` omits the API key.
+#[derive(Clone)]
+pub struct SendgridConfig {
+    /// The API key, sent as a bearer token.
+    pub api_key: SecretString,
+    /// The region.
+    pub region: Region,
+    /// Skip subusers (a paid feature) and teammates' subuser access.
+    pub ignore_subusers: bool,
+    /// The API base URL: the region's, or the override.
+    pub base_url: Url,
+}
+
+impl fmt::Debug for SendgridConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendgridConfig")
+            .field("api_key", &"[REDACTED]")
+            .field("region", &self.region)
+            .field("ignore_subusers", &self.ignore_subusers)
+            .field("base_url", &self.base_url.as_str())
+            .finish()
+    }
+}
+
+impl SendgridConfig {
+    /// Checks and builds a config; errors name the flag and its variable.
+    pub fn new(
+        api_key: SecretString,
+        region: &str,
+        ignore_subusers: bool,
+        base_url: Option<&str>,
+    ) -> Result<Self> {
+        if api_key.expose_secret().trim().is_empty() {
+            return Err(Error::invalid_argument(format!(
+                "{} must not be empty",
+                flag_and_env("sendgrid-api-key")
+            )));
+        }
+        let region = Region::parse(region)?;
+        let base = base_url
+            .filter(|b| !b.trim().is_empty())
+            .unwrap_or(region.base_url());
+        Ok(SendgridConfig {
+            api_key: SecretString::from(api_key.expose_secret().trim().to_string()),
+            region,
+            ignore_subusers,
+            base_url: parse_base_url(base, &flag_and_env("base-url"))?,
+        })
+    }
+}
+
+/// The command-line fields, with upstream's variable names.
+#[cfg(feature = "cli")]
+#[derive(clap::Args, Debug)]
+pub struct SendgridArgs {
+    /// SendGrid API key (needs teammates read/update and subusers read).
+    #[arg(long = "sendgrid-api-key", value_parser = connector_sdk::cli::secret, hide_env_values = true, required = true)]
+    pub api_key: Option<SecretString>,
+    /// SendGrid region: global or eu.
+    #[arg(long = "sendgrid-region", default_value = "global")]
+    pub region: String,
+    /// Skip subusers and teammates' subuser access (for plans without subusers).
+    #[arg(long = "ignore-subusers")]
+    pub ignore_subusers: bool,
+    /// `--base-url` (`BATON_BASE_URL`), for a proxy or the simulator.
+    #[command(flatten)]
+    pub base_url: connector_sdk::cli::BaseUrlArg,
+}
+
+#[cfg(feature = "cli")]
+impl connector_sdk::cli::ConnectorConfig for SendgridArgs {
+    fn build(
+        self,
+        _ctx: &connector_sdk::cli::BuildContext,
+    ) -> Result<Box<dyn connector_sdk::Connector>> {
+        let config = SendgridConfig::new(
+            connector_sdk::cli::required(self.api_key, "sendgrid-api-key")?,
+            &self.region,
+            self.ignore_subusers,
+            self.base_url.base_url.as_deref(),
+        )?;
+        Ok(Box::new(crate::Sendgrid::new(config)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_and_overrides() {
+        let key = || SecretString::from("SG.SECRET");
+        let c = SendgridConfig::new(key(), " EU ", false, None).unwrap();
+        assert_eq!(c.base_url.as_str(), "https://api.eu.sendgrid.com/");
+        let c = SendgridConfig::new(key(), "global", true, Some("http://127.0.0.1:1/sg")).unwrap();
+        assert_eq!(c.base_url.as_str(), "http://127.0.0.1:1/sg/");
+        let err = SendgridConfig::new(key(), "us", false, None).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("--sendgrid-region (BATON_SENDGRID_REGION)")
+                && msg.contains("global or eu"),
+            "{msg}"
+        );
+        assert!(!format!("{c:?}").contains("SECRET"));
+        assert!(SendgridConfig::new(SecretString::from(" "), "global", false, None).is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! The `subuser` resource type: SendGrid subusers (sub-accounts), skipped when ignored.
+
+use async_trait::async_trait;
+use connector_sdk::prelude::*;
+
+use crate::client::{PAGE_SIZE, SendgridClient, Subuser};
+
+/// The `subuser` resource type.
+pub fn subuser_type() -> ResourceType {
+    ResourceType::new("subuser", "Subuser")
+        .with_trait(TraitKind::User)
+        .with_description("A SendGrid subuser (sub-account)")
+}
+
+/// A subuser as a resource (id = numeric id).
+pub fn subuser_resource(s: &Subuser) -> Resource {
+    let mut profile = Profile::new();
+    profile.insert("id".into(), s.id.into());
+    profile.insert("username".into(), s.username.clone().into());
+    profile.insert("email".into(), s.email.clone().into());
+    profile.insert("disabled".into(), s.disabled.into());
+    let mut user = UserTrait::default()
+        .with_status(if s.disabled {
+            UserStatus::Disabled
+        } else {
+            UserStatus::Enabled
+        })
+        .with_profile(profile);
+    if !s.email.is_empty() {
+        user = user.with_email(&s.email, true);
+    }
+    Resource::new(&subuser_type(), s.id.to_string(), &s.username).with_user_trait(user)
+}
+
+/// Lists subusers.
+pub struct SubuserSyncer {
+    client: SendgridClient,
+    ignore: bool,
+}
+
+impl SubuserSyncer {
+    /// A syncer; `ignore` lists nothing and calls nothing.
+    pub fn new(client: SendgridClient, ignore: bool) -> Self {
+        SubuserSyncer { client, ignore }
+    }
+}
+
+#[async_trait]
+impl ResourceSyncer for SubuserSyncer {
+    fn resource_type(&self) -> ResourceType {
+        subuser_type()
+    }
+
+    async fn list(
+        &self,
+        _parent: Option<&ResourceId>,
+        page: PageRequest,
+    ) -> Result<Page<Resource>> {
+        if self.ignore {
+            return Ok(Page::empty());
+        }
+        let pager = OffsetPager::new(PAGE_SIZE);
+        let offset = pager.offset(page.token.as_ref())?;
+        let subusers = self.client.list_subusers(offset, PAGE_SIZE).await?;
+        let next = pager.next(offset, subusers.len(), None);
+        Ok(Page::new(
+            subusers.iter().map(subuser_resource).collect(),
+            next,
+        ))
+    }
+}
