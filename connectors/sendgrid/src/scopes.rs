@@ -39,10 +39,13 @@ pub fn assigned_entitlement(scope: &Resource) -> Entitlement {
 /// Teammate details fetched at once while building the scope map.
 const DETAIL_CONCURRENCY: usize = 4;
 
+/// scope → usernames holding it.
+pub type Holders = Arc<BTreeMap<String, BTreeSet<String>>>;
+
 /// scope → usernames holding it, built once per sync from one detail request per teammate.
 #[derive(Debug, Default)]
 pub struct ScopeMap {
-    map: Mutex<Option<Arc<BTreeMap<String, BTreeSet<String>>>>>,
+    map: Mutex<Option<Holders>>,
 }
 
 impl ScopeMap {

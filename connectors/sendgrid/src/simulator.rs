@@ -284,7 +284,7 @@ fn decode(segment: &str) -> String {
 
 impl SimState {
     /// Counts the request against the window; `Some(headers)` to send, `Err(429)` past the budget.
-    fn rate(&mut self) -> Result<Vec<(&'static str, String)>, ResponseTemplate> {
+    fn rate(&mut self) -> Result<Vec<(&'static str, String)>, Box<ResponseTemplate>> {
         let Some(rl) = self.rate_limit else {
             return Ok(Vec::new());
         };
@@ -313,7 +313,7 @@ impl SimState {
             for (k, v) in headers(0) {
                 r = r.insert_header(k, v.as_str());
             }
-            return Err(r);
+            return Err(Box::new(r));
         }
         self.window_used += 1;
         Ok(headers(rl.limit - self.window_used))
@@ -330,7 +330,7 @@ impl SimState {
         }
         let headers = match self.rate() {
             Ok(h) => h,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         self.served += 1;
         let path: Vec<String> = req

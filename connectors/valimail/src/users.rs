@@ -122,7 +122,10 @@ impl UserCache {
                 let page = client.list_users(start, PAGE_SIZE).await?;
                 let next = pager.next(start, page.resources.len(), page.total_results);
                 Ok(Page::new(
-                    page.resources.into_iter().map(Keyed).collect(),
+                    page.resources
+                        .into_iter()
+                        .map(|u| Keyed(u.id.clone(), u))
+                        .collect(),
                     next,
                 ))
             })
