@@ -1,0 +1,163 @@
+//! End to end with the `sendgrid` example binary against the simulated account: sync,
+//! invite a teammate with two scopes, grant a scope, revoke a scope, delete a teammate,
+//! re-sync, and find each change in the file.
+
+mod common;
+
+use std::process::Output;
+
+use common::{command, stderr, stdout};
+use connector_sdk::model::ResourceId;
+use connector_sdk::store::{C1zReader, GrantFilter};
+use connector_sendgrid::simulator::SendgridSimulator;
+
+async fn run(sim: &SendgridSimulator, dir: &std::path::Path, args: &[&str]) -> Output {
+    let key = sim.state().api_key.clone();
+    let mut cmd = command("sendgrid");
+    cmd.current_dir(dir)
+        .env("BATON_SENDGRID_API_KEY", key)
+        .env("BATON_BASE_URL", sim.uri())
+        .args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}\nstdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+fn holders(reader: &C1zReader, entitlement: &str) -> Vec<String> {
+    reader
+        .grants(&GrantFilter {
+            entitlement: Some(entitlement.into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .map(|g| g.principal().resource.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_invite_grant_revoke_delete_resync() {
+    let sim = SendgridSimulator::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    run(&sim, dir.path(), &[]).await;
+    let before = C1zReader::open(&dir.path().join("sync.c1z")).unwrap();
+    assert!(
+        holders(&before, "scope:templates.read:assigned")
+            .contains(&"john+ops@acme.example".to_string())
+    );
+    drop(before);
+
+    let out = run(
+        &sim,
+        dir.path(),
+        &[
+            "-p",
+            "--create-account-email",
+            "ivy@acme.example",
+            "--create-account-profile",
+            r#"{"scopes": ["stats.read", "alerts.read"]}"#,
+        ],
+    )
+    .await;
+    assert!(
+        stdout(&out).contains("invitation sent to ivy@acme.example"),
+        "{}",
+        stdout(&out)
+    );
+    run(
+        &sim,
+        dir.path(),
+        &[
+            "-p",
+            "--grant-entitlement",
+            "scope:whitelabel.read:assigned",
+            "--grant-principal",
+            "kim@acme.example",
+            "--grant-principal-type",
+            "teammate",
+        ],
+    )
+    .await;
+    run(
+        &sim,
+        dir.path(),
+        &[
+            "-p",
+            "--revoke-grant",
+            "scope:templates.read:assigned:teammate:john+ops@acme.example",
+        ],
+    )
+    .await;
+    run(
+        &sim,
+        dir.path(),
+        &[
+            "-p",
+            "--delete-resource",
+            "lee@acme.example",
+            "--delete-resource-type",
+            "teammate",
+        ],
+    )
+    .await;
+    run(&sim, dir.path(), &[]).await;
+
+    let reader = C1zReader::open(&dir.path().join("sync.c1z")).unwrap();
+    let teammates = reader.resources(Some("teammate")).unwrap();
+    let ivy = teammates
+        .iter()
+        .find(|t| t.display_name == "ivy@acme.example")
+        .expect("the invitation is synced");
+    assert!(ivy.id.resource.starts_with("pending:"));
+    assert_eq!(
+        ivy.user.as_ref().unwrap().profile["scopes"],
+        serde_json::json!(["stats.read", "alerts.read"])
+    );
+    assert!(
+        holders(&reader, "scope:whitelabel.read:assigned")
+            .contains(&"kim@acme.example".to_string())
+    );
+    assert!(
+        !holders(&reader, "scope:templates.read:assigned")
+            .contains(&"john+ops@acme.example".to_string())
+    );
+    assert!(
+        reader
+            .resource(&ResourceId::new("teammate", "lee@acme.example"))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn help_and_region_errors() {
+    let out = command("sendgrid").arg("--help").output().unwrap();
+    let help = stdout(&out);
+    for var in [
+        "BATON_SENDGRID_API_KEY",
+        "BATON_SENDGRID_REGION",
+        "BATON_IGNORE_SUBUSERS",
+        "BATON_BASE_URL",
+    ] {
+        assert!(help.contains(&format!("[env: {var}")), "{var}:\n{help}");
+    }
+    let out = command("sendgrid")
+        .env("BATON_SENDGRID_API_KEY", "SG.x")
+        .env("BATON_SENDGRID_REGION", "mars")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--sendgrid-region (BATON_SENDGRID_REGION)")
+            && stderr(&out).contains("global or eu"),
+        "{}",
+        stderr(&out)
+    );
+}
