@@ -805,3 +805,30 @@ async fn edge_19_the_api_key_appears_in_no_log_error_or_debug_output() {
     assert!(all.contains("retrying"), "logs captured");
     assert!(!all.contains("SECRET-9z"), "{all}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_team_under_a_rate_limit_syncs_without_failing() {
+    use connector_sendgrid::simulator::SimRateLimit;
+    let mut state = SimState::large(300, 20);
+    state.rate_limit = Some(SimRateLimit {
+        limit: 40,
+        window: Duration::from_millis(200),
+    });
+    let sim = SendgridSimulator::start_with(state).await;
+    // The default retry policy, as an operator runs it.
+    let c = Sendgrid::new(sim.config()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report =
+        connector_sdk::sync::sync_to_file(&c, &dir.path().join("s.c1z"), &Default::default(), None)
+            .await
+            .unwrap();
+    assert_eq!(report.stats.resources_by_resource_type["teammate"], 300);
+    let st = sim.state();
+    let rate_429 = st.rejected as f64 / (st.served + st.rejected) as f64;
+    assert!(
+        rate_429 < 0.05,
+        "{} of {} requests refused",
+        st.rejected,
+        st.served + st.rejected
+    );
+}
