@@ -103,9 +103,89 @@ pub trait AccountManager: Send + Sync {
     ) -> Result<AccountOutcome>;
 }
 
+/// What a generated password must contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// Length (characters).
+    pub length: usize,
+    /// Character classes; the password holds at least `min` characters of each.
+    pub classes: Vec<(String, usize)>,
+}
+
+impl PasswordPolicy {
+    /// Lower case, upper case, digits and punctuation, at least one of each.
+    pub fn strong(length: usize) -> Self {
+        PasswordPolicy {
+            length,
+            classes: vec![
+                ("abcdefghijklmnopqrstuvwxyz".into(), 1),
+                ("ABCDEFGHIJKLMNOPQRSTUVWXYZ".into(), 1),
+                ("0123456789".into(), 1),
+                ("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".into(), 1),
+            ],
+        }
+    }
+}
+
+/// Generates a password from the operating system's CSPRNG (through `rand`'s thread RNG):
+/// the required minimum of each class, the rest from all classes together, shuffled.
+/// The length is raised to the sum of the minimums when shorter.
+///
+/// ```
+/// use connector_sdk::account::{PasswordPolicy, generate_password};
+/// use secrecy::ExposeSecret;
+/// let p = generate_password(&PasswordPolicy::strong(16));
+/// let p = p.expose_secret();
+/// assert_eq!(p.chars().count(), 16);
+/// assert!(p.chars().any(|c| c.is_ascii_uppercase()) && p.chars().any(|c| c.is_ascii_digit()));
+/// ```
+pub fn generate_password(policy: &PasswordPolicy) -> SecretString {
+    use rand::seq::SliceRandom;
+    let mut rng = rand::rng();
+    let mut pick =
+        |set: &[char]| -> char { set[rand::RngExt::random_range(&mut rng, 0..set.len())] };
+    let classes: Vec<Vec<char>> = policy
+        .classes
+        .iter()
+        .map(|(s, _)| s.chars().collect())
+        .filter(|c: &Vec<char>| !c.is_empty())
+        .collect();
+    let all: Vec<char> = classes.iter().flatten().copied().collect();
+    let mut out: Vec<char> = Vec::new();
+    for ((_, min), set) in policy.classes.iter().zip(&classes) {
+        for _ in 0..*min {
+            out.push(pick(set));
+        }
+    }
+    while out.len() < policy.length && !all.is_empty() {
+        out.push(pick(&all));
+    }
+    out.shuffle(&mut rand::rng());
+    SecretString::from(out.into_iter().collect::<String>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_passwords_meet_the_policy_every_time() {
+        use secrecy::ExposeSecret;
+        let mut seen = std::collections::HashSet::new();
+        for len in [1, 8, 16, 24, 64] {
+            for _ in 0..200 {
+                let p = generate_password(&PasswordPolicy::strong(len));
+                let p = p.expose_secret();
+                assert_eq!(p.chars().count(), len.max(4));
+                assert!(p.chars().any(|c| c.is_ascii_lowercase()));
+                assert!(p.chars().any(|c| c.is_ascii_uppercase()));
+                assert!(p.chars().any(|c| c.is_ascii_digit()));
+                assert!(p.chars().any(|c| c.is_ascii_punctuation()));
+                seen.insert(p.to_string());
+            }
+        }
+        assert!(seen.len() > 990, "passwords repeat: {}", seen.len());
+    }
 
     #[test]
     fn credential_debug_hides_the_secret() {

@@ -328,11 +328,9 @@ impl OAuth2ClientCredentials {
     }
 
     async fn fetch(&self) -> Result<Token> {
+        // grant_type, client_id, client_secret, scope: the order of RFC 6749's examples.
         let scope = self.scopes.join(" ");
         let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
-        if !scope.is_empty() {
-            form.push(("scope", &scope));
-        }
         let mut req = self
             .http
             .post(self.token_url.clone())
@@ -345,6 +343,9 @@ impl OAuth2ClientCredentials {
             ClientAuthStyle::Basic => {
                 req = req.basic_auth(&self.client_id, Some(self.client_secret.expose_secret()));
             }
+        }
+        if !scope.is_empty() {
+            form.push(("scope", &scope));
         }
         let resp = req.form(&form).send().await.map_err(|e| {
             super::transport_error(&e, "POST", self.token_url.path())

@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::account::{AccountInfo, AccountManager, AccountOutcome, Credential, CredentialOption};
@@ -500,7 +499,9 @@ impl AccountManager for UserSyncer {
         let credentials = match credentials {
             CredentialOption::RandomPassword { length } => vec![Credential {
                 name: "password".into(),
-                secret: SecretString::from(random_password(length as usize)),
+                secret: crate::account::generate_password(&crate::account::PasswordPolicy::strong(
+                    length as usize,
+                )),
             }],
             _ => Vec::new(),
         };
@@ -509,21 +510,6 @@ impl AccountManager for UserSyncer {
             credentials,
         })
     }
-}
-
-/// A password from the standard library's randomly seeded hasher; good enough for a
-/// test tenant (real connectors use a CSPRNG).
-fn random_password(length: usize) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#%+";
-    let state = std::collections::hash_map::RandomState::new();
-    (0..length.max(8))
-        .map(|i| {
-            let mut h = state.build_hasher();
-            h.write_usize(i);
-            CHARS[(h.finish() % CHARS.len() as u64) as usize] as char
-        })
-        .collect()
 }
 
 #[async_trait]

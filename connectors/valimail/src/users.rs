@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use connector_sdk::page::Keyed;
 use connector_sdk::prelude::*;
+use connector_sdk::scim::{display_name, looks_like_email};
 use connector_sdk::time::parse_rfc3339;
 use futures::TryStreamExt;
 use tokio::sync::Mutex;
@@ -16,18 +17,6 @@ pub fn user_type() -> ResourceType {
     ResourceType::new("user", "User")
         .with_trait(TraitKind::User)
         .with_description("A Valimail user (SCIM account)")
-}
-
-fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !s.contains(' ')
-        }
-        None => false,
-    }
 }
 
 /// Maps a SCIM user to a `user` resource (spec §3.2).
@@ -42,14 +31,7 @@ pub fn user_resource(u: &ScimUser) -> Resource {
         .as_ref()
         .and_then(|n| n.family_name.clone())
         .unwrap_or_default();
-    let full = format!("{} {}", given.trim(), family.trim())
-        .trim()
-        .to_string();
-    let display = [full.as_str(), u.user_name.trim(), u.id.as_str()]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .unwrap_or_default()
-        .to_string();
+    let display = display_name(Some(&given), Some(&family), &u.user_name, &u.id);
     let mut profile = Profile::new();
     let mut put = |k: &str, v: Option<String>| {
         if let Some(v) = v {
