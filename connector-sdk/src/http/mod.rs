@@ -427,6 +427,15 @@ impl RequestBuilder {
         self.json_as(body, JSON)
     }
 
+    /// Sends already-encoded JSON bytes as they are (`Content-Type: application/json`), for
+    /// bodies whose exact bytes matter.
+    pub fn raw_json(mut self, bytes: Vec<u8>) -> Self {
+        self.body = Some(bytes);
+        self.headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+        self
+    }
+
     /// Sends `body` as SCIM JSON (`Content-Type: application/scim+json`).
     pub fn scim_json<T: Serialize + ?Sized>(self, body: &T) -> Self {
         self.json_as(body, SCIM_JSON)

@@ -1,0 +1,158 @@
+//! The `group` resource type: SCIM groups, their `member` entitlement and membership
+//! grants; membership grant and revoke.
+
+use async_trait::async_trait;
+use connector_sdk::prelude::*;
+
+use crate::client::{Change, IroncladClient, MemberId, PAGE_SIZE, ScimGroup};
+
+/// The `group` resource type.
+pub fn group_type() -> ResourceType {
+    ResourceType::new("group", "Group")
+        .with_trait(TraitKind::Group)
+        .with_description("An Ironclad group")
+}
+
+/// Maps a SCIM group to a `group` resource.
+pub fn group_resource(g: &ScimGroup) -> Resource {
+    let name = if g.display_name.trim().is_empty() {
+        g.id.clone()
+    } else {
+        g.display_name.clone()
+    };
+    let mut profile = Profile::new();
+    profile.insert("group_name".into(), g.display_name.clone().into());
+    if let Some(e) = g.external_id.as_ref().filter(|e| !e.is_empty()) {
+        profile.insert("external_id".into(), e.clone().into());
+    }
+    Resource::new(&group_type(), &g.id, name).with_group_trait(GroupTrait { profile })
+}
+
+/// The `member` entitlement of a group.
+pub fn member_entitlement(group: &Resource) -> Entitlement {
+    Entitlement::assignment(group, "member")
+        .with_display_name(format!("{} Group Member", group.display_name))
+        .with_description(format!(
+            "Member of the {} group in Ironclad",
+            group.display_name
+        ))
+        .grantable_to(["user"])
+}
+
+/// Lists groups and memberships; grants and revokes membership unless read-only.
+pub struct GroupSyncer {
+    client: IroncladClient,
+    read_only: bool,
+}
+
+impl GroupSyncer {
+    /// A syncer; `read_only` disables provisioning.
+    pub fn new(client: IroncladClient, read_only: bool) -> Self {
+        GroupSyncer { client, read_only }
+    }
+}
+
+#[async_trait]
+impl ResourceSyncer for GroupSyncer {
+    fn resource_type(&self) -> ResourceType {
+        group_type()
+    }
+
+    async fn list(
+        &self,
+        _parent: Option<&ResourceId>,
+        page: PageRequest,
+    ) -> Result<Page<Resource>> {
+        let pager = ScimPager::new(PAGE_SIZE);
+        let start = pager.start_index(page.token.as_ref())?;
+        let resp = self.client.list_groups(start, PAGE_SIZE).await?;
+        let next = pager.next(start, resp.resources.len(), resp.total_results);
+        Ok(Page::new(
+            resp.resources.iter().map(group_resource).collect(),
+            next,
+        ))
+    }
+
+    async fn entitlements(
+        &self,
+        resource: &Resource,
+        _page: PageRequest,
+    ) -> Result<Page<Entitlement>> {
+        Ok(Page::last(vec![member_entitlement(resource)]))
+    }
+
+    /// Members come inline, unpaginated, from `GET /Groups/{id}`; a vanished group is a
+    /// `NotFound` (a warning for the engine).
+    async fn grants(&self, resource: &Resource, _page: PageRequest) -> Result<Page<Grant>> {
+        let group = self
+            .client
+            .get_group(&resource.id.resource)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "group {} was deleted during the sync",
+                    resource.id.resource
+                ))
+            })?;
+        let ent = member_entitlement(resource);
+        Ok(Page::last(
+            group
+                .user_ids()
+                .into_iter()
+                .map(|u| Grant::new(&ent, ResourceId::new("user", u)))
+                .collect(),
+        ))
+    }
+
+    fn provisioner(&self) -> Option<&dyn Provisioner> {
+        (!self.read_only).then_some(self as &dyn Provisioner)
+    }
+}
+
+#[async_trait]
+impl Provisioner for GroupSyncer {
+    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+        if principal.id.resource_type != "user" {
+            return Err(Error::invalid_argument(format!(
+                "group membership is granted to users only, not to {}",
+                principal.id
+            )));
+        }
+        let member = MemberId::new(&principal.id.resource)?;
+        let gid = &entitlement.resource().resource;
+        let group = self
+            .client
+            .get_group(gid)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("Ironclad group {gid} does not exist")))?;
+        if group.user_ids().contains(&principal.id.resource) {
+            return Ok(GrantOutcome::AlreadyExists);
+        }
+        Ok(match self.client.add_member(gid, &member).await? {
+            Change::Done => {
+                GrantOutcome::Granted(vec![Grant::new(entitlement, principal.id.clone())])
+            }
+            Change::Unchanged => GrantOutcome::AlreadyExists,
+        })
+    }
+
+    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+        // Reject an empty id before any request: a remove must always name its member.
+        let member = MemberId::new(&grant.principal().resource)?;
+        let gid = &grant.entitlement_resource().resource;
+        let Some(group) = self.client.get_group(gid).await? else {
+            return Ok(RevokeOutcome::AlreadyRevoked);
+        };
+        if !group
+            .user_ids()
+            .iter()
+            .any(|u| *u == grant.principal().resource)
+        {
+            return Ok(RevokeOutcome::AlreadyRevoked);
+        }
+        Ok(match self.client.remove_member(gid, &member).await? {
+            Change::Done => RevokeOutcome::Revoked,
+            Change::Unchanged => RevokeOutcome::AlreadyRevoked,
+        })
+    }
+}

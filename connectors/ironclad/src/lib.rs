@@ -1,0 +1,76 @@
+//! # connector-ironclad
+//!
+//! An [Ironclad](https://ironcladapp.com) connector on `connector-sdk`: SCIM users as
+//! accounts and groups with a `member` entitlement; OAuth 2.0 client credentials (read-only
+//! or full scopes) with every call made as an administrator (`x-as-user-email`); group
+//! membership grant and revoke (PATCH `add`/`remove` with a `value` array, never a bare
+//! remove or a `replace` of members), and account creation with a generated password
+//! returned as a secret credential. No deprovisioning.
+//!
+//! See `shared/specs/ironclad.md` for the API behaviour this follows.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod groups;
+#[cfg(feature = "testing")]
+pub mod simulator;
+pub mod users;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use connector_sdk::connector::ConnectorMetadata;
+use connector_sdk::{Connector, ResourceSyncer, Result};
+
+pub use client::IroncladClient;
+#[cfg(feature = "cli")]
+pub use config::IroncladArgs;
+pub use config::{Environment, IroncladConfig};
+
+/// The Ironclad connector.
+#[derive(Debug)]
+pub struct Ironclad {
+    client: IroncladClient,
+    read_only: bool,
+}
+
+impl Ironclad {
+    /// A connector for `config` (no network until used).
+    pub fn new(config: IroncladConfig) -> Result<Self> {
+        Ok(Self::with_client(
+            IroncladClient::new(&config)?,
+            config.read_only,
+        ))
+    }
+
+    /// A connector over a ready client.
+    pub fn with_client(client: IroncladClient, read_only: bool) -> Self {
+        Ironclad { client, read_only }
+    }
+}
+
+#[async_trait]
+impl Connector for Ironclad {
+    fn metadata(&self) -> ConnectorMetadata {
+        ConnectorMetadata::new("ironclad", "Ironclad")
+            .with_description("Ironclad users and groups over SCIM, with group membership provisioning and account creation")
+    }
+
+    /// Mints a token and reads one user.
+    async fn validate(&self) -> Result<()> {
+        self.client.list_users(1, 1).await.map(|_| ())
+    }
+
+    fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
+        vec![
+            Arc::new(users::UserSyncer::new(self.client.clone(), self.read_only)),
+            Arc::new(groups::GroupSyncer::new(
+                self.client.clone(),
+                self.read_only,
+            )),
+        ]
+    }
+}

@@ -1,0 +1,228 @@
+//! The `user` resource type: SCIM users, and account creation with a generated password.
+
+use async_trait::async_trait;
+use connector_sdk::account::{PasswordPolicy, generate_password};
+use connector_sdk::prelude::*;
+use connector_sdk::scim::{display_name, looks_like_email};
+use connector_sdk::time::parse_rfc3339;
+use serde_json::{Value, json};
+
+use crate::client::{Created, IroncladClient, PAGE_SIZE, ScimUser};
+
+/// Shortest password Ironclad accepts.
+pub const MIN_PASSWORD: usize = 16;
+/// Longest password the connector generates.
+pub const MAX_PASSWORD: usize = 64;
+/// Length when none is asked for.
+pub const DEFAULT_PASSWORD: usize = 24;
+
+/// The `user` resource type.
+pub fn user_type() -> ResourceType {
+    ResourceType::new("user", "User")
+        .with_trait(TraitKind::User)
+        .with_description("An Ironclad user (SCIM account)")
+}
+
+fn text(v: Option<&Value>, key: &str) -> Option<String> {
+    v?.get(key)?
+        .as_str()
+        .map(String::from)
+        .filter(|s| !s.is_empty())
+}
+
+/// Maps a SCIM user to a `user` resource (spec §3.1).
+pub fn user_resource(u: &ScimUser) -> Resource {
+    let given = u.name_part("givenName");
+    let family = u.name_part("familyName");
+    let display = display_name(given.as_deref(), family.as_deref(), &u.user_name, &u.id);
+    let mut profile = Profile::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            profile.insert(k.into(), v.into());
+        }
+    };
+    put(
+        "user_name",
+        Some(u.user_name.clone()).filter(|s| !s.is_empty()),
+    );
+    put("first_name", given.clone());
+    put("last_name", family.clone());
+    put("title", u.title.clone().filter(|s| !s.is_empty()));
+    put("department", text(u.enterprise.as_ref(), "department"));
+    put(
+        "department_head",
+        text(u.ironclad.as_ref(), "departmentHead"),
+    );
+    put("provider", text(u.ironclad.as_ref(), "provider"));
+    put("created_at", text(u.meta.as_ref(), "created"));
+    put("last_modified", text(u.meta.as_ref(), "lastModified"));
+    let mut user = UserTrait::default()
+        .with_login(&u.user_name)
+        .with_status(if u.active.unwrap_or(true) {
+            UserStatus::Enabled
+        } else {
+            UserStatus::Disabled
+        })
+        .with_account_type(AccountType::Human)
+        .with_profile(profile);
+    if given.is_some() || family.is_some() {
+        user = user.with_name(given.unwrap_or_default(), family.unwrap_or_default());
+    }
+    // Every email; primary as marked, else the one equal to userName; userName added when missing.
+    let emails: Vec<_> = u
+        .emails
+        .iter()
+        .flatten()
+        .filter(|e| !e.value.trim().is_empty())
+        .collect();
+    let any_primary = emails.iter().any(|e| e.primary);
+    for e in &emails {
+        let primary = if any_primary {
+            e.primary
+        } else {
+            e.value.eq_ignore_ascii_case(&u.user_name)
+        };
+        user = user.with_email(&e.value, primary);
+    }
+    if looks_like_email(&u.user_name)
+        && !emails
+            .iter()
+            .any(|e| e.value.eq_ignore_ascii_case(&u.user_name))
+    {
+        user = user.with_email(&u.user_name, !any_primary);
+    }
+    user.created_at = text(u.meta.as_ref(), "created")
+        .as_deref()
+        .and_then(parse_rfc3339);
+    Resource::new(&user_type(), &u.id, display).with_user_trait(user)
+}
+
+/// Lists users; creates accounts unless read-only.
+pub struct UserSyncer {
+    client: IroncladClient,
+    read_only: bool,
+}
+
+impl UserSyncer {
+    /// A syncer; `read_only` disables account creation.
+    pub fn new(client: IroncladClient, read_only: bool) -> Self {
+        UserSyncer { client, read_only }
+    }
+}
+
+#[async_trait]
+impl ResourceSyncer for UserSyncer {
+    fn resource_type(&self) -> ResourceType {
+        user_type()
+    }
+
+    async fn list(
+        &self,
+        _parent: Option<&ResourceId>,
+        page: PageRequest,
+    ) -> Result<Page<Resource>> {
+        let pager = ScimPager::new(PAGE_SIZE);
+        let start = pager.start_index(page.token.as_ref())?;
+        let resp = self.client.list_users(start, PAGE_SIZE).await?;
+        let next = pager.next(start, resp.resources.len(), resp.total_results);
+        Ok(Page::new(
+            resp.resources.iter().map(user_resource).collect(),
+            next,
+        ))
+    }
+
+    fn account_manager(&self) -> Option<&dyn AccountManager> {
+        (!self.read_only).then_some(self as &dyn AccountManager)
+    }
+}
+
+fn field(info: &AccountInfo, key: &str) -> Option<String> {
+    info.profile
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+/// The length of a generated password: the request raised to 16, capped at 64.
+pub fn password_length(requested: u32) -> usize {
+    let asked = if requested == 0 {
+        DEFAULT_PASSWORD
+    } else {
+        requested as usize
+    };
+    asked.clamp(MIN_PASSWORD, MAX_PASSWORD)
+}
+
+#[async_trait]
+impl AccountManager for UserSyncer {
+    fn credential_options(&self) -> Vec<CredentialOption> {
+        vec![CredentialOption::RandomPassword {
+            length: DEFAULT_PASSWORD as u32,
+        }]
+    }
+
+    fn account_schema(&self) -> Vec<FieldSchema> {
+        vec![
+            FieldSchema::new("email", FieldType::String)
+                .with_description("Becomes userName; defaults to the account's email or login"),
+            FieldSchema::new("first_name", FieldType::String)
+                .required()
+                .with_description("Given name"),
+            FieldSchema::new("last_name", FieldType::String)
+                .required()
+                .with_description("Family name"),
+            FieldSchema::new("title", FieldType::String)
+                .with_description("Job title, sent when not empty"),
+        ]
+    }
+
+    async fn create_account(
+        &self,
+        info: &AccountInfo,
+        credentials: CredentialOption,
+    ) -> Result<AccountOutcome> {
+        let email = field(info, "email")
+            .or_else(|| info.email.clone().filter(|e| !e.trim().is_empty()))
+            .or_else(|| info.login.clone().filter(|e| !e.trim().is_empty()))
+            .ok_or_else(|| Error::invalid_argument("account creation needs an email (profile \"email\", the account email or login)"))?;
+        let length = match credentials {
+            CredentialOption::RandomPassword { length } => password_length(length),
+            _ => DEFAULT_PASSWORD,
+        };
+        let password = generate_password(&PasswordPolicy::strong(length));
+        let mut body = json!({
+            "schemas": [connector_sdk::scim::USER],
+            "userName": email,
+            "name": {"givenName": field(info, "first_name"), "familyName": field(info, "last_name")},
+            "password": secrecy::ExposeSecret::expose_secret(&password),
+            "active": true,
+        });
+        if let Some(t) = field(info, "title") {
+            body["title"] = t.into();
+        }
+        match self.client.create_user(&body).await? {
+            Created::New(u) => Ok(AccountOutcome::Created {
+                resource: user_resource(&u),
+                credentials: vec![Credential {
+                    name: "password".into(),
+                    secret: password,
+                }],
+            }),
+            Created::Conflict(detail) => {
+                let found = self.client.find_by_user_name(&email).await?;
+                match found
+                    .iter()
+                    .find(|u| u.user_name.eq_ignore_ascii_case(&email))
+                {
+                    // The real password is unknown: none is returned.
+                    Some(u) => Ok(AccountOutcome::AlreadyExists {
+                        resource: user_resource(u),
+                    }),
+                    None => Err(Error::new(ErrorKind::AlreadyExists, detail)),
+                }
+            }
+        }
+    }
+}
