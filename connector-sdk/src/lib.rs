@@ -79,6 +79,8 @@
 //! * [`sync`]: the engine that drives a connector into a `.c1z`, concurrently and resumably.
 //! * [`store`]: the upstream-compatible `.c1z` file, written and read.
 //! * [`scim`]: SCIM 2.0 list envelopes, filters and PatchOp bodies; [`time`]: RFC 3339.
+//! * [`command`]: running a CLI tool as an API (argv only, secrets on stdin or in the child's
+//!   environment, timeouts, an injectable runner).
 //! * [`schema`]: typed field schemas for action arguments and account profiles.
 //! * `cli` (feature `cli`): the command-line runner every connector binary uses.
 //! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
@@ -91,6 +93,7 @@ pub mod account;
 pub mod action;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod command;
 pub mod connector;
 pub mod delete;
 pub mod error;
