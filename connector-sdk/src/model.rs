@@ -688,9 +688,11 @@ impl Entitlement {
     /// Checks the id, the resource id and the slug.
     pub fn validate(&self) -> Result<()> {
         self.resource.validate()?;
-        if self.slug.is_empty() || self.slug.chars().any(char::is_whitespace) {
+        // Slugs may hold spaces (upstream's 1Password slugs do: `allow viewing`), but not
+        // `:`, which separates the parts of entitlement and grant ids.
+        if self.slug.trim().is_empty() || self.slug.contains(':') {
             return Err(Error::invalid_argument(format!(
-                "entitlement {:?} has a slug {:?} that is empty or has whitespace",
+                "entitlement {:?} has a slug {:?} that is blank or contains ':'",
                 self.id, self.slug
             )));
         }
@@ -916,7 +918,11 @@ mod tests {
         );
         let r = Resource::new(&user_type(), "u1", "Ada").with_user_trait(UserTrait::default());
         assert!(Entitlement::assignment(&r, "").validate().is_err());
-        assert!(Entitlement::assignment(&r, "a b").validate().is_err());
+        assert!(Entitlement::assignment(&r, " ").validate().is_err());
+        assert!(Entitlement::assignment(&r, "a:b").validate().is_err());
+        Entitlement::assignment(&r, "allow viewing")
+            .validate()
+            .unwrap();
     }
 
     #[test]

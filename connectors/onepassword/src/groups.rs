@@ -1,0 +1,207 @@
+//! The `group` resource type: `member` and `manager` entitlements, grants from the group's
+//! members, and membership grant/revoke (revoking `manager` demotes to `member`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use connector_sdk::prelude::*;
+
+use crate::client::{OpClient, OpGroup, OpUser};
+use crate::resources::{entitlement, group_type, slug_of};
+
+/// A group as a resource under `account`.
+pub fn group_resource(g: &OpGroup, account: &ResourceId) -> Resource {
+    let mut profile = Profile::new();
+    profile.insert("group_name".into(), g.name.clone().into());
+    profile.insert("group_id".into(), g.id.clone().into());
+    Resource::new(&group_type(), &g.id, &g.name)
+        .with_parent(account.clone())
+        .with_group_trait(GroupTrait { profile })
+}
+
+/// Lists groups and memberships; provisions membership.
+pub struct GroupSyncer {
+    client: Arc<OpClient>,
+}
+
+impl GroupSyncer {
+    /// A syncer over `client`.
+    pub fn new(client: Arc<OpClient>) -> Self {
+        GroupSyncer { client }
+    }
+
+    async fn members(&self, group: &str) -> Result<Vec<OpUser>> {
+        self.client
+            .json(
+                &format!("listing the members of group {group}"),
+                &["group", "user", "list", group],
+            )
+            .await
+    }
+}
+
+fn is_manager(u: &OpUser) -> bool {
+    u.role.as_deref() == Some("MANAGER")
+}
+
+#[async_trait]
+impl ResourceSyncer for GroupSyncer {
+    fn resource_type(&self) -> ResourceType {
+        group_type()
+    }
+
+    async fn list(
+        &self,
+        parent: Option<&ResourceId>,
+        _page: PageRequest,
+    ) -> Result<Page<Resource>> {
+        let Some(account) = parent else {
+            return Ok(Page::empty());
+        };
+        let groups: Vec<OpGroup> = self
+            .client
+            .json("listing groups", &["group", "list"])
+            .await?;
+        Ok(Page::last(
+            groups
+                .iter()
+                .filter(|g| !g.id.is_empty())
+                .map(|g| group_resource(g, account))
+                .collect(),
+        ))
+    }
+
+    async fn entitlements(
+        &self,
+        resource: &Resource,
+        _page: PageRequest,
+    ) -> Result<Page<Entitlement>> {
+        Ok(Page::last(vec![
+            entitlement(resource, "member", Purpose::Assignment),
+            entitlement(resource, "manager", Purpose::Permission),
+        ]))
+    }
+
+    async fn grants(&self, resource: &Resource, _page: PageRequest) -> Result<Page<Grant>> {
+        let members = self.members(&resource.id.resource).await?;
+        let member = entitlement(resource, "member", Purpose::Assignment);
+        let manager = entitlement(resource, "manager", Purpose::Permission);
+        let mut grants = Vec::new();
+        for u in members.iter().filter(|u| !u.id.is_empty()) {
+            grants.push(Grant::new(&member, ResourceId::new("user", &u.id)));
+            if is_manager(u) {
+                grants.push(Grant::new(&manager, ResourceId::new("user", &u.id)));
+            }
+        }
+        Ok(Page::last(grants))
+    }
+
+    fn provisioner(&self) -> Option<&dyn Provisioner> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Provisioner for GroupSyncer {
+    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+        if principal.id.resource_type != "user" {
+            return Err(Error::invalid_argument(
+                "only users can be granted group membership",
+            ));
+        }
+        let role = slug_of(entitlement)?;
+        if role != "member" && role != "manager" {
+            return Err(Error::invalid_argument(format!(
+                "groups have member and manager entitlements, not {role:?}"
+            )));
+        }
+        let group = entitlement.resource().resource.clone();
+        let user = principal.id.resource.clone();
+        let current = self
+            .members(&group)
+            .await?
+            .into_iter()
+            .find(|u| u.id == user);
+        let held = match (&current, role.as_str()) {
+            (Some(_), "member") => true,
+            (Some(u), _) => is_manager(u),
+            (None, _) => false,
+        };
+        if held {
+            return Ok(GrantOutcome::AlreadyExists);
+        }
+        // A manager must be a member first.
+        if role == "manager" && current.is_none() {
+            self.client
+                .exec(
+                    "adding the user to the group",
+                    &[
+                        "group", "user", "grant", "--group", &group, "--role", "member", "--user",
+                        &user,
+                    ],
+                )
+                .await?;
+        }
+        self.client
+            .exec(
+                &format!("granting {role} of group {group}"),
+                &[
+                    "group", "user", "grant", "--group", &group, "--role", &role, "--user", &user,
+                ],
+            )
+            .await?;
+        Ok(GrantOutcome::Granted(vec![Grant::new(
+            entitlement,
+            principal.id.clone(),
+        )]))
+    }
+
+    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+        if grant.principal().resource_type != "user" {
+            return Err(Error::invalid_argument(
+                "only users can have group membership revoked",
+            ));
+        }
+        let role = grant
+            .entitlement_id()
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let group = grant.entitlement_resource().resource.clone();
+        let user = grant.principal().resource.clone();
+        let current = self
+            .members(&group)
+            .await?
+            .into_iter()
+            .find(|u| u.id == user);
+        match (current, role.as_str()) {
+            (None, _) => Ok(RevokeOutcome::AlreadyRevoked),
+            (Some(u), "manager") if !is_manager(&u) => Ok(RevokeOutcome::AlreadyRevoked),
+            (Some(_), "manager") => {
+                // Demote: the user stays a member.
+                self.client
+                    .exec(
+                        "demoting the manager to member",
+                        &[
+                            "group", "user", "grant", "--group", &group, "--role", "member",
+                            "--user", &user,
+                        ],
+                    )
+                    .await?;
+                Ok(RevokeOutcome::Revoked)
+            }
+            (Some(_), _) => {
+                self.client
+                    .exec(
+                        "removing the user from the group",
+                        &[
+                            "group", "user", "revoke", "--group", &group, "--user", &user,
+                        ],
+                    )
+                    .await?;
+                Ok(RevokeOutcome::Revoked)
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The resource types and their shared shapes: the account is the parent of users, groups
+//! and vaults; entitlement names follow upstream.
+
+use connector_sdk::prelude::*;
+
+/// `account`: exactly one, parent of every other resource.
+pub fn account_type() -> ResourceType {
+    ResourceType::new("account", "Account").with_description("The 1Password account")
+}
+
+/// `user`: no entitlements or grants of its own.
+pub fn user_type() -> ResourceType {
+    ResourceType::new("user", "User")
+        .with_trait(TraitKind::User)
+        .skip_entitlements_and_grants()
+        .with_description("A 1Password user")
+}
+
+/// `group`.
+pub fn group_type() -> ResourceType {
+    ResourceType::new("group", "Group")
+        .with_trait(TraitKind::Group)
+        .with_description("A 1Password group")
+}
+
+/// `vault`.
+pub fn vault_type() -> ResourceType {
+    ResourceType::new("vault", "Vault").with_description("A 1Password vault")
+}
+
+/// An entitlement named as upstream names them: `<name> <type> <slug>`, described as
+/// `1Password <name> <type>`, grantable to users.
+pub fn entitlement(resource: &Resource, slug: &str, purpose: Purpose) -> Entitlement {
+    Entitlement::new(resource, slug, purpose)
+        .with_display_name(format!(
+            "{} {} {slug}",
+            resource.display_name, resource.id.resource_type
+        ))
+        .with_description(format!(
+            "1Password {} {}",
+            resource.display_name, resource.id.resource_type
+        ))
+        .grantable_to(["user"])
+}
+
+/// The slug part of an entitlement id `type:id:slug`; ids of any other shape are refused.
+pub fn slug_of(entitlement: &Entitlement) -> Result<String> {
+    let parts: Vec<&str> = entitlement.id().splitn(4, ':').collect();
+    if parts.len() != 3 || parts[2].is_empty() {
+        return Err(Error::invalid_argument(format!(
+            "could not extract the permission: invalid entitlement id {:?} (expected type:id:slug)",
+            entitlement.id()
+        )));
+    }
+    Ok(parts[2].to_string())
+}

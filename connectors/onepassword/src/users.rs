@@ -1,0 +1,80 @@
+//! The `user` resource type.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use connector_sdk::prelude::*;
+
+use crate::client::{OpClient, OpUser};
+use crate::resources::user_type;
+
+/// The status of a 1Password user state.
+pub fn status(state: &str) -> UserStatus {
+    match state {
+        "ACTIVE" | "RECOVERY_STARTED" => UserStatus::Enabled,
+        "INACTIVE" | "SUSPENDED" | "TRANSFER_SUSPENDED" => UserStatus::Disabled,
+        _ => UserStatus::Unspecified,
+    }
+}
+
+/// A user as a resource under `account`.
+pub fn user_resource(u: &OpUser, account: &ResourceId) -> Resource {
+    let (first, last) = u.name.split_once(' ').unwrap_or((u.name.as_str(), ""));
+    let mut profile = Profile::new();
+    profile.insert("first_name".into(), first.into());
+    profile.insert("last_name".into(), last.into());
+    profile.insert("login".into(), u.email.clone().into());
+    profile.insert("user_id".into(), u.id.clone().into());
+    let mut user = UserTrait::default()
+        .with_status(status(&u.state))
+        .with_status_details(&u.state)
+        .with_profile(profile);
+    if !u.email.is_empty() {
+        user = user.with_email(&u.email, true);
+    }
+    let name = if u.name.trim().is_empty() {
+        u.email.clone()
+    } else {
+        u.name.clone()
+    };
+    Resource::new(&user_type(), &u.id, name)
+        .with_parent(account.clone())
+        .with_user_trait(user)
+}
+
+/// Lists users under the account.
+pub struct UserSyncer {
+    client: Arc<OpClient>,
+}
+
+impl UserSyncer {
+    /// A syncer over `client`.
+    pub fn new(client: Arc<OpClient>) -> Self {
+        UserSyncer { client }
+    }
+}
+
+#[async_trait]
+impl ResourceSyncer for UserSyncer {
+    fn resource_type(&self) -> ResourceType {
+        user_type()
+    }
+
+    async fn list(
+        &self,
+        parent: Option<&ResourceId>,
+        _page: PageRequest,
+    ) -> Result<Page<Resource>> {
+        let Some(account) = parent else {
+            return Ok(Page::empty());
+        };
+        let users: Vec<OpUser> = self.client.json("listing users", &["user", "list"]).await?;
+        Ok(Page::last(
+            users
+                .iter()
+                .filter(|u| !u.id.is_empty())
+                .map(|u| user_resource(u, account))
+                .collect(),
+        ))
+    }
+}
