@@ -151,7 +151,8 @@ pub fn op_error(what: &str, out: &Output) -> Error {
         .chars()
         .take(300)
         .collect();
-    let (kind, hint) = if lower.contains("not currently signed in")
+    let (kind, hint) = if lower.contains("unauthorized")
+        || lower.contains("not currently signed in")
         || lower.contains("session expired")
         || lower.contains("not signed in")
         || lower.contains("authentication required")
@@ -213,7 +214,16 @@ impl OpClient {
         }
     }
 
-    async fn raw(&self, cmd: Command) -> Result<Output> {
+    async fn raw(&self, mut cmd: Command) -> Result<Output> {
+        // In user mode a stray service token would make op act as the service account.
+        if matches!(self.auth, Auth::User { .. })
+            && !cmd
+                .env_remove
+                .iter()
+                .any(|k| k == "OP_SERVICE_ACCOUNT_TOKEN")
+        {
+            cmd = cmd.env_remove("OP_SERVICE_ACCOUNT_TOKEN");
+        }
         let _slot = self
             .slots
             .acquire()
