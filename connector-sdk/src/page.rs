@@ -76,17 +76,29 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// The token of the next page; `None` when this is the last page.
     pub next: Option<PageToken>,
+    /// Tokens of further pages that can be fetched at the same time, in any order (e.g.
+    /// every remaining offset once a listing's total is known). The sync engine fetches
+    /// them concurrently; each is a listing of its own that may have a `next`.
+    pub parallel: Vec<PageToken>,
 }
 
 impl<T> Page<T> {
     /// A page followed by the page at `next` (`None` ends the listing).
     pub fn new(items: Vec<T>, next: Option<PageToken>) -> Self {
-        Page { items, next }
+        Page {
+            items,
+            next,
+            parallel: Vec::new(),
+        }
     }
 
     /// The last page.
     pub fn last(items: Vec<T>) -> Self {
-        Page { items, next: None }
+        Page {
+            items,
+            next: None,
+            parallel: Vec::new(),
+        }
     }
 
     /// An empty last page.
@@ -94,7 +106,22 @@ impl<T> Page<T> {
         Page {
             items: Vec::new(),
             next: None,
+            parallel: Vec::new(),
         }
+    }
+
+    /// Adds pages that can be fetched concurrently (see [`Page::parallel`]).
+    ///
+    /// ```
+    /// use connector_sdk::page::{Page, PageToken, ScimPager};
+    /// let pager = ScimPager::new(100);
+    /// // The first page of 100 said totalResults = 350: fetch the other three at once.
+    /// let page: Page<String> = Page::last(vec![]).with_parallel(pager.remaining(1, 100, Some(350)));
+    /// assert_eq!(page.parallel, [PageToken::new("101"), PageToken::new("201"), PageToken::new("301")]);
+    /// ```
+    pub fn with_parallel(mut self, tokens: Vec<PageToken>) -> Self {
+        self.parallel = tokens;
+        self
     }
 }
 
@@ -476,6 +503,28 @@ impl ScimPager {
             None if returned < self.count as usize => None,
             _ => Some(PageToken::new((start_index + returned as u64).to_string())),
         }
+    }
+
+    /// After a first page at `start_index` that returned `returned` of `total_results`,
+    /// the tokens of every remaining page (stepping by the page length the server used),
+    /// to fetch concurrently. Empty when the total is unknown or reached.
+    pub fn remaining(
+        &self,
+        start_index: u64,
+        returned: usize,
+        total_results: Option<u64>,
+    ) -> Vec<PageToken> {
+        let (Some(total), true) = (total_results, returned > 0) else {
+            return Vec::new();
+        };
+        let step = returned as u64;
+        let mut out = Vec::new();
+        let mut s = start_index + step;
+        while s <= total {
+            out.push(PageToken::new(s.to_string()));
+            s += step;
+        }
+        out
     }
 }
 

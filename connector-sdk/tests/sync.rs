@@ -562,3 +562,84 @@ async fn a_corrupt_output_file_is_refused_not_overwritten() {
         b"important data that is not a c1z"
     );
 }
+
+/// Users listed 3 a page; the first page hands back every other page as parallel tokens.
+struct ParallelUsers {
+    total: usize,
+    calls: Arc<AtomicUsize>,
+    fail_after: usize,
+}
+
+#[async_trait]
+impl ResourceSyncer for ParallelUsers {
+    fn resource_type(&self) -> ResourceType {
+        ResourceType::new("user", "User").with_trait(TraitKind::User)
+    }
+    async fn list(
+        &self,
+        _parent: Option<&ResourceId>,
+        page: PageRequest,
+    ) -> Result<Page<Resource>> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.fail_after {
+            return Err(Error::new(ErrorKind::Unavailable, "killed"));
+        }
+        let pager = OffsetPager::new(3);
+        let offset = pager.offset(page.token.as_ref())? as usize;
+        let items: Vec<Resource> = (offset..(offset + 3).min(self.total))
+            .map(|i| {
+                Resource::new(&self.resource_type(), format!("u{i}"), "U")
+                    .with_user_trait(UserTrait::default())
+            })
+            .collect();
+        if page.token.is_none() {
+            let rest = (1..self.total.div_ceil(3))
+                .map(|p| PageToken::new((p * 3).to_string()))
+                .collect();
+            return Ok(Page::last(items).with_parallel(rest));
+        }
+        Ok(Page::last(items))
+    }
+}
+
+struct ParallelConnector(Arc<ParallelUsers>);
+
+#[async_trait]
+impl Connector for ParallelConnector {
+    fn metadata(&self) -> ConnectorMetadata {
+        ConnectorMetadata::new("parallel", "Parallel")
+    }
+    async fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+    fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
+        vec![self.0.clone()]
+    }
+}
+
+#[tokio::test]
+async fn parallel_pages_are_all_fetched_and_a_kill_among_them_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let connector = |fail_after| {
+        ParallelConnector(Arc::new(ParallelUsers {
+            total: 31,
+            calls: Arc::new(AtomicUsize::new(0)),
+            fail_after,
+        }))
+    };
+    let path = dir.path().join("p.c1z");
+    let report = sync_to_file(&connector(usize::MAX), &path, &opts(), None)
+        .await
+        .unwrap();
+    assert_eq!(report.stats.resources, 31);
+    let killed = dir.path().join("killed.c1z");
+    assert!(
+        sync_to_file(&connector(5), &killed, &opts(), None)
+            .await
+            .is_err()
+    );
+    let resumed = sync_to_file(&connector(usize::MAX), &killed, &opts(), None)
+        .await
+        .unwrap();
+    assert!(resumed.resumed);
+    assert_eq!(contents(&killed), contents(&path));
+}

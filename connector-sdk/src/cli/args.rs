@@ -90,8 +90,8 @@ pub struct CommonArgs {
     /// Allow operations that change the SaaS: grant, revoke, create or delete accounts, actions.
     #[arg(long, short = 'p')]
     pub provisioning: bool,
-    /// Listings run at once during a sync.
-    #[arg(long, default_value_t = 4)]
+    /// Connector calls in flight at once during a sync.
+    #[arg(long, default_value_t = 8)]
     pub workers: usize,
     /// Stop a sync after this long (e.g. "10m"), saving a checkpoint; the next run resumes.
     #[arg(long, value_parser = humantime::parse_duration)]

@@ -101,6 +101,14 @@ struct Engine<'a> {
     last_checkpoint: Mutex<Instant>,
     started: Instant,
     stop: AtomicBool,
+    /// Connector calls in flight at once, across every phase.
+    permits: tokio::sync::Semaphore,
+    /// Set when the top-level listings are done (child listings may then finish).
+    listing_done: AtomicBool,
+    /// Set when child listings are done (entitlement and grant listings may then finish).
+    children_done: AtomicBool,
+    /// Woken whenever resources are stored, so scans waiting for more rows look again.
+    rows_added: tokio::sync::Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -172,6 +180,10 @@ pub async fn sync_to_file(
         last_checkpoint: Mutex::new(Instant::now()),
         started,
         stop: AtomicBool::new(false),
+        permits: tokio::sync::Semaphore::new(options.workers.max(1)),
+        listing_done: AtomicBool::new(false),
+        children_done: AtomicBool::new(false),
+        rows_added: tokio::sync::Notify::new(),
     };
     match engine.run(ordered).await {
         Ok(()) if engine.stop.load(Ordering::SeqCst) => {
@@ -201,41 +213,57 @@ pub async fn sync_to_file(
 }
 
 impl Engine<'_> {
+    /// Runs the listing phases together: top-level listings, child listings and
+    /// entitlement/grant listings overlap, sharing one budget of `workers` connector calls.
+    /// Each scan finishes once the phase feeding it is done and no rows are left.
     async fn run(&self, ordered: Vec<ResourceType>) -> Result<()> {
         self.set_phase(Phase::ResourceTypes);
         self.store
             .call(move |s| s.put_resource_types(&ordered))
             .await?;
-
-        if !lock(&self.state).top_level_done {
-            self.set_phase(Phase::Resources);
-            self.top_level().await?;
-            if self.stopped() {
-                return Ok(());
+        self.set_phase(Phase::Resources);
+        let listing = async {
+            if !lock(&self.state).top_level_done {
+                self.top_level().await?;
+                if self.stopped() {
+                    return Ok(());
+                }
+                lock(&self.state).top_level_done = true;
+                self.checkpoint(false).await?;
             }
-            lock(&self.state).top_level_done = true;
-            self.checkpoint(false).await?;
-        }
-        if !lock(&self.state).children_done {
+            self.listing_done.store(true, Ordering::SeqCst);
+            self.rows_added.notify_waiters();
             self.set_phase(Phase::ChildResources);
-            let after = lock(&self.state).children_done_through;
-            self.scan(Scan::Children, after).await?;
-            if self.stopped() {
-                return Ok(());
+            Ok::<(), Error>(())
+        };
+        let children = async {
+            if !lock(&self.state).children_done {
+                let after = lock(&self.state).children_done_through;
+                self.scan(Scan::Children, after).await?;
+                if self.stopped() {
+                    return Ok(());
+                }
+                lock(&self.state).children_done = true;
+                self.checkpoint(false).await?;
             }
-            lock(&self.state).children_done = true;
-            self.checkpoint(false).await?;
-        }
-        if !lock(&self.state).details_done {
+            self.children_done.store(true, Ordering::SeqCst);
+            self.rows_added.notify_waiters();
             self.set_phase(Phase::EntitlementsAndGrants);
-            let after = lock(&self.state).details_done_through;
-            self.scan(Scan::Details, after).await?;
-            if self.stopped() {
-                return Ok(());
+            Ok::<(), Error>(())
+        };
+        let details = async {
+            if !lock(&self.state).details_done {
+                let after = lock(&self.state).details_done_through;
+                self.scan(Scan::Details, after).await?;
+                if self.stopped() {
+                    return Ok(());
+                }
+                lock(&self.state).details_done = true;
+                self.checkpoint(false).await?;
             }
-            lock(&self.state).details_done = true;
-            self.checkpoint(false).await?;
-        }
+            Ok::<(), Error>(())
+        };
+        futures::try_join!(listing, children, details)?;
         Ok(())
     }
 
@@ -330,6 +358,7 @@ impl Engine<'_> {
         }
         let n = items.len() as u64;
         self.store.call(move |s| s.put_resources(&items)).await?;
+        self.rows_added.notify_waiters();
         {
             let mut p = lock(&self.progress);
             *p.resources_by_type.entry(rt.id.clone()).or_default() += n;
@@ -372,24 +401,87 @@ impl Engine<'_> {
             return Ok(());
         };
         let mut listing = Listing::new(format!("{type_id} resources"), token);
+        let mut parallel = FuturesUnordered::new();
         while let Some(req) = listing.request() {
             if self.stopped() {
                 return Ok(());
             }
-            let page = syncer
-                .list(None, req)
-                .await
-                .map_err(|e| e.context(format!("listing {type_id} resources")))?;
+            let page = {
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| Error::internal("sync stopped"))?;
+                syncer
+                    .list(None, req)
+                    .await
+                    .map_err(|e| e.context(format!("listing {type_id} resources")))?
+            };
+            let extra = page.parallel.clone();
+            for t in extra {
+                parallel.push(self.list_chain(syncer.clone(), rt, type_id.clone(), t));
+            }
             let items = listing.accept(page)?;
             self.store_resources(rt, None, items).await?;
+            // With pages still being fetched in parallel, a resume restarts this listing.
+            let settled = parallel.is_empty();
             lock(&self.state).top_level.insert(
                 type_id.clone(),
                 Listed {
-                    done: listing.done,
-                    token: listing.token.as_ref().map(|t| t.as_str().to_string()),
+                    done: false,
+                    token: if settled {
+                        listing.token.as_ref().map(|t| t.as_str().to_string())
+                    } else {
+                        None
+                    },
                 },
             );
             self.checkpoint(false).await?;
+        }
+        while let Some(r) = parallel.next().await {
+            r?;
+        }
+        if !self.stopped() {
+            lock(&self.state).top_level.insert(
+                type_id.clone(),
+                Listed {
+                    done: true,
+                    token: None,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// A page fetched in parallel, and the pages its `next` leads to.
+    async fn list_chain(
+        &self,
+        syncer: Arc<dyn ResourceSyncer>,
+        rt: &ResourceType,
+        type_id: String,
+        token: PageToken,
+    ) -> Result<()> {
+        let mut listing = Listing::new(
+            format!("{type_id} resources from {}", token.as_str()),
+            Some(token),
+        );
+        while let Some(req) = listing.request() {
+            if self.stopped() {
+                return Ok(());
+            }
+            let page = {
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| Error::internal("sync stopped"))?;
+                syncer
+                    .list(None, req)
+                    .await
+                    .map_err(|e| e.context(format!("listing {type_id} resources")))?
+            };
+            let items = listing.accept(page)?;
+            self.store_resources(rt, None, items).await?;
         }
         Ok(())
     }
@@ -397,13 +489,18 @@ impl Engine<'_> {
     /// Walks stored resources above `after` in rowid order, `workers` at a time, advancing
     /// the phase's watermark as the lowest unfinished resource completes.
     async fn scan(&self, kind: Scan, after: i64) -> Result<()> {
-        let workers = self.options.workers.max(1);
+        // More resources than workers may be in progress; connector calls wait for permits.
+        let window = self.options.workers.max(1) * 2;
+        let upstream_done = || match kind {
+            Scan::Children => self.listing_done.load(Ordering::SeqCst),
+            Scan::Details => self.children_done.load(Ordering::SeqCst),
+        };
         let mut cursor = after;
         let mut buffer: VecDeque<(i64, Resource)> = VecDeque::new();
         let mut in_flight: BTreeSet<i64> = BTreeSet::new();
         let mut running = FuturesUnordered::new();
         loop {
-            while running.len() < workers && !self.stopped() {
+            while running.len() < window && !self.stopped() {
                 if buffer.is_empty() {
                     let from = cursor;
                     let batch = self
@@ -428,8 +525,29 @@ impl Engine<'_> {
                 };
                 running.push(work);
             }
+            if running.is_empty() {
+                if self.stopped() {
+                    return Ok(());
+                }
+                // Nothing to do now: finished if the phase feeding this one is, else wait
+                // for more rows (re-checking at least every 50 ms).
+                let was_done = upstream_done();
+                let from = cursor;
+                let more = self.store.call(move |s| s.resources_after(from, 1)).await?;
+                if more.is_empty() && was_done {
+                    return Ok(());
+                }
+                if more.is_empty() {
+                    let _ = tokio::time::timeout(
+                        std::time::Duration::from_millis(50),
+                        self.rows_added.notified(),
+                    )
+                    .await;
+                }
+                continue;
+            }
             let Some((rowid, result)) = running.next().await else {
-                return Ok(());
+                continue;
             };
             result?;
             in_flight.remove(&rowid);
@@ -487,7 +605,14 @@ impl Engine<'_> {
                 let mut listing =
                     Listing::new(format!("{child_type} resources under {}", parent.id), None);
                 while let Some(req) = listing.request() {
-                    let page = syncer.list(Some(&parent.id), req).await?;
+                    let page = {
+                        let _permit = self
+                            .permits
+                            .acquire()
+                            .await
+                            .map_err(|_| Error::internal("sync stopped"))?;
+                        syncer.list(Some(&parent.id), req).await?
+                    };
                     let items = listing.accept(page)?;
                     self.store_resources(rt, Some(&parent), items).await?;
                 }
@@ -520,7 +645,10 @@ impl Engine<'_> {
         let result = async {
             let mut listing = Listing::new(format!("entitlements of {}", resource.id), None);
             while let Some(req) = listing.request() {
-                let page = syncer.entitlements(&resource, req).await?;
+                let page = {
+                    let _permit = self.permits.acquire().await.map_err(|_| Error::internal("sync stopped"))?;
+                    syncer.entitlements(&resource, req).await?
+                };
                 let items = listing.accept(page)?;
                 for e in &items {
                     e.validate().map_err(|err| {
@@ -542,7 +670,10 @@ impl Engine<'_> {
             }
             let mut listing = Listing::new(format!("grants of {}", resource.id), None);
             while let Some(req) = listing.request() {
-                let page = syncer.grants(&resource, req).await?;
+                let page = {
+                    let _permit = self.permits.acquire().await.map_err(|_| Error::internal("sync stopped"))?;
+                    syncer.grants(&resource, req).await?
+                };
                 let items = listing.accept(page)?;
                 for g in &items {
                     g.validate().map_err(|err| {

@@ -3,12 +3,17 @@
 //! Phases, each resumable from a checkpoint saved in the output file:
 //!
 //! 1. resource types;
-//! 2. resources of every type, top-level listings running concurrently;
+//! 2. resources of every type, top-level listings running concurrently (and the pages a
+//!    connector marks as [`parallel`](crate::page::Page::parallel) fetched at once);
 //! 3. child resources: every resource declaring child types has them listed with itself
 //!    as parent (walking the stored resources in order, so memory stays flat);
-//! 4. entitlements and grants of every resource, up to `workers` resources at a time;
+//! 4. entitlements and grants of every resource;
 //! 5. grant expansion (when a grant is expandable), with cycles handled;
 //! 6. checks for dangling references, then the sync is finished and saved.
+//!
+//! Phases 2 to 4 overlap: a resource's entitlements are listed as soon as it is stored,
+//! while other listings go on. One budget of [`SyncOptions::workers`] connector calls is
+//! shared by all of them.
 //!
 //! Pages go to the store as they arrive. A per-resource `NotFound` (the resource vanished
 //! mid-sync) is a warning; past [`SyncOptions::max_not_found`] the sync fails. What a
@@ -46,7 +51,7 @@ pub use engine::sync_to_file;
 /// How a sync runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncOptions {
-    /// Listings run at once (at least 1). Default 4.
+    /// Connector calls in flight at once, across all phases (at least 1). Default 8.
     pub workers: usize,
     /// Whether to expand expandable grants. Default true.
     pub expand_grants: bool,
@@ -123,7 +128,7 @@ impl Eq for StopSignal {}
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            workers: 4,
+            workers: 8,
             expand_grants: true,
             max_not_found: 100,
             checkpoint_interval: Duration::from_secs(30),
