@@ -331,26 +331,49 @@ where
     Fut: std::future::Future<Output = Result<Page<T>>> + Send,
 {
     use futures::StreamExt;
+    use std::collections::VecDeque;
     struct State<F> {
         fetch: F,
         guard: PageGuard,
         next: Option<Option<PageToken>>,
+        /// Parallel pages, drained one by one here.
+        queued: VecDeque<PageToken>,
+        from_queue: bool,
     }
     let state = State {
         fetch,
         guard: PageGuard::new(listing),
         next: Some(None),
+        queued: VecDeque::new(),
+        from_queue: false,
     };
     futures::stream::try_unfold(state, |mut st| async move {
-        let Some(token) = st.next.take() else {
-            return Ok(None);
+        let token = match st.next.take() {
+            Some(t) => {
+                st.from_queue = false;
+                t
+            }
+            None => match st.queued.pop_front() {
+                Some(t) => {
+                    st.from_queue = true;
+                    Some(t)
+                }
+                None => return Ok(None),
+            },
         };
         let request = PageRequest {
             token: token.clone(),
             size: None,
         };
         let page = (st.fetch)(request).await?;
+        st.queued.extend(page.parallel.iter().cloned());
+        let had_items = !page.items.is_empty();
         let guarded = st.guard.accept(token.as_ref(), page)?;
+        // A handed-out page that brings nothing new means the total was wrong (or the
+        // server ignores the start): the remaining handed-out pages are dropped.
+        if st.from_queue && (!had_items || guarded.items.is_empty()) {
+            st.queued.clear();
+        }
         st.next = guarded.next.map(Some);
         Ok(Some((
             futures::stream::iter(guarded.items.into_iter().map(Ok)),
@@ -505,6 +528,72 @@ impl ScimPager {
         }
     }
 
+    /// Where to read for `token`, in concurrent mode: the first page (no token), a page
+    /// handed out by the first page (`p:<start>`, no next of its own), or a page of a
+    /// listing followed one page at a time (a plain start index).
+    pub fn request(&self, token: Option<&PageToken>) -> Result<ScimRequest> {
+        match token.map(PageToken::as_str) {
+            Some(t) if t.starts_with("p:") => {
+                let start = self.start_index(Some(&PageToken::new(&t[2..])))?;
+                Ok(ScimRequest {
+                    start_index: start,
+                    first: false,
+                    single: true,
+                })
+            }
+            Some(_) => Ok(ScimRequest {
+                start_index: self.start_index(token)?,
+                first: false,
+                single: false,
+            }),
+            None => Ok(ScimRequest {
+                start_index: 1,
+                first: true,
+                single: false,
+            }),
+        }
+    }
+
+    /// The `next` and `parallel` tokens after a page read for `req`: a first page whose
+    /// total is known hands out every remaining page at once; a handed-out page ends there;
+    /// anything else continues one page at a time (as [`ScimPager::next`]).
+    ///
+    /// ```
+    /// use connector_sdk::page::{PageToken, ScimPager};
+    /// let pager = ScimPager::new(100);
+    /// let first = pager.request(None).unwrap();
+    /// let (next, parallel) = pager.continue_after(first, 100, Some(250));
+    /// assert_eq!(next, None);
+    /// assert_eq!(parallel, [PageToken::new("p:101"), PageToken::new("p:201")]);
+    /// let single = pager.request(Some(&parallel[0])).unwrap();
+    /// assert_eq!(single.start_index, 101);
+    /// assert_eq!(pager.continue_after(single, 100, Some(250)), (None, vec![]));
+    /// // No total: one page at a time.
+    /// assert_eq!(pager.continue_after(first, 100, None), (Some(PageToken::new("101")), vec![]));
+    /// ```
+    pub fn continue_after(
+        &self,
+        req: ScimRequest,
+        returned: usize,
+        total_results: Option<u64>,
+    ) -> (Option<PageToken>, Vec<PageToken>) {
+        if req.single {
+            return (None, Vec::new());
+        }
+        if req.first && total_results.is_some() {
+            let parallel = self
+                .remaining(req.start_index, returned, total_results)
+                .into_iter()
+                .map(|t| PageToken::new(format!("p:{}", t.as_str())))
+                .collect();
+            return (None, parallel);
+        }
+        (
+            self.next(req.start_index, returned, total_results),
+            Vec::new(),
+        )
+    }
+
     /// After a first page at `start_index` that returned `returned` of `total_results`,
     /// the tokens of every remaining page (stepping by the page length the server used),
     /// to fetch concurrently. Empty when the total is unknown or reached.
@@ -526,6 +615,17 @@ impl ScimPager {
         }
         out
     }
+}
+
+/// Where a SCIM page is read, from [`ScimPager::request`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScimRequest {
+    /// The `startIndex` to send.
+    pub start_index: u64,
+    /// Whether this is the listing's first page.
+    pub first: bool,
+    /// Whether this page was handed out by the first page (it has no next).
+    pub single: bool,
 }
 
 /// The token for an opaque server cursor: `None` when the cursor is absent or empty.

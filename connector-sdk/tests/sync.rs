@@ -568,6 +568,8 @@ struct ParallelUsers {
     total: usize,
     calls: Arc<AtomicUsize>,
     fail_after: usize,
+    /// The total the first page claims (a lying server claims more than `total`).
+    claimed: usize,
 }
 
 #[async_trait]
@@ -592,7 +594,7 @@ impl ResourceSyncer for ParallelUsers {
             })
             .collect();
         if page.token.is_none() {
-            let rest = (1..self.total.div_ceil(3))
+            let rest = (1..self.claimed.div_ceil(3))
                 .map(|p| PageToken::new((p * 3).to_string()))
                 .collect();
             return Ok(Page::last(items).with_parallel(rest));
@@ -624,6 +626,7 @@ async fn parallel_pages_are_all_fetched_and_a_kill_among_them_resumes() {
             total: 31,
             calls: Arc::new(AtomicUsize::new(0)),
             fail_after,
+            claimed: 31,
         }))
     };
     let path = dir.path().join("p.c1z");
@@ -642,4 +645,23 @@ async fn parallel_pages_are_all_fetched_and_a_kill_among_them_resumes() {
         .unwrap();
     assert!(resumed.resumed);
     assert_eq!(contents(&killed), contents(&path));
+}
+
+#[tokio::test]
+async fn a_lying_total_cannot_fan_out_into_thousands_of_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let liar = ParallelConnector(Arc::new(ParallelUsers {
+        total: 31,
+        calls: calls.clone(),
+        fail_after: usize::MAX,
+        claimed: 30_000,
+    }));
+    let report = sync_to_file(&liar, &dir.path().join("l.c1z"), &opts(), None)
+        .await
+        .unwrap();
+    assert_eq!(report.stats.resources, 31);
+    // 11 real pages, then at most one wasted page per worker before the rest are dropped.
+    let n = calls.load(Ordering::SeqCst);
+    assert!(n <= 11 + 2 * opts().workers, "{n} requests for 31 users");
 }

@@ -51,17 +51,22 @@ struct Listed {
     token: Option<String>,
 }
 
-/// One listing driven page by page, with the guard watching it.
+/// One listing driven page by page, with the guard watching it. Chains of parallel
+/// pages of the same listing share its guard.
 struct Listing {
-    guard: PageGuard,
+    guard: Arc<Mutex<PageGuard>>,
     token: Option<PageToken>,
     done: bool,
 }
 
 impl Listing {
     fn new(name: String, token: Option<PageToken>) -> Self {
+        Self::sharing(Arc::new(Mutex::new(PageGuard::new(name))), token)
+    }
+
+    fn sharing(guard: Arc<Mutex<PageGuard>>, token: Option<PageToken>) -> Self {
         Listing {
-            guard: PageGuard::new(name),
+            guard,
             token,
             done: false,
         }
@@ -75,7 +80,7 @@ impl Listing {
     }
 
     fn accept<T: Identified>(&mut self, page: Page<T>) -> Result<Vec<T>> {
-        let g = self.guard.accept(self.token.as_ref(), page)?;
+        let g = lock(&self.guard).accept(self.token.as_ref(), page)?;
         self.token = g.next;
         self.done = self.token.is_none();
         Ok(g.items)
@@ -401,6 +406,7 @@ impl Engine<'_> {
             return Ok(());
         };
         let mut listing = Listing::new(format!("{type_id} resources"), token);
+        let exhausted = Arc::new(AtomicBool::new(false));
         let mut parallel = FuturesUnordered::new();
         while let Some(req) = listing.request() {
             if self.stopped() {
@@ -419,7 +425,13 @@ impl Engine<'_> {
             };
             let extra = page.parallel.clone();
             for t in extra {
-                parallel.push(self.list_chain(syncer.clone(), rt, type_id.clone(), t));
+                parallel.push(self.list_chain(
+                    syncer.clone(),
+                    rt,
+                    listing.guard.clone(),
+                    exhausted.clone(),
+                    t,
+                ));
             }
             let items = listing.accept(page)?;
             self.store_resources(rt, None, items).await?;
@@ -453,20 +465,21 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// A page fetched in parallel, and the pages its `next` leads to.
+    /// A page fetched in parallel, and the pages its `next` leads to. Once one of the
+    /// listing's handed-out pages brings nothing new (a total that was too large, or a
+    /// server ignoring the start), the handed-out pages not yet started are skipped.
     async fn list_chain(
         &self,
         syncer: Arc<dyn ResourceSyncer>,
         rt: &ResourceType,
-        type_id: String,
+        guard: Arc<Mutex<PageGuard>>,
+        exhausted: Arc<AtomicBool>,
         token: PageToken,
     ) -> Result<()> {
-        let mut listing = Listing::new(
-            format!("{type_id} resources from {}", token.as_str()),
-            Some(token),
-        );
+        let type_id = rt.id.clone();
+        let mut listing = Listing::sharing(guard, Some(token));
         while let Some(req) = listing.request() {
-            if self.stopped() {
+            if self.stopped() || exhausted.load(Ordering::SeqCst) {
                 return Ok(());
             }
             let page = {
@@ -475,12 +488,19 @@ impl Engine<'_> {
                     .acquire()
                     .await
                     .map_err(|_| Error::internal("sync stopped"))?;
+                if exhausted.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
                 syncer
                     .list(None, req)
                     .await
                     .map_err(|e| e.context(format!("listing {type_id} resources")))?
             };
             let items = listing.accept(page)?;
+            if items.is_empty() {
+                exhausted.store(true, Ordering::SeqCst);
+                return Ok(());
+            }
             self.store_resources(rt, None, items).await?;
         }
         Ok(())

@@ -121,14 +121,15 @@ impl ResourceSyncer for UserSyncer {
         _parent: Option<&ResourceId>,
         page: PageRequest,
     ) -> Result<Page<Resource>> {
+        // With a total, the first page hands out every other page to fetch at once.
         let pager = ScimPager::new(PAGE_SIZE);
-        let start = pager.start_index(page.token.as_ref())?;
-        let resp = self.client.list_users(start, PAGE_SIZE).await?;
-        let next = pager.next(start, resp.resources.len(), resp.total_results);
-        Ok(Page::new(
-            resp.resources.iter().map(user_resource).collect(),
-            next,
-        ))
+        let req = pager.request(page.token.as_ref())?;
+        let resp = self.client.list_users(req.start_index, PAGE_SIZE).await?;
+        let (next, parallel) = pager.continue_after(req, resp.resources.len(), resp.total_results);
+        Ok(
+            Page::new(resp.resources.iter().map(user_resource).collect(), next)
+                .with_parallel(parallel),
+        )
     }
 
     fn account_manager(&self) -> Option<&dyn AccountManager> {
