@@ -387,7 +387,18 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<()> {
         ..SyncOptions::default()
     };
     let progress = bar.as_ref().map(output::progress_fn);
-    match common.service_interval {
+    // Upstream's manifests set BATON_CLIENT_ID for a long-running connector: run as a
+    // service (hourly unless told otherwise), without any upload.
+    let interval = common.service_interval.or_else(|| {
+        common.client_id.as_ref().map(|_| {
+            tracing::warn!(
+                host_id = common.host_id.as_deref().unwrap_or(""),
+                "BATON_CLIENT_ID is set: running in service mode every hour; this runner keeps --file up to date and does not upload to ConductorOne"
+            );
+            std::time::Duration::from_secs(3600)
+        })
+    });
+    match interval {
         None => {
             service::stop_on_signals(stop.clone());
             let report = sync_to_file(

@@ -1,0 +1,287 @@
+//! The performance report: every figure of `docs/performance.md`, measured in one run and
+//! printed as a markdown table.
+//!
+//! ```text
+//! cargo run --release --example bench              # everything (about two minutes)
+//! cargo run --release --example bench -- scim      # one part: scim, ratelimit, memory, store
+//! ```
+//!
+//! * `scim`: a simulated Ironclad tenant (10,000 users, 500 groups, 50,000 memberships,
+//!   every response delayed 20 ms) synced with the default settings and with one worker,
+//!   against the lower bound latency × max(requests / workers, longest chain).
+//! * `ratelimit`: a simulated SendGrid account enforcing 600 requests/minute with
+//!   `X-RateLimit-*` headers and 429s past it: the fraction of 429s and the achieved rate.
+//! * `memory`: peak RSS of a sync of 10k vs 100k users (each in its own process).
+//! * `store`: `.c1z` write throughput and peak RSS for 100k and 1M grants.
+
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use connector_ironclad::simulator::{IroncladSimulator, SimState as IroncladState};
+use connector_ironclad::{Ironclad, IroncladClient};
+use connector_sdk::sync::{SyncOptions, sync_to_file};
+use connector_sdk::testing::SyntheticConnector;
+use connector_sendgrid::Sendgrid;
+use connector_sendgrid::simulator::{SendgridSimulator, SimRateLimit, SimState as SendgridState};
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Child process: sync a synthetic tenant, print one JSON line.
+async fn child(kind: &str, n: usize) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let path = dir.path().join("bench.c1z");
+    let connector = match kind {
+        // n grants: 10,000 users, groups of 1,000 members
+        "store" => SyntheticConnector::new(10_000, n.div_ceil(1000), 1000),
+        // n users, no groups
+        _ => SyntheticConnector::new(n, 0, 0),
+    };
+    let t0 = Instant::now();
+    let report = sync_to_file(&connector, &path, &SyncOptions::default(), None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let secs = t0.elapsed().as_secs_f64();
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "{{\"resources\":{},\"grants\":{},\"secs\":{secs},\"peak_rss_kib\":{},\"file_bytes\":{size}}}",
+        report.stats.resources,
+        report.stats.grants,
+        peak_rss_kib()
+    );
+    Ok(())
+}
+
+fn run_child(kind: &str, n: usize) -> serde_json::Value {
+    let exe = std::env::current_exe().expect("own path");
+    let out = Command::new(exe)
+        .args(["--child", kind, &n.to_string()])
+        .output()
+        .expect("run child");
+    if !out.status.success() {
+        panic!(
+            "child {kind} {n} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    serde_json::from_slice(&out.stdout).expect("child JSON")
+}
+
+const LATENCY: Duration = Duration::from_millis(20);
+
+async fn scim_sync(workers: usize) -> (Duration, u64) {
+    let mut state = IroncladState::large(10_000, 500, 50_000);
+    state.latency = LATENCY;
+    let sim = IroncladSimulator::start_with(state).await;
+    let mut config = sim.config(true);
+    config.rate_limit = None; // the simulator does not limit; measure the engine
+    let connector = Ironclad::with_client(IroncladClient::new(&config).expect("client"), true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = SyncOptions {
+        workers,
+        ..SyncOptions::default()
+    };
+    let t0 = Instant::now();
+    let report = sync_to_file(&connector, &dir.path().join("ic.c1z"), &options, None)
+        .await
+        .expect("sync");
+    let elapsed = t0.elapsed();
+    assert_eq!(
+        report.stats.resources, 10_500,
+        "all users and groups synced"
+    );
+    assert_eq!(report.stats.grants, 50_000, "all memberships synced");
+    let requests: u64 = sim.state().requests.values().sum();
+    (elapsed, requests)
+}
+
+async fn bench_scim() {
+    let workers = SyncOptions::default().workers;
+    let (fast, requests) = scim_sync(workers).await;
+    let (slow, _) = scim_sync(1).await;
+    // Longest chain of requests that must wait for each other: the token, the first
+    // groups page (which hands out the others), another groups page, then a group's GET.
+    let chain = 4.0;
+    let bound = LATENCY.as_secs_f64() * (requests as f64 / workers as f64).max(chain);
+    println!(
+        "\n### SCIM sync (Ironclad simulator: 10,000 users, 500 groups, 50,000 memberships, 20 ms per response)\n"
+    );
+    println!("| setting | wall time (s) | requests | vs sequential | vs lower bound |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| default ({workers} workers) | {:.2} | {requests} | {:.1}x faster | {:.2}x the bound |",
+        fast.as_secs_f64(),
+        slow.as_secs_f64() / fast.as_secs_f64(),
+        fast.as_secs_f64() / bound
+    );
+    println!(
+        "| 1 worker (sequential) | {:.2} | {requests} | 1.0x | {:.2}x the bound |",
+        slow.as_secs_f64(),
+        slow.as_secs_f64() / bound
+    );
+    println!("| lower bound: 20 ms × max({requests} / {workers}, {chain}) | {bound:.2} | | | |");
+    println!(
+        "\nTargets: at least 4x faster than sequential ({}); within 1.5x of the bound ({}).",
+        if slow.as_secs_f64() / fast.as_secs_f64() >= 4.0 {
+            "met"
+        } else {
+            "missed"
+        },
+        if fast.as_secs_f64() / bound <= 1.5 {
+            "met"
+        } else {
+            "missed"
+        }
+    );
+}
+
+async fn bench_ratelimit() {
+    let mut state = SendgridState::large(300, 20);
+    state.rate_limit = Some(SimRateLimit {
+        limit: 600,
+        window: Duration::from_secs(60),
+    });
+    let sim = SendgridSimulator::start_with(state).await;
+    let connector = Sendgrid::new(sim.config()).expect("connector");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t0 = Instant::now();
+    let report = sync_to_file(
+        &connector,
+        &dir.path().join("sg.c1z"),
+        &SyncOptions::default(),
+        None,
+    )
+    .await
+    .expect("sync");
+    let elapsed = t0.elapsed().as_secs_f64();
+    let st = sim.state();
+    let total = st.served + st.rejected;
+    let achieved = st.served as f64 / elapsed * 60.0;
+    println!(
+        "\n### Rate limits (SendGrid simulator: 600 requests/minute, X-RateLimit-* headers, 429 past the budget)\n"
+    );
+    println!(
+        "| teammates | requests answered | 429s | 429 fraction | wall time (s) | achieved rate (req/min) | vs allowed |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {} | {:.2}% | {elapsed:.1} | {achieved:.0} | {:.0}% |",
+        report
+            .stats
+            .resources_by_resource_type
+            .get("teammate")
+            .copied()
+            .unwrap_or(0),
+        st.served,
+        st.rejected,
+        100.0 * st.rejected as f64 / total.max(1) as f64,
+        100.0 * achieved / 600.0
+    );
+    println!(
+        "\nTargets: under 1% 429s ({}); at least 90% of the allowed rate ({}).",
+        if (st.rejected as f64) < 0.01 * total as f64 {
+            "met"
+        } else {
+            "missed"
+        },
+        if achieved >= 0.9 * 600.0 {
+            "met"
+        } else {
+            "missed"
+        }
+    );
+}
+
+fn bench_memory() {
+    let small = run_child("users", 10_000);
+    let large = run_child("users", 100_000);
+    let (a, b) = (
+        small["peak_rss_kib"].as_f64().unwrap_or(0.0) / 1024.0,
+        large["peak_rss_kib"].as_f64().unwrap_or(0.0) / 1024.0,
+    );
+    println!("\n### Peak memory of a sync (synthetic users, one process each)\n");
+    println!("| users | sync time (s) | peak RSS (MiB) |");
+    println!("|---:|---:|---:|");
+    println!(
+        "| 10000 | {:.2} | {a:.1} |",
+        small["secs"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "| 100000 | {:.2} | {b:.1} |",
+        large["secs"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "\nPeak memory 10k → 100k users: {:.2}x (target at most 1.5x: {}).",
+        b / a,
+        if b / a <= 1.5 { "met" } else { "missed" }
+    );
+}
+
+fn bench_store() {
+    println!("\n### .c1z write throughput (synthetic tenant, one process each)\n");
+    println!("| grants | sync time (s) | grants/s | peak RSS (MiB) | file (MiB) |");
+    println!("|---:|---:|---:|---:|---:|");
+    let mut peaks = Vec::new();
+    for n in [100_000, 1_000_000] {
+        let v = run_child("store", n);
+        let grants = v["grants"].as_f64().unwrap_or(0.0);
+        let secs = v["secs"].as_f64().unwrap_or(f64::NAN);
+        let rss = v["peak_rss_kib"].as_f64().unwrap_or(0.0) / 1024.0;
+        let file = v["file_bytes"].as_f64().unwrap_or(0.0) / 1_048_576.0;
+        println!(
+            "| {grants:.0} | {secs:.2} | {:.0} | {rss:.1} | {file:.1} |",
+            grants / secs
+        );
+        peaks.push(rss);
+    }
+    println!(
+        "\nPeak memory 100k → 1M grants: {:.2}x (target at most 1.5x).",
+        peaks[1] / peaks[0]
+    );
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    if args.len() == 4 && args[1] == "--child" {
+        let n: usize = args[3].parse().unwrap_or(0);
+        return match rt.block_on(child(&args[2], n)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let only = args.get(1).cloned();
+    let want = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    println!("## Benchmark run\n");
+    println!(
+        "Machine: {} cores, {}; release build.",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        std::env::consts::OS
+    );
+    if want("scim") {
+        rt.block_on(bench_scim());
+    }
+    if want("ratelimit") {
+        rt.block_on(bench_ratelimit());
+    }
+    if want("memory") {
+        bench_memory();
+    }
+    if want("store") {
+        bench_store();
+    }
+    ExitCode::SUCCESS
+}
