@@ -150,13 +150,17 @@ pub struct CommonArgs {
 
     /// ConductorOne client id (from upstream's manifests). This runner does not upload to
     /// ConductorOne: with it set and no --service-interval, it runs in service mode hourly.
-    #[arg(long, help_heading = "Service mode")]
+    #[arg(
+        id = "baton_client_id",
+        long = "client-id",
+        help_heading = "Service mode"
+    )]
     pub client_id: Option<String>,
     /// ConductorOne client secret (accepted for drop-in manifests; never used or printed).
-    #[arg(long, value_parser = secret, hide_env_values = true, help_heading = "Service mode")]
+    #[arg(id = "baton_client_secret", long = "client-secret", value_parser = secret, hide_env_values = true, help_heading = "Service mode")]
     pub client_secret: Option<SecretString>,
     /// Host id (accepted for drop-in manifests; shown in logs).
-    #[arg(long, help_heading = "Service mode")]
+    #[arg(id = "baton_host_id", long = "host-id", help_heading = "Service mode")]
     pub host_id: Option<String>,
     /// Run as a service: sync every interval (e.g. "1h", "15m") until SIGTERM.
     #[arg(long, value_parser = humantime::parse_duration, help_heading = "Service mode")]

@@ -1,0 +1,32 @@
+# Builds one connector binary into a small runtime image.
+#
+#   docker build --build-arg CONNECTOR=valimail -t baton-valimail .
+#   docker build --build-arg CONNECTOR=sendgrid -t baton-sendgrid .
+#   docker build --build-arg CONNECTOR=ironclad -t baton-ironclad .
+#   docker build --build-arg CONNECTOR=onepassword --build-arg OP_DEB=op.deb -t baton-1password .
+#
+# CONNECTOR is the name of an example binary (examples/<name>.rs). The 1Password connector
+# also needs the 1Password CLI: put its .deb next to this file and pass OP_DEB.
+
+ARG RUST_VERSION=1.95
+FROM rust:${RUST_VERSION}-bookworm AS build
+ARG CONNECTOR=valimail
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --example "${CONNECTOR}" \
+ && cp "target/release/examples/${CONNECTOR}" /baton-connector
+
+FROM debian:bookworm-slim AS runtime
+ARG OP_DEB=""
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY ${OP_DEB:-Dockerfile} /tmp/op-package
+RUN if [ -n "${OP_DEB}" ]; then dpkg -i /tmp/op-package; fi; rm -f /tmp/op-package
+COPY --from=build /baton-connector /usr/local/bin/baton-connector
+# An unprivileged user; op keeps its config under HOME, which must be writable.
+RUN useradd --uid 65532 --create-home --home-dir /home/baton baton && mkdir /data && chown baton /data
+USER 65532
+ENV HOME=/home/baton BATON_FILE=/data/sync.c1z
+WORKDIR /data
+ENTRYPOINT ["/usr/local/bin/baton-connector"]

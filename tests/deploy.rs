@@ -1,0 +1,82 @@
+//! The Kubernetes manifests under `deploy/k8s/` only name variables the matching binary
+//! accepts (checked against each binary's `config` schema), and the Dockerfile builds the
+//! example binaries this repository has.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::{command, stderr};
+
+/// Every `BATON_*` name in a manifest: `KEY: value` lines and `- name: KEY` entries.
+fn variables(manifest: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in manifest.lines() {
+        let line = line.trim().trim_start_matches("- ").trim();
+        let candidate = line.strip_prefix("name: ").unwrap_or(line);
+        let key: String = candidate
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || *c == '_' || c.is_ascii_digit())
+            .collect();
+        if key.starts_with("BATON_") && key.len() > 6 {
+            out.insert(key);
+        }
+    }
+    out
+}
+
+fn accepted(binary: &str) -> BTreeSet<String> {
+    let out = command(binary).arg("config").output().unwrap();
+    assert!(out.status.success(), "{binary} config: {}", stderr(&out));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    schema["properties"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|p| p["x-env"].as_str().map(String::from))
+        .collect()
+}
+
+#[test]
+fn every_manifest_variable_is_accepted_by_its_binary() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s");
+    let mut checked = 0;
+    for (manifest, binary) in [
+        ("valimail.yaml", "valimail"),
+        ("sendgrid.yaml", "sendgrid"),
+        ("ironclad.yaml", "ironclad"),
+        ("onepassword.yaml", "onepassword"),
+    ] {
+        let text = std::fs::read_to_string(dir.join(manifest)).unwrap();
+        let vars = variables(&text);
+        assert!(vars.len() >= 8, "{manifest}: {vars:?}");
+        let ok = accepted(binary);
+        for v in &vars {
+            assert!(
+                ok.contains(v),
+                "{manifest} sets {v}, which {binary} does not accept"
+            );
+            checked += 1;
+        }
+        assert!(
+            text.contains("BATON_SERVICE_INTERVAL") && text.contains("/healthz"),
+            "{manifest} runs in service mode with a health probe"
+        );
+    }
+    assert!(checked > 40);
+}
+
+#[test]
+fn the_dockerfile_builds_an_example_named_by_its_argument() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("--example \"${CONNECTOR}\""));
+    for name in ["valimail", "sendgrid", "ironclad", "onepassword"] {
+        assert!(root.join("examples").join(format!("{name}.rs")).exists());
+        assert!(
+            dockerfile.contains(&format!("CONNECTOR={name}")),
+            "{name} build line documented"
+        );
+    }
+}
