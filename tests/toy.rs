@@ -1,0 +1,20 @@
+//! The connector of `docs/writing-a-connector.md` runs as the guide says.
+
+mod common;
+
+use common::{command, stderr, stdout};
+
+#[test]
+fn the_guides_connector_passes_the_kit_and_round_trips_a_grant() {
+    let out = command("toy").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("conformance kit: passed (7 resources, 2 grants"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Docs members after the re-sync: [\"u2\"]"),
+        "{text}"
+    );
+}
