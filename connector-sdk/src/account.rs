@@ -24,6 +24,43 @@ pub struct AccountInfo {
     pub profile: Profile,
 }
 
+impl AccountInfo {
+    /// A profile field as trimmed text; `None` when missing, not a string, or blank.
+    ///
+    /// ```
+    /// use connector_sdk::account::AccountInfo;
+    /// let info = AccountInfo { profile: serde_json::json!({"first_name": " Ada ", "n": 1}).as_object().unwrap().clone(), ..Default::default() };
+    /// assert_eq!(info.profile_text("first_name").as_deref(), Some("Ada"));
+    /// assert_eq!(info.profile_text("n"), None);
+    /// ```
+    pub fn profile_text(&self, key: &str) -> Option<String> {
+        self.profile
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    }
+
+    /// The address to create the account for: profile `email`, else the account's email,
+    /// else its login (each ignored when blank).
+    pub fn email_or_login(&self) -> Option<String> {
+        self.profile_text("email")
+            .or_else(|| {
+                self.email
+                    .clone()
+                    .map(|e| e.trim().to_string())
+                    .filter(|e| !e.is_empty())
+            })
+            .or_else(|| {
+                self.login
+                    .clone()
+                    .map(|e| e.trim().to_string())
+                    .filter(|e| !e.is_empty())
+            })
+    }
+}
+
 /// How the new account gets its credentials (upstream `CredentialOptions`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]

@@ -6,9 +6,11 @@
 //! * [`assert_no_secret`]: a secret must not appear in logs, errors or files.
 //! * [`MemoryConnector`]: a small stateful in-memory connector that passes the kit.
 //! * [`SyntheticConnector`]: a stateless tenant of any size, for benchmarks.
+//! * [`SimServer`]: the loopback HTTP server behind every connector's simulated tenant.
 
 pub mod conformance;
 pub mod memory;
+pub mod sim_server;
 pub mod synthetic;
 
 pub use conformance::{
@@ -16,4 +18,5 @@ pub use conformance::{
     assert_no_secret, check_conformance, check_provisioning_idempotent,
 };
 pub use memory::{MemoryConnector, TenantState};
+pub use sim_server::{SimHandler, SimServer};
 pub use synthetic::SyntheticConnector;

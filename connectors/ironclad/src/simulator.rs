@@ -14,12 +14,13 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::Duration;
 
+use connector_sdk::testing::{SimHandler, SimServer};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 use crate::client::{Member, ScimEmail, ScimGroup, ScimUser};
 use crate::config::{IroncladConfig, READ_SCOPES, WRITE_SCOPES};
@@ -227,8 +228,7 @@ impl SimState {
 
 /// The running simulator.
 pub struct IroncladSimulator {
-    server: MockServer,
-    state: Arc<Mutex<SimState>>,
+    sim: SimServer<SimState>,
 }
 
 impl IroncladSimulator {
@@ -239,18 +239,14 @@ impl IroncladSimulator {
 
     /// Starts a tenant with `state`.
     pub async fn start_with(state: SimState) -> Self {
-        let server = MockServer::start().await;
-        let state = Arc::new(Mutex::new(state));
-        Mock::given(wiremock::matchers::any())
-            .respond_with(Handler(state.clone()))
-            .mount(&server)
-            .await;
-        IroncladSimulator { server, state }
+        IroncladSimulator {
+            sim: SimServer::start(state).await,
+        }
     }
 
     /// The base URL.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.sim.uri()
     }
 
     /// A config for this tenant (valid credentials, the administrator as as-user).
@@ -269,11 +265,9 @@ impl IroncladSimulator {
 
     /// The tenant's state.
     pub fn state(&self) -> MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.sim.state()
     }
 }
-
-struct Handler(Arc<Mutex<SimState>>);
 
 fn scim(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status)
@@ -382,7 +376,7 @@ impl SimState {
         ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer", "access_token": token, "expires_in": self.token_lifetime, "scope": scopes.join(" ")}))
     }
 
-    fn handle(&mut self, req: &Request) -> ResponseTemplate {
+    fn answer(&mut self, req: &Request) -> ResponseTemplate {
         let path: Vec<String> = req
             .url
             .path_segments()
@@ -566,8 +560,8 @@ impl SimState {
     }
 }
 
-impl Respond for Handler {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).handle(req)
+impl SimHandler for SimState {
+    fn handle(&mut self, req: &Request) -> ResponseTemplate {
+        self.answer(req)
     }
 }

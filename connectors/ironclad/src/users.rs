@@ -137,15 +137,6 @@ impl ResourceSyncer for UserSyncer {
     }
 }
 
-fn field(info: &AccountInfo, key: &str) -> Option<String> {
-    info.profile
-        .get(key)
-        .and_then(|v| v.as_str())
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-}
-
 /// The length of a generated password: the request raised to 16, capped at 64.
 pub fn password_length(requested: u32) -> usize {
     let asked = if requested == 0 {
@@ -184,10 +175,11 @@ impl AccountManager for UserSyncer {
         info: &AccountInfo,
         credentials: CredentialOption,
     ) -> Result<AccountOutcome> {
-        let email = field(info, "email")
-            .or_else(|| info.email.clone().filter(|e| !e.trim().is_empty()))
-            .or_else(|| info.login.clone().filter(|e| !e.trim().is_empty()))
-            .ok_or_else(|| Error::invalid_argument("account creation needs an email (profile \"email\", the account email or login)"))?;
+        let email = info.email_or_login().ok_or_else(|| {
+            Error::invalid_argument(
+                "account creation needs an email (profile \"email\", the account email or login)",
+            )
+        })?;
         let length = match credentials {
             CredentialOption::RandomPassword { length } => password_length(length),
             _ => DEFAULT_PASSWORD,
@@ -196,11 +188,11 @@ impl AccountManager for UserSyncer {
         let mut body = json!({
             "schemas": [connector_sdk::scim::USER],
             "userName": email,
-            "name": {"givenName": field(info, "first_name"), "familyName": field(info, "last_name")},
+            "name": {"givenName": info.profile_text("first_name"), "familyName": info.profile_text("last_name")},
             "password": secrecy::ExposeSecret::expose_secret(&password),
             "active": true,
         });
-        if let Some(t) = field(info, "title") {
+        if let Some(t) = info.profile_text("title") {
             body["title"] = t.into();
         }
         match self.client.create_user(&body).await? {

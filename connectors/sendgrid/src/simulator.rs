@@ -13,12 +13,13 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant, SystemTime};
 
+use connector_sdk::testing::{SimHandler, SimServer};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 use crate::client::{PendingInvite, Subuser, Teammate};
 use crate::config::SendgridConfig;
@@ -222,8 +223,7 @@ impl SimState {
 
 /// The running simulator.
 pub struct SendgridSimulator {
-    server: MockServer,
-    state: Arc<Mutex<SimState>>,
+    sim: SimServer<SimState>,
 }
 
 impl SendgridSimulator {
@@ -234,18 +234,14 @@ impl SendgridSimulator {
 
     /// Starts an account with `state`.
     pub async fn start_with(state: SimState) -> Self {
-        let server = MockServer::start().await;
-        let state = Arc::new(Mutex::new(state));
-        Mock::given(wiremock::matchers::any())
-            .respond_with(Handler(state.clone()))
-            .mount(&server)
-            .await;
-        SendgridSimulator { server, state }
+        SendgridSimulator {
+            sim: SimServer::start(state).await,
+        }
     }
 
     /// The base URL.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.sim.uri()
     }
 
     /// A config pointing at this account with the valid key.
@@ -257,11 +253,9 @@ impl SendgridSimulator {
 
     /// The account's state.
     pub fn state(&self) -> MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.sim.state()
     }
 }
-
-struct Handler(Arc<Mutex<SimState>>);
 
 fn errors(status: u16, field: Option<&str>, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status)
@@ -319,7 +313,7 @@ impl SimState {
         Ok(headers(rl.limit - self.window_used))
     }
 
-    fn handle(&mut self, req: &Request) -> ResponseTemplate {
+    fn answer(&mut self, req: &Request) -> ResponseTemplate {
         let authorized = req
             .headers
             .get("authorization")
@@ -557,8 +551,8 @@ fn paging(req: &Request) -> (usize, usize) {
     (offset, limit)
 }
 
-impl Respond for Handler {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).handle(req)
+impl SimHandler for SimState {
+    fn handle(&mut self, req: &Request) -> ResponseTemplate {
+        self.answer(req)
     }
 }

@@ -12,13 +12,14 @@
 //! ```
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::{Duration, SystemTime};
 
+use connector_sdk::testing::{SimHandler, SimServer};
 use connector_sdk::time::format_rfc3339;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 use crate::client::{
     EXTENSION, Extension, MEMBER_TYPE_PATH_COLON, MEMBER_TYPE_PATH_DOT, Meta, ScimName, ScimUser,
@@ -169,8 +170,7 @@ impl SimState {
 
 /// The running simulator.
 pub struct ValimailSimulator {
-    server: MockServer,
-    state: Arc<Mutex<SimState>>,
+    sim: SimServer<SimState>,
 }
 
 impl ValimailSimulator {
@@ -181,18 +181,14 @@ impl ValimailSimulator {
 
     /// Starts a tenant with `state`.
     pub async fn start_with(state: SimState) -> Self {
-        let server = MockServer::start().await;
-        let state = Arc::new(Mutex::new(state));
-        Mock::given(wiremock::matchers::any())
-            .respond_with(Handler(state.clone()))
-            .mount(&server)
-            .await;
-        ValimailSimulator { server, state }
+        ValimailSimulator {
+            sim: SimServer::start(state).await,
+        }
     }
 
     /// The base URL (`http://127.0.0.1:PORT`).
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.sim.uri()
     }
 
     /// A connector config pointing at this tenant with valid credentials.
@@ -209,7 +205,7 @@ impl ValimailSimulator {
 
     /// The tenant's state (lock held while the guard lives).
     pub fn state(&self) -> MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.sim.state()
     }
 
     /// A user by id.
@@ -217,8 +213,6 @@ impl ValimailSimulator {
         self.state().users.iter().find(|u| u.id == id).cloned()
     }
 }
-
-struct Handler(Arc<Mutex<SimState>>);
 
 fn scim_json(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status)
@@ -254,7 +248,7 @@ impl SimState {
         matches!(v, "owner" | "member") || (v == "marketer" && self.marketer_enabled)
     }
 
-    fn handle(&mut self, req: &Request) -> ResponseTemplate {
+    fn answer(&mut self, req: &Request) -> ResponseTemplate {
         self.requests += 1;
         let path: Vec<String> = req
             .url
@@ -500,8 +494,8 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
-impl Respond for Handler {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).handle(req)
+impl SimHandler for SimState {
+    fn handle(&mut self, req: &Request) -> ResponseTemplate {
+        self.answer(req)
     }
 }

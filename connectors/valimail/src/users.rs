@@ -165,15 +165,6 @@ impl ResourceSyncer for UserSyncer {
     }
 }
 
-fn field(info: &AccountInfo, key: &str) -> Option<String> {
-    info.profile
-        .get(key)
-        .and_then(|v| v.as_str())
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-}
-
 #[async_trait]
 impl AccountManager for UserSyncer {
     fn credential_options(&self) -> Vec<CredentialOption> {
@@ -202,19 +193,21 @@ impl AccountManager for UserSyncer {
         info: &AccountInfo,
         _credentials: CredentialOption,
     ) -> Result<AccountOutcome> {
-        let email = field(info, "email")
-            .or_else(|| info.email.clone().filter(|e| !e.trim().is_empty()))
-            .or_else(|| info.login.clone().filter(|e| !e.trim().is_empty()))
-            .ok_or_else(|| Error::invalid_argument("account creation needs an email (profile \"email\", the account email or login)"))?;
-        let member_type = field(info, "member_type")
+        let email = info.email_or_login().ok_or_else(|| {
+            Error::invalid_argument(
+                "account creation needs an email (profile \"email\", the account email or login)",
+            )
+        })?;
+        let member_type = info
+            .profile_text("member_type")
             .unwrap_or_else(|| "member".into())
             .to_lowercase();
         let user = ScimUser {
             user_name: email.clone(),
-            external_id: field(info, "external_id"),
+            external_id: info.profile_text("external_id"),
             name: Some(ScimName {
-                given_name: field(info, "first_name"),
-                family_name: field(info, "last_name"),
+                given_name: info.profile_text("first_name"),
+                family_name: info.profile_text("last_name"),
             }),
             extension: Some(Extension {
                 member_type: Some(member_type),
