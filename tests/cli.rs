@@ -641,3 +641,56 @@ fn the_secret_appears_in_no_output() {
         assert!(!String::from_utf8_lossy(&bytes).contains("7Hq2"));
     }
 }
+
+/// Runs `baton_memory` with `args` on a pseudo-terminal (util-linux `script`) and returns
+/// everything the terminal received.
+fn on_a_terminal(dir: &Path, args: &str) -> String {
+    let exe = common::example("baton_memory");
+    let mut c = Command::new("script");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BATON_") {
+            c.env_remove(k);
+        }
+    }
+    c.current_dir(dir)
+        .env("BATON_MEMORY_API_KEY", KEY)
+        .env("BATON_MEMORY_STATE", dir.join("tenant.json"))
+        .args(["-q", "-e", "-c"])
+        .arg(format!("'{}' {args}", exe.display()))
+        .arg(dir.join("typescript"));
+    ok(&mut c);
+    std::fs::read_to_string(dir.join("typescript")).unwrap()
+}
+
+#[test]
+fn a_terminal_shows_a_spinner_that_clears_before_the_summary_and_pipes_never_do() {
+    const ERASE: &str = "\r\x1b[2K";
+    let dir = tempfile::tempdir().unwrap();
+
+    let tty = on_a_terminal(dir.path(), "-f tty.c1z");
+    assert!(
+        tty.contains("resources:") && tty.contains(" grants ("),
+        "no progress line on a terminal: {tty:?}"
+    );
+    // The spinner's last line is erased and the summary starts on a clean line.
+    assert!(
+        tty.contains(&format!("{ERASE}Synced ")),
+        "the summary is not written after the spinner is cleared: {tty:?}"
+    );
+    assert!(!tty.contains(KEY), "the key reached the terminal");
+
+    let quiet = on_a_terminal(dir.path(), "-f quiet.c1z --no-progress");
+    assert!(quiet.contains("Synced "), "{quiet:?}");
+    assert!(
+        !quiet.contains(ERASE) && !quiet.contains(" grants ("),
+        "--no-progress still drew a spinner: {quiet:?}"
+    );
+
+    let piped = ok(memory(dir.path()).args(["-f", "piped.c1z"]));
+    let (out, err) = (stdout(&piped), stderr(&piped));
+    assert!(out.contains("Synced "), "{out}");
+    assert!(
+        !out.contains('\x1b') && !err.contains('\x1b'),
+        "escape codes on a pipe: {out:?} {err:?}"
+    );
+}
