@@ -1,9 +1,8 @@
 //! The HTTP client against wiremock servers on loopback: auth, retries, rate limits,
 //! errors, and secrets kept out of every output.
 
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use connector_sdk::ErrorKind;
@@ -572,29 +571,9 @@ async fn next_links_to_another_host_are_refused() {
     assert!(c.request_url(Method::GET, "/users?page=2").is_ok());
 }
 
-/// A `tracing` writer collecting everything logged.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn secrets_never_appear_in_debug_errors_or_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = connector_sdk::testing::LogCapture::start();
 
     let server = MockServer::start().await;
     Mock::given(path("/oauth/token"))
@@ -654,7 +633,7 @@ async fn secrets_never_appear_in_debug_errors_or_logs() {
         let resp = c.get(&["deny"]).send_raw().await.unwrap();
         outputs.push(format!("{resp:?}"));
     }
-    outputs.push(String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned());
+    outputs.push(logs.text());
     assert!(
         outputs.last().unwrap().contains("retrying request"),
         "logs were captured"

@@ -6,9 +6,11 @@
 //! * [`assert_no_secret`]: a secret must not appear in logs, errors or files.
 //! * [`MemoryConnector`]: a small stateful in-memory connector that passes the kit.
 //! * [`SyntheticConnector`]: a stateless tenant of any size, for benchmarks.
+//! * [`LogCapture`]: what `tracing` logs on the current thread, for assertions.
 //! * [`SimServer`]: the loopback HTTP server behind every connector's simulated tenant.
 
 pub mod conformance;
+pub mod log_capture;
 pub mod memory;
 pub mod sim_server;
 pub mod synthetic;
@@ -17,6 +19,7 @@ pub use conformance::{
     ConformanceFailure, ConformanceOptions, ConformanceReport, Violation, assert_conformance,
     assert_no_secret, check_conformance, check_provisioning_idempotent,
 };
+pub use log_capture::LogCapture;
 pub use memory::{MemoryConnector, TenantState};
 pub use sim_server::{SimHandler, SimServer};
 pub use synthetic::SyntheticConnector;

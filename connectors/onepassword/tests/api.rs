@@ -2,7 +2,6 @@
 //! `shared/specs/onepassword.md` §7 and its edge cases (§8, named `edge_NN_…`).
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -685,29 +684,9 @@ async fn rate_limited_commands_back_off_and_succeed() {
     assert_eq!(err.kind(), ErrorKind::ResourceExhausted);
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_reaches_logs_errors_or_debug_output() {
-    let captured = Captured::default();
-    let w = captured.clone();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || w.clone())
-            .finish(),
-    );
+    let logs = connector_sdk::testing::LogCapture::start();
     let fake = FakeOpRunner::seeded();
     let c = fake.connector(vec![]);
     sync(&c).await;
@@ -716,10 +695,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
     let err = c.validate().await.unwrap_err();
     let state = fake.state().clone();
     let config = FakeOpState::seeded().user_config(vec![]);
-    let all = format!(
-        "{err}\n{err:?}\n{c:?}\n{config:?}\n{}",
-        String::from_utf8_lossy(&captured.0.lock().unwrap())
-    );
+    let all = format!("{err}\n{err:?}\n{c:?}\n{config:?}\n{}", logs.text());
     for s in [
         FakeOpState::seeded().credentials.password,
         state.credentials.secret_key.clone(),

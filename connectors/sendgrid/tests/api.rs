@@ -1,8 +1,7 @@
 //! The SendGrid connector against wiremock servers: the test plan of
 //! `shared/specs/sendgrid.md` §7 and its edge cases (§8, named `edge_NN_…`).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use connector_sdk::connector::syncer_for;
@@ -768,28 +767,9 @@ async fn the_capabilities_match_what_is_implemented() {
     assert_eq!(caps.resource_types[2].capabilities, vec![Sync]);
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn edge_19_the_api_key_appears_in_no_log_error_or_debug_output() {
-    let captured = Captured::default();
-    let w = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || w.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = connector_sdk::testing::LogCapture::start();
     let server = MockServer::start().await;
     Mock::given(path("/v3/teammates"))
         .respond_with(ResponseTemplate::new(503))
@@ -798,10 +778,7 @@ async fn edge_19_the_api_key_appears_in_no_log_error_or_debug_output() {
     let c = connector(&server.uri(), false);
     let err = c.validate().await.unwrap_err();
     let config = SendgridConfig::new(SecretString::from(KEY), "eu", false, None).unwrap();
-    let all = format!(
-        "{err}\n{err:?}\n{c:?}\n{config:?}\n{}",
-        String::from_utf8_lossy(&captured.0.lock().unwrap())
-    );
+    let all = format!("{err}\n{err:?}\n{c:?}\n{config:?}\n{}", logs.text());
     assert!(all.contains("retrying"), "logs captured");
     assert!(!all.contains("SECRET-9z"), "{all}");
 }
