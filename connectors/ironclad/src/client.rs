@@ -226,6 +226,7 @@ pub enum Created {
 #[derive(Debug, Clone)]
 pub struct IroncladClient {
     http: HttpClient,
+    as_user_email: String,
 }
 
 impl IroncladClient {
@@ -266,7 +267,15 @@ impl IroncladClient {
         if let Some(rl) = config.rate_limit {
             b = b.rate_limit(rl);
         }
-        Ok(IroncladClient { http: b.build()? })
+        Ok(IroncladClient {
+            http: b.build()?,
+            as_user_email: config.as_user_email.clone(),
+        })
+    }
+
+    /// The email sent as `x-as-user-email`: the Ironclad user the connector acts as.
+    pub fn as_user_email(&self) -> &str {
+        &self.as_user_email
     }
 
     /// One page of users.

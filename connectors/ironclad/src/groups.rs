@@ -43,12 +43,43 @@ pub fn member_entitlement(group: &Resource) -> Entitlement {
 pub struct GroupSyncer {
     client: IroncladClient,
     read_only: bool,
+    /// The as-user's id, looked up at the first revoke (`None`: not found).
+    as_user_id: tokio::sync::OnceCell<Option<String>>,
 }
 
 impl GroupSyncer {
     /// A syncer; `read_only` disables provisioning.
     pub fn new(client: IroncladClient, read_only: bool) -> Self {
-        GroupSyncer { client, read_only }
+        GroupSyncer {
+            client,
+            read_only,
+            as_user_id: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Whether `user_id` is the user the connector acts as. A failed lookup is logged
+    /// and answers `false`: the warning it feeds must never stop a revoke.
+    async fn is_as_user(&self, user_id: &str) -> bool {
+        let email = self.client.as_user_email();
+        let id = self
+            .as_user_id
+            .get_or_try_init(|| async {
+                let found = self.client.find_by_user_name(email).await?;
+                Ok::<_, Error>(
+                    found
+                        .into_iter()
+                        .find(|u| u.user_name.eq_ignore_ascii_case(email))
+                        .map(|u| u.id),
+                )
+            })
+            .await;
+        match id {
+            Ok(id) => id.as_deref() == Some(user_id),
+            Err(e) => {
+                tracing::debug!(error = %e, "could not look up the as-user; revoking without the self-check");
+                false
+            }
+        }
     }
 }
 
@@ -150,6 +181,16 @@ impl Provisioner for GroupSyncer {
             .any(|u| *u == grant.principal().resource)
         {
             return Ok(RevokeOutcome::AlreadyRevoked);
+        }
+        if self.is_as_user(&grant.principal().resource).await {
+            tracing::warn!(
+                group = %group.display_name,
+                group_id = %gid,
+                as_user = %self.client.as_user_email(),
+                "revoking the as-user's own membership: if this group makes it an Ironclad \
+                 Administrator, the connector loses access; set --as-user-email \
+                 (BATON_AS_USER_EMAIL) to another administrator first"
+            );
         }
         Ok(match self.client.remove_member(gid, &member).await? {
             Change::Done => RevokeOutcome::Revoked,

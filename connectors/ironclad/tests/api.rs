@@ -760,3 +760,50 @@ async fn the_simulated_tenant_passes_the_conformance_kit_and_provisioning_is_ide
     .unwrap();
     assert!(sim.state().members("g-empty").is_empty());
 }
+
+#[tokio::test]
+async fn edge_02_revoking_the_as_users_own_admin_membership_warns_and_still_revokes() {
+    let sim = IroncladSimulator::start().await;
+    let c = sim_connector(&sim, false);
+    let groups = syncer_for(&c, "group").unwrap();
+    let p = groups.provisioner().unwrap();
+    let ent = member_entitlement(&group_res("g-admins"));
+    let admin = "6660d37dec0eac3deffb6810";
+    let alex = "6660d37dec0eac3deffb6811";
+    p.grant(&user_res(alex), &ent).await.unwrap();
+
+    let logs = connector_sdk::testing::LogCapture::start();
+    let other = p
+        .revoke(&Grant::new(&ent, ResourceId::new("user", alex)))
+        .await
+        .unwrap();
+    assert_eq!(other, RevokeOutcome::Revoked);
+    assert!(
+        !logs.text().contains("WARN"),
+        "warned for another user: {}",
+        logs.text()
+    );
+
+    let own = p
+        .revoke(&Grant::new(&ent, ResourceId::new("user", admin)))
+        .await
+        .unwrap();
+    assert_eq!(own, RevokeOutcome::Revoked, "the revoke is allowed");
+    let text = logs.text();
+    let warning = text
+        .lines()
+        .find(|l| l.contains("WARN"))
+        .unwrap_or_else(|| panic!("no warning: {text}"));
+    assert!(warning.contains("as-user's own membership"), "{warning}");
+    assert!(
+        warning.contains("Admins") && warning.contains(AS_USER),
+        "{warning}"
+    );
+    assert!(warning.contains("BATON_AS_USER_EMAIL"), "{warning}");
+    assert!(sim.state().members("g-admins").is_empty());
+    assert_eq!(
+        sim.state().count("GET Users"),
+        1,
+        "the as-user is looked up once, not per revoke"
+    );
+}
