@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use connector_sdk::prelude::*;
 
 use crate::client::{OpClient, OpGroup, OpUser};
-use crate::resources::{entitlement, group_type, slug_of};
+use crate::resources::{entitlement, group_type, list_under_account, slug_of};
 
 /// A group as a resource under `account`.
 pub fn group_resource(g: &OpGroup, account: &ResourceId) -> Resource {
@@ -55,20 +55,10 @@ impl ResourceSyncer for GroupSyncer {
         parent: Option<&ResourceId>,
         _page: PageRequest,
     ) -> Result<Page<Resource>> {
-        let Some(account) = parent else {
-            return Ok(Page::empty());
-        };
-        let groups: Vec<OpGroup> = self
-            .client
-            .json("listing groups", &["group", "list"])
-            .await?;
-        Ok(Page::last(
-            groups
-                .iter()
-                .filter(|g| !g.id.is_empty())
-                .map(|g| group_resource(g, account))
-                .collect(),
-        ))
+        list_under_account(&self.client, parent, "group", |g: &OpGroup, account| {
+            (!g.id.is_empty()).then(|| group_resource(g, account))
+        })
+        .await
     }
 
     async fn entitlements(

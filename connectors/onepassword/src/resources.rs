@@ -2,6 +2,9 @@
 //! and vaults; entitlement names follow upstream.
 
 use connector_sdk::prelude::*;
+use serde::de::DeserializeOwned;
+
+use crate::client::OpClient;
 
 /// `account`: exactly one, parent of every other resource.
 pub fn account_type() -> ResourceType {
@@ -53,4 +56,24 @@ pub fn slug_of(entitlement: &Entitlement) -> Result<String> {
         )));
     }
     Ok(parts[2].to_string())
+}
+
+/// `op <noun> list` as one page of the account's children. The account is the only
+/// top-level parent, so a listing without one (the top-level pass) is empty; `map` skips
+/// an object by returning `None` (1Password objects without an id cannot be referenced).
+pub(crate) async fn list_under_account<T: DeserializeOwned>(
+    client: &OpClient,
+    parent: Option<&ResourceId>,
+    noun: &str,
+    map: impl Fn(&T, &ResourceId) -> Option<Resource>,
+) -> Result<Page<Resource>> {
+    let Some(account) = parent else {
+        return Ok(Page::empty());
+    };
+    let items: Vec<T> = client
+        .json(&format!("listing {noun}s"), &[noun, "list"])
+        .await?;
+    Ok(Page::last(
+        items.iter().filter_map(|i| map(i, account)).collect(),
+    ))
 }

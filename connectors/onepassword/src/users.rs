@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use connector_sdk::prelude::*;
 
 use crate::client::{OpClient, OpUser};
-use crate::resources::user_type;
+use crate::resources::{list_under_account, user_type};
 
 /// The status of a 1Password user state.
 pub fn status(state: &str) -> UserStatus {
@@ -65,16 +65,9 @@ impl ResourceSyncer for UserSyncer {
         parent: Option<&ResourceId>,
         _page: PageRequest,
     ) -> Result<Page<Resource>> {
-        let Some(account) = parent else {
-            return Ok(Page::empty());
-        };
-        let users: Vec<OpUser> = self.client.json("listing users", &["user", "list"]).await?;
-        Ok(Page::last(
-            users
-                .iter()
-                .filter(|u| !u.id.is_empty())
-                .map(|u| user_resource(u, account))
-                .collect(),
-        ))
+        list_under_account(&self.client, parent, "user", |u: &OpUser, account| {
+            (!u.id.is_empty()).then(|| user_resource(u, account))
+        })
+        .await
     }
 }

@@ -11,7 +11,7 @@ use connector_sdk::prelude::*;
 
 use crate::client::{OpClient, OpGroup, OpUser, OpVault};
 use crate::permissions::{grant_list, model, permission, revoke_list, slug};
-use crate::resources::{entitlement, slug_of, vault_type};
+use crate::resources::{entitlement, list_under_account, slug_of, vault_type};
 
 /// A vault entitlement: like the others, but grantable to groups too (vault access is
 /// granted to groups with `op vault group grant`; upstream declared users only).
@@ -143,20 +143,10 @@ impl ResourceSyncer for VaultSyncer {
         parent: Option<&ResourceId>,
         _page: PageRequest,
     ) -> Result<Page<Resource>> {
-        let Some(account) = parent else {
-            return Ok(Page::empty());
-        };
-        let vaults: Vec<OpVault> = self
-            .client
-            .json("listing vaults", &["vault", "list"])
-            .await?;
-        Ok(Page::last(
-            vaults
-                .iter()
-                .filter(|v| !v.id.is_empty())
-                .map(|v| vault_resource(v, account))
-                .collect(),
-        ))
+        list_under_account(&self.client, parent, "vault", |v: &OpVault, account| {
+            (!v.id.is_empty()).then(|| vault_resource(v, account))
+        })
+        .await
     }
 
     async fn entitlements(
