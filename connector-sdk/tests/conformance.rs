@@ -352,3 +352,33 @@ async fn provisioning_is_idempotent() {
         .unwrap();
     assert!(!c.snapshot().groups["g2"].members.contains("u5"));
 }
+
+/// The sync engine refuses an entitlement listed for another resource, as the kit does,
+/// naming both resources; the last finished sync stays what readers see. (An id that only
+/// breaks the `rt:rid:slug` convention is the kit's business: the engine accepts ids
+/// other tools wrote.)
+#[tokio::test]
+async fn the_sync_engine_refuses_an_entitlement_listed_for_another_resource() {
+    use connector_sdk::sync::{SyncOptions, sync_to_file};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sync.c1z");
+    let options = SyncOptions::default();
+    let good = sync_to_file(&MemoryConnector::seeded(), &path, &options, None)
+        .await
+        .unwrap();
+    let c = Faulty {
+        inner: MemoryConnector::seeded().with_page_size(2),
+        defect: Defect::EntitlementOnOtherResource,
+    };
+    let err = sync_to_file(&c, &path, &options, None)
+        .await
+        .expect_err("a defective listing must fail the sync");
+    assert!(
+        err.to_string().contains(
+            "connector bug: entitlement group:g1:owner is on group:g1, but was listed for group:g2"
+        ),
+        "{err}"
+    );
+    let reader = connector_sdk::store::C1zReader::open(&path).unwrap();
+    assert_eq!(reader.sync().sync_id, good.sync_id);
+}

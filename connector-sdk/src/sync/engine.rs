@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connector::Connector;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Resource, ResourceType};
+use crate::model::{Entitlement, Grant, Resource, ResourceType};
 use crate::page::{Identified, Page, PageGuard, PageRequest, PageToken};
 use crate::syncer::ResourceSyncer;
 
@@ -663,55 +663,36 @@ impl Engine<'_> {
         let resource = Arc::new(resource);
         let what = format!("listing entitlements and grants of {}", resource.id);
         let result = async {
-            let mut listing = Listing::new(format!("entitlements of {}", resource.id), None);
-            while let Some(req) = listing.request() {
-                let page = {
-                    let _permit = self.permits.acquire().await.map_err(|_| Error::internal("sync stopped"))?;
-                    syncer.entitlements(&resource, req).await?
-                };
-                let items = listing.accept(page)?;
-                for e in &items {
-                    e.validate().map_err(|err| {
-                        Error::internal(format!("connector returned an invalid entitlement: {}", err.message()))
-                    })?;
-                    if e.resource() != &resource.id {
-                        return Err(Error::internal(format!(
-                            "connector bug: entitlement {} is on {}, but was listed for {}",
-                            e.id(),
-                            e.resource(),
-                            resource.id
-                        )));
+            let r: &Resource = &resource;
+            self.drain(
+                format!("entitlements of {}", r.id),
+                |req| syncer.entitlements(r, req),
+                |e| check_entitlement(e, r),
+                |items| {
+                    let r = resource.clone();
+                    async move {
+                        let n = items.len() as u64;
+                        self.store
+                            .call(move |s| s.put_entitlements(&r, &items))
+                            .await?;
+                        self.count_page(n, 0);
+                        Ok(())
                     }
-                }
-                let n = items.len() as u64;
-                let r = resource.clone();
-                self.store.call(move |s| s.put_entitlements(&r, &items)).await?;
-                self.count_page(n, 0);
-            }
-            let mut listing = Listing::new(format!("grants of {}", resource.id), None);
-            while let Some(req) = listing.request() {
-                let page = {
-                    let _permit = self.permits.acquire().await.map_err(|_| Error::internal("sync stopped"))?;
-                    syncer.grants(&resource, req).await?
-                };
-                let items = listing.accept(page)?;
-                for g in &items {
-                    g.validate().map_err(|err| {
-                        Error::internal(format!("connector returned an invalid grant: {}", err.message()))
-                    })?;
-                    if g.entitlement_resource() != &resource.id {
-                        return Err(Error::internal(format!(
-                            "connector bug: grant {} is of an entitlement on {}, but was listed for {}",
-                            g.id(),
-                            g.entitlement_resource(),
-                            resource.id
-                        )));
-                    }
-                }
-                let n = items.len() as u64;
-                self.store.call(move |s| s.put_grants(&items)).await?;
-                self.count_page(0, n);
-            }
+                },
+            )
+            .await?;
+            self.drain(
+                format!("grants of {}", r.id),
+                |req| syncer.grants(r, req),
+                |g| check_grant(g, r),
+                |items| async move {
+                    let n = items.len() as u64;
+                    self.store.call(move |s| s.put_grants(&items)).await?;
+                    self.count_page(0, n);
+                    Ok(())
+                },
+            )
+            .await?;
             Ok(())
         }
         .await;
@@ -722,6 +703,40 @@ impl Engine<'_> {
                 e.context(what)
             }
         })
+    }
+
+    /// Drains one listing of a resource's entitlements or grants: each page is fetched
+    /// under a worker permit, goes through the listing's page guard, has every item checked,
+    /// and is handed to `store`.
+    async fn drain<T, Fetch, FetchFut, Store, StoreFut>(
+        &self,
+        name: String,
+        mut fetch: Fetch,
+        check: impl Fn(&T) -> Result<()>,
+        mut store: Store,
+    ) -> Result<()>
+    where
+        T: Identified,
+        Fetch: FnMut(PageRequest) -> FetchFut,
+        FetchFut: Future<Output = Result<Page<T>>>,
+        Store: FnMut(Vec<T>) -> StoreFut,
+        StoreFut: Future<Output = Result<()>>,
+    {
+        let mut listing = Listing::new(name, None);
+        while let Some(req) = listing.request() {
+            let page = {
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| Error::internal("sync stopped"))?;
+                fetch(req).await?
+            };
+            let items = listing.accept(page)?;
+            items.iter().try_for_each(&check)?;
+            store(items).await?;
+        }
+        Ok(())
     }
 
     fn count_page(&self, entitlements: u64, grants: u64) {
@@ -759,4 +774,43 @@ impl Engine<'_> {
             duration: self.started.elapsed(),
         })
     }
+}
+
+/// A listed entitlement must be well formed and belong to the resource it was listed for.
+fn check_entitlement(e: &Entitlement, resource: &Resource) -> Result<()> {
+    e.validate().map_err(|err| {
+        Error::internal(format!(
+            "connector returned an invalid entitlement: {}",
+            err.message()
+        ))
+    })?;
+    if e.resource() != &resource.id {
+        return Err(Error::internal(format!(
+            "connector bug: entitlement {} is on {}, but was listed for {}",
+            e.id(),
+            e.resource(),
+            resource.id
+        )));
+    }
+    Ok(())
+}
+
+/// A listed grant must be well formed and be of an entitlement on the resource it was
+/// listed for.
+fn check_grant(g: &Grant, resource: &Resource) -> Result<()> {
+    g.validate().map_err(|err| {
+        Error::internal(format!(
+            "connector returned an invalid grant: {}",
+            err.message()
+        ))
+    })?;
+    if g.entitlement_resource() != &resource.id {
+        return Err(Error::internal(format!(
+            "connector bug: grant {} is of an entitlement on {}, but was listed for {}",
+            g.id(),
+            g.entitlement_resource(),
+            resource.id
+        )));
+    }
+    Ok(())
 }
