@@ -294,7 +294,7 @@ fn run(args: Args) -> Result<()> {
             emit(
                 out,
                 &syncs,
-                &["SYNC ID", "TYPE", "STARTED", "ENDED"],
+                &["SYNC ID", "TYPE", "STARTED", "ENDED", "WARNINGS"],
                 || {
                     syncs
                         .iter()
@@ -304,6 +304,7 @@ fn run(args: Args) -> Result<()> {
                                 s.sync_type.clone(),
                                 s.started_at.clone(),
                                 s.ended_at.clone().unwrap_or_else(|| "(unfinished)".into()),
+                                s.warnings().len().to_string(),
                             ]
                         })
                         .collect()

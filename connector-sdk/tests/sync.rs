@@ -594,7 +594,7 @@ impl ResourceSyncer for ParallelUsers {
             })
             .collect();
         if page.token.is_none() {
-            let rest = (1..self.claimed.div_ceil(3))
+            let rest: Vec<PageToken> = (1..self.claimed.div_ceil(3))
                 .map(|p| PageToken::new((p * 3).to_string()))
                 .collect();
             return Ok(Page::last(items).with_parallel(rest));

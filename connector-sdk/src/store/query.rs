@@ -28,6 +28,19 @@ pub struct SyncRun {
     pub sync_token: String,
 }
 
+/// The key of a finished sync's token under which the SDK keeps the sync's warnings.
+pub(crate) const WARNINGS_KEY: &str = "rust_connector_sdk_warnings";
+
+impl SyncRun {
+    /// The warnings the sync recorded (kept in its token when it finished; the first 100).
+    pub fn warnings(&self) -> Vec<String> {
+        serde_json::from_str::<serde_json::Value>(&self.sync_token)
+            .ok()
+            .and_then(|v| serde_json::from_value(v.get(WARNINGS_KEY)?.clone()).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// Counts of one sync, serialised exactly as upstream's cached `stats` column.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncStats {

@@ -428,13 +428,25 @@ impl SyncStore {
     /// Ends the sync: `ended_at`, token, cached stats, retention of the two latest finished
     /// syncs, then saves the file.
     pub fn finish(&mut self) -> Result<SyncStats> {
+        self.finish_with_warnings(&[])
+    }
+
+    /// [`finish`](Self::finish), keeping the sync's `warnings` in its token
+    /// (`{"version":1,"rust_connector_sdk_warnings":[…]}`; upstream ignores the extra key),
+    /// where [`SyncRun::warnings`] reads them back.
+    pub fn finish_with_warnings(&mut self, warnings: &[String]) -> Result<SyncStats> {
         let sync = self.current()?.to_string();
         let stats = query::stats(&self.conn, &sync)?;
         let stats_json = serde_json::to_string(&stats)?;
+        let token = if warnings.is_empty() {
+            "{\"version\":1}".to_string()
+        } else {
+            serde_json::json!({"version": 1, query::WARNINGS_KEY: warnings}).to_string()
+        };
         self.conn
             .execute(
-                "UPDATE v1_sync_runs SET ended_at = ?1, sync_token = '{\"version\":1}', supports_diff = 1, stats = ?2 WHERE sync_id = ?3",
-                params![c1z::sqlite_time(SystemTime::now()), stats_json, sync],
+                "UPDATE v1_sync_runs SET ended_at = ?1, sync_token = ?4, supports_diff = 1, stats = ?2 WHERE sync_id = ?3",
+                params![c1z::sqlite_time(SystemTime::now()), stats_json, sync, token],
             )
             .map_err(sql_error)?;
         let mut finished: Vec<SyncRun> = self

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::connector::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Entitlement, Grant, Resource, ResourceType};
-use crate::page::{Identified, Page, PageGuard, PageRequest, PageToken};
+use crate::page::{
+    DrivenPage, DriverOptions, Identified, ListingDriver, Page, PageRequest, PageToken,
+};
 use crate::syncer::ResourceSyncer;
 
 use super::store_thread::StoreHandle;
@@ -49,42 +51,6 @@ struct State {
 struct Listed {
     done: bool,
     token: Option<String>,
-}
-
-/// One listing driven page by page, with the guard watching it. Chains of parallel
-/// pages of the same listing share its guard.
-struct Listing {
-    guard: Arc<Mutex<PageGuard>>,
-    token: Option<PageToken>,
-    done: bool,
-}
-
-impl Listing {
-    fn new(name: String, token: Option<PageToken>) -> Self {
-        Self::sharing(Arc::new(Mutex::new(PageGuard::new(name))), token)
-    }
-
-    fn sharing(guard: Arc<Mutex<PageGuard>>, token: Option<PageToken>) -> Self {
-        Listing {
-            guard,
-            token,
-            done: false,
-        }
-    }
-
-    fn request(&self) -> Option<PageRequest> {
-        (!self.done).then(|| PageRequest {
-            token: self.token.clone(),
-            size: None,
-        })
-    }
-
-    fn accept<T: Identified>(&mut self, page: Page<T>) -> Result<Vec<T>> {
-        let g = lock(&self.guard).accept(self.token.as_ref(), page)?;
-        self.token = g.next;
-        self.done = self.token.is_none();
-        Ok(g.items)
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -405,55 +371,35 @@ impl Engine<'_> {
         let (Some(syncer), Some(rt)) = (self.syncer(&type_id), self.types.get(&type_id)) else {
             return Ok(());
         };
-        let mut listing = Listing::new(format!("{type_id} resources"), token);
-        let exhausted = Arc::new(AtomicBool::new(false));
-        let mut parallel = FuturesUnordered::new();
-        while let Some(req) = listing.request() {
-            if self.stopped() {
-                return Ok(());
-            }
-            let page = {
-                let _permit = self
-                    .permits
-                    .acquire()
-                    .await
-                    .map_err(|_| Error::internal("sync stopped"))?;
-                syncer
-                    .list(None, req)
-                    .await
-                    .map_err(|e| e.context(format!("listing {type_id} resources")))?
-            };
-            let extra = page.parallel.clone();
-            for t in extra {
-                parallel.push(self.list_chain(
-                    syncer.clone(),
-                    rt,
-                    listing.guard.clone(),
-                    exhausted.clone(),
-                    t,
-                ));
-            }
-            let items = listing.accept(page)?;
-            self.store_resources(rt, None, items).await?;
-            // With pages still being fetched in parallel, a resume restarts this listing.
-            let settled = parallel.is_empty();
-            lock(&self.state).top_level.insert(
-                type_id.clone(),
-                Listed {
-                    done: false,
-                    token: if settled {
-                        listing.token.as_ref().map(|t| t.as_str().to_string())
-                    } else {
-                        None
-                    },
+        let completed = self
+            .drain(
+                format!("{type_id} resources"),
+                token,
+                true,
+                |req| syncer.list(None, req),
+                |page| {
+                    let type_id = &type_id;
+                    async move {
+                        self.store_resources(rt, None, page.items).await?;
+                        // With handed-out pages still pending, a resume restarts this listing.
+                        lock(&self.state).top_level.insert(
+                            type_id.clone(),
+                            Listed {
+                                done: false,
+                                token: if page.settled {
+                                    page.resume_at.map(|t| t.as_str().to_string())
+                                } else {
+                                    None
+                                },
+                            },
+                        );
+                        self.checkpoint(false).await
+                    }
                 },
-            );
-            self.checkpoint(false).await?;
-        }
-        while let Some(r) = parallel.next().await {
-            r?;
-        }
-        if !self.stopped() {
+            )
+            .await
+            .map_err(|e| e.context(format!("listing {type_id} resources")))?;
+        if completed {
             lock(&self.state).top_level.insert(
                 type_id.clone(),
                 Listed {
@@ -461,47 +407,6 @@ impl Engine<'_> {
                     token: None,
                 },
             );
-        }
-        Ok(())
-    }
-
-    /// A page fetched in parallel, and the pages its `next` leads to. Once one of the
-    /// listing's handed-out pages brings nothing new (a total that was too large, or a
-    /// server ignoring the start), the handed-out pages not yet started are skipped.
-    async fn list_chain(
-        &self,
-        syncer: Arc<dyn ResourceSyncer>,
-        rt: &ResourceType,
-        guard: Arc<Mutex<PageGuard>>,
-        exhausted: Arc<AtomicBool>,
-        token: PageToken,
-    ) -> Result<()> {
-        let type_id = rt.id.clone();
-        let mut listing = Listing::sharing(guard, Some(token));
-        while let Some(req) = listing.request() {
-            if self.stopped() || exhausted.load(Ordering::SeqCst) {
-                return Ok(());
-            }
-            let page = {
-                let _permit = self
-                    .permits
-                    .acquire()
-                    .await
-                    .map_err(|_| Error::internal("sync stopped"))?;
-                if exhausted.load(Ordering::SeqCst) {
-                    return Ok(());
-                }
-                syncer
-                    .list(None, req)
-                    .await
-                    .map_err(|e| e.context(format!("listing {type_id} resources")))?
-            };
-            let items = listing.accept(page)?;
-            if items.is_empty() {
-                exhausted.store(true, Ordering::SeqCst);
-                return Ok(());
-            }
-            self.store_resources(rt, None, items).await?;
         }
         Ok(())
     }
@@ -621,24 +526,17 @@ impl Engine<'_> {
                 continue;
             };
             let what = format!("listing {child_type} resources under {}", parent.id);
-            let result = async {
-                let mut listing =
-                    Listing::new(format!("{child_type} resources under {}", parent.id), None);
-                while let Some(req) = listing.request() {
-                    let page = {
-                        let _permit = self
-                            .permits
-                            .acquire()
-                            .await
-                            .map_err(|_| Error::internal("sync stopped"))?;
-                        syncer.list(Some(&parent.id), req).await?
-                    };
-                    let items = listing.accept(page)?;
-                    self.store_resources(rt, Some(&parent), items).await?;
-                }
-                Ok(())
-            }
-            .await;
+            let parent = &parent;
+            let result = self
+                .drain(
+                    format!("{child_type} resources under {}", parent.id),
+                    None,
+                    false,
+                    |req| syncer.list(Some(&parent.id), req),
+                    |page| self.store_resources(rt, Some(parent), page.items),
+                )
+                .await
+                .map(drop);
             self.tolerate_not_found(result, what.clone()).map_err(|e| {
                 if e.kind() == ErrorKind::NotFound {
                     e
@@ -666,11 +564,14 @@ impl Engine<'_> {
             let r: &Resource = &resource;
             self.drain(
                 format!("entitlements of {}", r.id),
+                None,
+                false,
                 |req| syncer.entitlements(r, req),
-                |e| check_entitlement(e, r),
-                |items| {
+                |page| {
                     let r = resource.clone();
                     async move {
+                        let items = page.items;
+                        items.iter().try_for_each(|e| check_entitlement(e, &r))?;
                         let n = items.len() as u64;
                         self.store
                             .call(move |s| s.put_entitlements(&r, &items))
@@ -683,9 +584,12 @@ impl Engine<'_> {
             .await?;
             self.drain(
                 format!("grants of {}", r.id),
+                None,
+                false,
                 |req| syncer.grants(r, req),
-                |g| check_grant(g, r),
-                |items| async move {
+                |page| async move {
+                    let items = page.items;
+                    items.iter().try_for_each(|g| check_grant(g, r))?;
                     let n = items.len() as u64;
                     self.store.call(move |s| s.put_grants(&items)).await?;
                     self.count_page(0, n);
@@ -705,38 +609,55 @@ impl Engine<'_> {
         })
     }
 
-    /// Drains one listing of a resource's entitlements or grants: each page is fetched
-    /// under a worker permit, goes through the listing's page guard, has every item checked,
-    /// and is handed to `store`.
-    async fn drain<T, Fetch, FetchFut, Store, StoreFut>(
-        &self,
+    /// Drains one listing through the SDK's listing driver: each page is fetched under a
+    /// worker permit (handed-out pages up to `workers` at once), guarded, and handed to
+    /// `on_page`; the driver's warnings become sync warnings. A `stoppable` listing ends
+    /// early when the sync is asked to stop; returns whether the listing completed.
+    async fn drain<'s, T, Fetch, FetchFut, OnPage, OnPageFut>(
+        &'s self,
         name: String,
+        token: Option<PageToken>,
+        stoppable: bool,
         mut fetch: Fetch,
-        check: impl Fn(&T) -> Result<()>,
-        mut store: Store,
-    ) -> Result<()>
+        mut on_page: OnPage,
+    ) -> Result<bool>
     where
-        T: Identified,
-        Fetch: FnMut(PageRequest) -> FetchFut,
-        FetchFut: Future<Output = Result<Page<T>>>,
-        Store: FnMut(Vec<T>) -> StoreFut,
-        StoreFut: Future<Output = Result<()>>,
+        T: Identified + Send + 's,
+        Fetch: FnMut(PageRequest) -> FetchFut + Send,
+        FetchFut: Future<Output = Result<Page<T>>> + Send + 's,
+        OnPage: FnMut(DrivenPage<T>) -> OnPageFut,
+        OnPageFut: Future<Output = Result<()>>,
     {
-        let mut listing = Listing::new(name, None);
-        while let Some(req) = listing.request() {
-            let page = {
-                let _permit = self
-                    .permits
+        let permits = &self.permits;
+        let guarded_fetch = move |req: PageRequest| {
+            let call = fetch(req);
+            async move {
+                let _permit = permits
                     .acquire()
                     .await
                     .map_err(|_| Error::internal("sync stopped"))?;
-                fetch(req).await?
+                call.await
+            }
+        };
+        let mut driver = ListingDriver::resuming(
+            name,
+            guarded_fetch,
+            DriverOptions::with_window(self.options.workers),
+            token,
+        );
+        loop {
+            if stoppable && self.stopped() {
+                return Ok(false);
+            }
+            let Some(page) = driver.next_page().await else {
+                return Ok(true);
             };
-            let items = listing.accept(page)?;
-            items.iter().try_for_each(&check)?;
-            store(items).await?;
+            let mut page = page?;
+            if let Some(w) = page.warning.take() {
+                self.warn(w);
+            }
+            on_page(page).await?;
         }
-        Ok(())
     }
 
     fn count_page(&self, entitlements: u64, grants: u64) {
@@ -760,8 +681,12 @@ impl Engine<'_> {
         for (what, total, examples) in dangling {
             self.warn(format!("{total} {what}, e.g. {}", examples.join(", ")));
         }
-        let stats = self.store.call(|s| s.finish()).await?;
         let (warnings, warning_count) = lock(&self.warnings).clone();
+        let kept = warnings.clone();
+        let stats = self
+            .store
+            .call(move |s| s.finish_with_warnings(&kept))
+            .await?;
         Ok(SyncReport {
             sync_id,
             completed: true,

@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::model::{
     Entitlement, Grant, Resource, ResourceId, ResourceType, entitlement_id, grant_id,
 };
-use crate::page::{Page, PageRequest, PageToken};
+use crate::page::{DriverOptions, Identified, ListingDriver, PAGING_ERROR, Page, PageRequest};
 use crate::provision::{GrantOutcome, RevokeOutcome};
 
 /// Limits of a conformance run.
@@ -142,23 +142,19 @@ impl Run {
         });
     }
 
-    /// Drains one listing, recording pagination and duplicate-id violations.
-    async fn drain<T, F, Fut>(
-        &mut self,
-        listing: &str,
-        id_of: fn(&T) -> String,
-        mut fetch: F,
-    ) -> Vec<T>
+    /// Drains one listing through the SDK's listing driver (the one the sync engine uses,
+    /// so handed-out pages are read too), recording pagination, duplicate-id and
+    /// lost-data violations.
+    async fn drain<'a, T, F, Fut>(&mut self, listing: &str, fetch: F) -> Vec<T>
     where
-        F: FnMut(PageRequest) -> Fut,
-        Fut: std::future::Future<Output = Result<Page<T>>>,
+        T: Identified + Send + 'a,
+        F: FnMut(PageRequest) -> Fut + Send,
+        Fut: std::future::Future<Output = Result<Page<T>>> + Send + 'a,
     {
         let mut out = Vec::new();
-        let mut seen_ids = HashSet::new();
-        let mut seen_tokens: HashSet<PageToken> = HashSet::new();
-        let mut token: Option<PageToken> = None;
         let mut pages = 0u64;
-        loop {
+        let mut driver = ListingDriver::new(listing, fetch, DriverOptions::with_window(4));
+        while let Some(page) = driver.next_page().await {
             if pages >= self.max_pages {
                 self.fail(
                     "pagination terminates",
@@ -167,48 +163,30 @@ impl Run {
                 );
                 break;
             }
-            let request = PageRequest {
-                token: token.clone(),
-                size: None,
-            };
-            let page = match fetch(request).await {
+            let page = match page {
                 Ok(p) => p,
                 Err(e) => {
-                    self.fail("listing succeeds", listing, e.to_string());
+                    let check = if e.context_pairs().iter().any(|(k, _)| *k == PAGING_ERROR) {
+                        "pagination terminates"
+                    } else {
+                        "listing succeeds"
+                    };
+                    self.fail(check, listing, e.to_string());
                     break;
                 }
             };
             pages += 1;
-            for item in page.items {
-                let id = id_of(&item);
-                if !seen_ids.insert(id.clone()) {
-                    self.fail(
-                        "unique ids",
-                        id,
-                        format!("returned more than once by listing {listing}"),
-                    );
-                } else {
-                    out.push(item);
-                }
+            for id in page.repeated {
+                self.fail(
+                    "unique ids",
+                    id,
+                    format!("returned more than once by listing {listing}"),
+                );
             }
-            match page.next {
-                None => break,
-                Some(t) if t.as_str().is_empty() => break,
-                Some(t) => {
-                    if !seen_tokens.insert(t.clone()) || token.as_ref() == Some(&t) {
-                        self.fail(
-                            "pagination terminates",
-                            listing,
-                            format!(
-                                "page token {:?} was returned again; the listing would never end",
-                                t.as_str()
-                            ),
-                        );
-                        break;
-                    }
-                    token = Some(t);
-                }
+            if let Some(w) = page.warning {
+                self.fail("listing complete", listing, w);
             }
+            out.extend(page.items);
         }
         self.pages += pages;
         out
@@ -258,15 +236,11 @@ pub async fn check_conformance(
         };
         let page_parent = parent.clone();
         let listed = run
-            .drain(
-                &listing,
-                |r: &Resource| r.id.to_string(),
-                |req| {
-                    let syncer = syncer.clone();
-                    let parent = page_parent.clone();
-                    async move { syncer.list(parent.as_ref(), req).await }
-                },
-            )
+            .drain(&listing, |req| {
+                let syncer = syncer.clone();
+                let parent = page_parent.clone();
+                async move { syncer.list(parent.as_ref(), req).await }
+            })
             .await;
         for r in listed {
             if let Err(e) = r.validate(&rt) {
@@ -339,14 +313,10 @@ pub async fn check_conformance(
         }
         let syncer = syncers[idx].clone();
         let ents = run
-            .drain(
-                &format!("entitlements of {}", r.id),
-                |e: &Entitlement| e.id().to_string(),
-                |req| {
-                    let syncer = syncer.clone();
-                    async move { syncer.entitlements(r, req).await }
-                },
-            )
+            .drain(&format!("entitlements of {}", r.id), |req| {
+                let syncer = syncer.clone();
+                async move { syncer.entitlements(r, req).await }
+            })
             .await;
         for e in ents {
             if let Err(err) = e.validate() {
@@ -374,14 +344,10 @@ pub async fn check_conformance(
             }
         }
         let gs = run
-            .drain(
-                &format!("grants of {}", r.id),
-                |g: &Grant| g.id().to_string(),
-                |req| {
-                    let syncer = syncer.clone();
-                    async move { syncer.grants(r, req).await }
-                },
-            )
+            .drain(&format!("grants of {}", r.id), |req| {
+                let syncer = syncer.clone();
+                async move { syncer.grants(r, req).await }
+            })
             .await;
         for g in gs {
             if g.entitlement_resource() != &r.id {
