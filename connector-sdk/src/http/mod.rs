@@ -27,10 +27,14 @@
 //! * waits for the shared [`RateLimiter`] (configured pace, plus what servers' headers say);
 //! * adds credentials from the [`AuthProvider`](auth::AuthProvider); on a 401 it asks the
 //!   provider to refresh and replays the request once;
-//! * retries 429, 502, 503, 504 and connection failures of idempotent requests with
-//!   jittered exponential backoff, waiting as long as the server says when it says; a
-//!   non-idempotent request (POST, PATCH unless marked) is retried only when it cannot
-//!   have been processed: a connection that never opened, or a 429;
+//! * retries 429, 500, 502, 503, 504, connection failures and (for [`send_json`]) a 2xx
+//!   body that is not the JSON expected, of idempotent requests, with one jittered
+//!   exponential backoff ([`RetryPolicy`]: from 250 ms, capped, within a total wait
+//!   budget), waiting as long as the server says when it says; a non-idempotent request
+//!   (POST, PATCH unless marked) is retried only when it cannot have been processed: a
+//!   connection that never opened, or a 429;
+//!
+//! [`send_json`]: RequestBuilder::send_json
 //! * maps a final failure to an [`Error`] with the status, its kind and the API's message.
 
 pub mod auth;
@@ -472,6 +476,16 @@ impl RequestBuilder {
 
     /// Sends the request, returning the response of any status after retries.
     pub async fn send_raw(self) -> Result<Response> {
+        self.send_checked(|_| Ok(())).await
+    }
+
+    /// Sends the request; a successful response must pass `check` (e.g. parse as the JSON
+    /// expected). A 2xx whose body fails it (a gateway's HTML page, JSON cut short) is
+    /// retried like a 502 when the request is idempotent; the last failure is returned.
+    async fn send_checked(
+        self,
+        mut check: impl FnMut(&Response) -> Result<()> + Send,
+    ) -> Result<Response> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -547,6 +561,16 @@ impl RequestBuilder {
                     // A request whose connection never opened was not processed.
                     let safe = self.idempotent || e.is_connect();
                     if !safe || attempt >= policy.max_attempts {
+                        let err = if e.is_connect()
+                            || matches!(self.method, Method::GET | Method::HEAD)
+                        {
+                            err
+                        } else {
+                            may_have_applied(
+                                err,
+                                "the connection failed after the request was sent",
+                            )
+                        };
                         return Err(give_up(err, attempt));
                     }
                     (err, None)
@@ -602,9 +626,37 @@ impl RequestBuilder {
                         tracing::debug!(method = %self.method, path = %path, "401: refreshing credentials and replaying once");
                         continue;
                     }
+                    if response.is_success() {
+                        match check(&response) {
+                            Ok(()) => return Ok(response),
+                            Err(err) if !self.idempotent || attempt >= policy.max_attempts => {
+                                let err = if matches!(self.method, Method::GET | Method::HEAD) {
+                                    err
+                                } else {
+                                    may_have_applied(err, "the server answered with success")
+                                };
+                                return Err(give_up(err, attempt));
+                            }
+                            Err(err) => {
+                                wait_before_retry(
+                                    &mut backoff,
+                                    None,
+                                    &mut waited,
+                                    policy,
+                                    &err,
+                                    attempt,
+                                    &path,
+                                )
+                                .await?;
+                                continue;
+                            }
+                        }
+                    }
+                    // 500 as upstream does: most are transient; a request that cannot be
+                    // replayed safely is not retried.
                     let retryable = match status {
                         429 => true,
-                        502..=504 => self.idempotent,
+                        500 | 502..=504 => self.idempotent,
                         _ => false,
                     };
                     if !retryable || attempt >= policy.max_attempts {
@@ -645,9 +697,22 @@ impl RequestBuilder {
         }
     }
 
-    /// Sends the request and parses a successful response's JSON body.
-    pub async fn send_json<T: DeserializeOwned>(self) -> Result<T> {
-        self.send().await?.json()
+    /// Sends the request and parses a successful response's JSON body. A 2xx body that is
+    /// not the JSON expected (HTML from a gateway, a body cut short) is retried for
+    /// idempotent requests; the final error says what came back.
+    pub async fn send_json<T: DeserializeOwned + Send>(self) -> Result<T> {
+        let mut parsed = None;
+        let resp = self
+            .send_checked(|r| {
+                parsed = Some(r.json::<T>()?);
+                Ok(())
+            })
+            .await?;
+        match parsed {
+            Some(v) => Ok(v),
+            None if resp.is_success() => resp.json(),
+            None => Err(resp.to_error()),
+        }
     }
 }
 
@@ -690,19 +755,19 @@ async fn wait_before_retry(
     Ok(())
 }
 
+/// Says in `err` that a write may have been applied although it failed, so nobody retries
+/// it blindly or reports it as not done.
+fn may_have_applied(err: Error, why: &str) -> Error {
+    err.with_context(
+        "outcome",
+        format!("{why}: the change may have been applied; check its state before retrying"),
+    )
+}
+
 fn give_up(err: Error, attempts: u32) -> Error {
     if attempts > 1 {
-        let mut out = Error::new(
-            err.kind(),
-            format!("giving up after {attempts} attempts: {}", err.message()),
-        );
-        if let Some(s) = err.http_status() {
-            out = out.with_http_status(s);
-        }
-        if let Some(m) = err.api_message() {
-            out = out.with_api_message(m);
-        }
-        out
+        // Keeps the status, API message, context, source and retry-after.
+        err.context(format_args!("giving up after {attempts} attempts"))
     } else {
         err
     }
@@ -806,13 +871,54 @@ impl Response {
             &self.body
         };
         serde_json::from_slice(body).map_err(|e| {
-            Error::internal(format!(
-                "{} {} returned a body that is not the expected JSON: {e}",
-                self.method,
-                self.url.path()
-            ))
+            // JSON of another shape is the API's (or our) mistake; HTML, plain text or a
+            // body cut short is what a gateway or a dropped connection leaves: transient.
+            let kind = if self.body_looks_json() && !e.is_eof() {
+                ErrorKind::Internal
+            } else {
+                ErrorKind::Unavailable
+            };
+            Error::new(
+                kind,
+                format!(
+                    "{} {} (on {}) answered HTTP {} with a body that is not the JSON expected: {}",
+                    self.method,
+                    self.url.path(),
+                    self.url.origin().ascii_serialization(),
+                    self.status,
+                    self.describe_body(&e),
+                ),
+            )
             .with_http_status(self.status)
         })
+    }
+
+    fn body_looks_json(&self) -> bool {
+        let trimmed = self.body.trim_ascii_start();
+        trimmed.is_empty() || matches!(trimmed.first(), Some(b'{' | b'[' | b'"'))
+    }
+
+    /// What came back instead of the JSON expected: the content type, the size and, when
+    /// the body is not JSON at all (an HTML error page, plain text), its first bytes. A
+    /// body that is JSON, even cut short, is never quoted: it may hold a token.
+    fn describe_body(&self, e: &serde_json::Error) -> String {
+        let content_type = self.header("content-type").unwrap_or("none");
+        let trimmed = self.body.trim_ascii_start();
+        let what = if e.is_eof() {
+            format!("JSON cut short after {} bytes", self.body.len())
+        } else if self.body_looks_json() {
+            format!("JSON of another shape ({e})")
+        } else {
+            let text = String::from_utf8_lossy(&trimmed[..trimmed.len().min(120)]);
+            let text: String = text
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            format!("{} bytes starting {:?}", self.body.len(), text)
+        };
+        format!(
+            "{what} (content type {content_type}); a gateway or proxy in front of the API may have answered, or the API changed"
+        )
     }
 
     /// The body as text (lossy).
