@@ -710,6 +710,27 @@ mod tests {
             ),
             ("[ERROR] user not found", ErrorKind::NotFound),
             ("[ERROR] something odd", ErrorKind::Internal),
+            (
+                "[ERROR] Post \"https://acme.1password.com/api\": read: connection reset by peer",
+                ErrorKind::Unavailable,
+            ),
+            (
+                "[ERROR] dial tcp: lookup acme.1password.com: no such host",
+                ErrorKind::Unavailable,
+            ),
+            (
+                "[ERROR] (500) Internal Server Error",
+                ErrorKind::Unavailable,
+            ),
+            (
+                "[ERROR] (429) Too many requests",
+                ErrorKind::ResourceExhausted,
+            ),
+            ("[ERROR] (403) Forbidden", ErrorKind::PermissionDenied),
+            (
+                "[ERROR] (409) Conflict: the user is already a member of the group",
+                ErrorKind::AlreadyExists,
+            ),
         ] {
             let e = op_error("x", &out(stderr));
             assert_eq!(e.kind(), kind, "{stderr}");
