@@ -1,6 +1,8 @@
 //! End to end with the `onepassword` example binary and the `fake-op` binary: sync, add a
 //! user to a group, grant a vault permission to a group, revoke one from a user, re-sync,
-//! and find each change; no secret in argv, output or files.
+//! and find each change; no secret in argv, output or files, and no `BATON_*` variable in
+//! any op child's environment. The fake op fails on a schedule (a `(500)`, a connection
+//! reset, a grant applied before its answer was lost) and the results are the same.
 
 mod common;
 
@@ -8,7 +10,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::{command, stderr, stdout, workspace_bin};
-use connector_onepassword::simulator::FakeOpState;
+use connector_onepassword::simulator::{FakeOpState, Fault, FaultKind};
 use connector_sdk::store::{C1zReader, GrantFilter};
 
 const PROD: &str = "ujjxsn4fd3iyt5cba4wpdh6qmi";
@@ -23,7 +25,9 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     let out = command("onepassword")
         .current_dir(dir)
         .env("BATON_OP_PATH", workspace_bin("fake-op"))
-        .env("FAKE_OP_STATE", dir.join("op-state.json"))
+        // The fake keeps its state in op's config directory, which the connector passes on.
+        .env("OP_CONFIG_DIR", dir)
+        .env_remove("FAKE_OP_STATE")
         .env("BATON_ADDRESS", &creds.address)
         .env("BATON_EMAIL", &creds.email)
         .env("BATON_SECRET_KEY", &creds.secret_key)
@@ -55,6 +59,15 @@ fn holders(r: &C1zReader, e: &str) -> Vec<String> {
 #[test]
 fn sync_group_add_vault_grant_vault_revoke_resync() {
     let dir = tempfile::tempdir().unwrap();
+    let mut seeded = FakeOpState::seeded();
+    seeded.faults = vec![
+        Fault::nth(&["user", "list"], 1, FaultKind::ServerError),
+        Fault::nth(&["vault", "list"], 1, FaultKind::ConnectionReset),
+        Fault::nth(&["signin"], 1, FaultKind::ConnectionReset),
+        Fault::nth(&["vault", "group", "grant"], 1, FaultKind::AppliedThenReset),
+        Fault::nth(&["group", "user", "grant"], 1, FaultKind::AppliedThenReset),
+    ];
+    seeded.save(&dir.path().join("fake-op-state.json")).unwrap();
     let mut all = String::new();
     for args in [
         vec![],
@@ -105,7 +118,19 @@ fn sync_group_add_vault_grant_vault_revoke_resync() {
 
     // No secret in any output, in the c1z, or in any argv the fake recorded.
     let state: FakeOpState =
-        serde_json::from_slice(&std::fs::read(dir.path().join("op-state.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.path().join("fake-op-state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state.injected.len(), 5, "{:?}", state.injected);
+    // The connector's BATON_* variables never reach an op child.
+    for call in &state.calls {
+        assert!(
+            !call.env.iter().any(|n| n.starts_with("BATON_")),
+            "{:?}: {:?}",
+            call.args,
+            call.env
+        );
+        assert!(call.env.iter().any(|n| n == "OP_CONFIG_DIR"));
+    }
     let creds = state.credentials.clone();
     let c1z = std::fs::read(dir.path().join("sync.c1z")).unwrap();
     for secret in [creds.password.as_str(), creds.secret_key.as_str()]

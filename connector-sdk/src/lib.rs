@@ -80,7 +80,8 @@
 //! * [`store`]: the upstream-compatible `.c1z` file, written and read.
 //! * [`scim`]: SCIM 2.0 list envelopes, filters and PatchOp bodies; [`time`]: RFC 3339.
 //! * [`command`]: running a CLI tool as an API (argv only, secrets on stdin or in the child's
-//!   environment, timeouts, an injectable runner).
+//!   environment, a clean child environment, timeouts, stderr classified into error kinds,
+//!   an injectable runner); [`retry`]: the HTTP client's retry schedule for anything else.
 //! * [`schema`]: typed field schemas for action arguments and account profiles.
 //! * `cli` (feature `cli`): the command-line runner every connector binary uses.
 //! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
@@ -103,6 +104,7 @@ pub mod model;
 pub mod page;
 pub mod provision;
 pub mod ratelimit;
+pub mod retry;
 pub mod schema;
 pub mod scim;
 pub mod store;

@@ -1,15 +1,28 @@
-//! Driving `op`: sign-in, the session, JSON commands, and turning op's stderr into errors.
+//! Driving `op`: sign-in, the session, JSON commands, retries, and turning op's stderr
+//! into errors.
 //!
 //! Secrets never reach argv: the password goes to stdin, the Secret Key to the environment
 //! of the one `op account add` child, the session token to each child's environment
 //! (`OP_SESSION_<user uuid>`, with `OP_ACCOUNT` naming the account), the service token to
-//! `OP_SERVICE_ACCOUNT_TOKEN` of each child. In user mode an inherited service token is
-//! removed from the children.
+//! `OP_SERVICE_ACCOUNT_TOKEN` of each child. Children start from a clean environment (the
+//! SDK's allow-list plus [`op_env_allow_list`]'s `OP_*` settings), so they never see the
+//! connector's `BATON_*` variables, and in user mode never a stray service token.
+//!
+//! op talks to 1Password over the network, and its failures are the HTTP client's: a
+//! connection reset, a timeout, a `(500)` or a `(429)` is retried with the SDK's
+//! [`RetryPolicy`] (the schedule and total-wait budget of the HTTP connectors). Reads and
+//! idempotent writes are retried; when a write's answer was lost (the connection dropped
+//! after op sent it), [`OpClient::write`] reads the state back so the outcome reported is
+//! the vault's or group's.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_sdk::command::{Command, CommandRunner, Output};
+use std::future::Future;
+
+use connector_sdk::command::{Command, CommandRunner, EnvAllowList, Output};
+use connector_sdk::flags::flag_and_env;
+use connector_sdk::retry::{Backoff, RetryPolicy};
 use connector_sdk::{Error, ErrorKind, Result};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
@@ -20,6 +33,19 @@ use crate::config::Auth;
 
 /// `op` processes run at once.
 pub const MAX_PARALLEL: usize = 4;
+
+/// The variables an `op` child inherits: the SDK's standard allow-list (`PATH`, `HOME`,
+/// locale, proxies, CA files, XDG directories…) plus op's own non-secret settings
+/// `OP_CONFIG_DIR` (where op keeps its accounts; point it at a writable directory in
+/// containers), `OP_CACHE` and `OP_BIOMETRIC_UNLOCK_ENABLED` (set it to `false` when the
+/// desktop-app integration makes `op signin --raw` print no token). Never a `BATON_*`
+/// variable, a session or a service token: the client passes those on purpose.
+pub fn op_env_allow_list() -> EnvAllowList {
+    EnvAllowList::standard()
+        .allow("OP_CONFIG_DIR")
+        .allow("OP_CACHE")
+        .allow("OP_BIOMETRIC_UNLOCK_ENABLED")
+}
 
 /// `op account get`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -117,17 +143,36 @@ pub struct OpClient {
     version_checked: Mutex<bool>,
     slots: Semaphore,
     account: Mutex<Option<AccountInfo>>,
-    /// First wait after "Too many requests" (doubles, 4 attempts).
-    pub rate_limit_wait: Duration,
-    /// Timeout of one command.
-    pub timeout: Duration,
-    short_waits: std::sync::atomic::AtomicBool,
+    tuning: std::sync::Mutex<Tuning>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+/// A failed run, and whether an attempt may have been applied by 1Password before its
+/// answer was lost.
+struct Failed {
+    error: Error,
+    ambiguous: bool,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed {
+            error,
+            ambiguous: false,
+        }
+    }
 }
 
 impl std::fmt::Debug for OpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpClient")
             .field("auth", &self.auth)
+            .field("retry", &self.retry_policy())
             .finish_non_exhaustive()
     }
 }
@@ -140,62 +185,58 @@ fn normalize_url(u: &str) -> String {
         .to_lowercase()
 }
 
-/// Maps a failed `op` run to an error, from its stderr.
+/// Maps a failed `op` run to an error, from its stderr: op's own messages about vault
+/// permissions and group membership first, then the SDK's classification of network
+/// failures and HTTP statuses (see [`connector_sdk::command::classify_stderr`]), then op's
+/// wording for missing and forbidden things.
 pub fn op_error(what: &str, out: &Output) -> Error {
-    let stderr = out.stderr.trim();
-    let lower = stderr.to_lowercase();
-    let detail: String = stderr
-        .lines()
-        .rfind(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .chars()
-        .take(300)
-        .collect();
-    let (kind, hint) = if lower.contains("unauthorized")
-        || lower.contains("not currently signed in")
-        || lower.contains("session expired")
-        || lower.contains("not signed in")
-        || lower.contains("authentication required")
-        || lower.contains("invalid session")
-    {
-        (
-            ErrorKind::Unauthenticated,
-            "not signed in: check the credentials (or the service account token)",
-        )
-    } else if lower.contains("too many requests") || lower.contains("rate limit") {
-        (ErrorKind::ResourceExhausted, "rate-limited by 1Password")
-    } else if lower.contains("doesn't have any permissions") {
-        (
+    let lower = out.stderr.to_lowercase();
+    let op_specific = if lower.contains("doesn't have any permissions") {
+        Some((
             ErrorKind::FailedPrecondition,
             "the accessor has no direct permissions on the vault",
-        )
-    } else if lower.contains("locked") {
-        (ErrorKind::FailedPrecondition, "the vault is locked")
+        ))
     } else if lower.contains("already a member") {
-        (ErrorKind::AlreadyExists, "already a member")
-    } else if lower.contains("isn't a member")
-        || lower.contains("is not a member")
-        || lower.contains("isn't a user")
-        || lower.contains("not found")
-        || lower.contains("no such")
-    {
-        (ErrorKind::NotFound, "not found")
-    } else if lower.contains("permission")
-        || lower.contains("forbidden")
-        || lower.contains("not allowed")
-    {
-        (
-            ErrorKind::PermissionDenied,
-            "the signed-in identity lacks the right to do this",
-        )
+        Some((ErrorKind::AlreadyExists, "already a member"))
+    } else if lower.contains("isn't a member") || lower.contains("is not a member") {
+        Some((ErrorKind::NotFound, "not a member"))
     } else {
-        (ErrorKind::Internal, "op failed")
+        None
     };
-    Error::new(
+    let (kind, hint, status) = match (op_specific, out.failure()) {
+        (Some((kind, hint)), f) => (kind, hint, f.and_then(|f| f.http_status)),
+        (None, Some(f)) => (f.kind, f.reason, f.http_status),
+        (None, None) => {
+            if lower.contains("locked") {
+                (ErrorKind::FailedPrecondition, "the vault is locked", None)
+            } else if lower.contains("isn't a user")
+                || lower.contains("not found")
+                || lower.contains("no such")
+            {
+                (ErrorKind::NotFound, "not found", None)
+            } else if lower.contains("permission")
+                || lower.contains("forbidden")
+                || lower.contains("not allowed")
+            {
+                (
+                    ErrorKind::PermissionDenied,
+                    "the signed-in identity lacks the right to do this",
+                    None,
+                )
+            } else {
+                (ErrorKind::Internal, "op failed", None)
+            }
+        }
+    };
+    let mut err = Error::new(
         kind,
         format!("{what}: {hint} (op exited with status {})", out.status),
     )
-    .with_api_message(detail)
+    .with_api_message(connector_sdk::command::stderr_summary(&out.stderr));
+    if let Some(s) = status {
+        err = err.with_http_status(s);
+    }
+    err
 }
 
 impl OpClient {
@@ -208,10 +249,39 @@ impl OpClient {
             version_checked: Mutex::new(false),
             slots: Semaphore::new(MAX_PARALLEL),
             account: Mutex::new(None),
-            rate_limit_wait: Duration::from_secs(1),
-            timeout: Duration::from_secs(120),
-            short_waits: std::sync::atomic::AtomicBool::new(false),
+            tuning: std::sync::Mutex::new(Tuning {
+                retry: RetryPolicy::default(),
+                timeout: Duration::from_secs(120),
+            }),
         }
+    }
+
+    fn tuning(&self) -> Tuning {
+        *self.tuning.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The retry policy of op commands (by default the HTTP client's: 6 attempts, 250 ms
+    /// doubling to 30 s, at most 300 s of waiting in all).
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.tuning().retry
+    }
+
+    /// Sets the retry policy.
+    pub fn set_retry_policy(&self, retry: RetryPolicy) {
+        self.tuning.lock().unwrap_or_else(|p| p.into_inner()).retry = retry;
+    }
+
+    /// How long one `op` command may run before it is killed (120 s by default).
+    pub fn command_timeout(&self) -> Duration {
+        self.tuning().timeout
+    }
+
+    /// Sets how long one `op` command may run.
+    pub fn set_command_timeout(&self, timeout: Duration) {
+        self.tuning
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .timeout = timeout;
     }
 
     async fn raw(&self, mut cmd: Command) -> Result<Output> {
@@ -229,7 +299,8 @@ impl OpClient {
             .acquire()
             .await
             .map_err(|_| Error::internal("op runner closed"))?;
-        self.runner.run(&cmd.timeout(self.timeout)).await.map_err(|e| {
+        let timeout = self.command_timeout();
+        self.runner.run(&cmd.timeout(timeout)).await.map_err(|e| {
             if e.kind() == ErrorKind::FailedPrecondition && e.message().contains("could not run") {
                 Error::new(
                     ErrorKind::FailedPrecondition,
@@ -292,7 +363,19 @@ impl OpClient {
         parse(&out, "op accounts list")
     }
 
+    /// Signs in, retrying the whole procedure (each step looks at op's state first, so a
+    /// repeated `op account add` is skipped) on network failures; errors say whether the
+    /// network or the credentials failed.
     async fn sign_in(&self) -> Result<Arc<Session>> {
+        let Auth::User { address, .. } = &self.auth else {
+            return Err(Error::internal("sign-in is for user auth"));
+        };
+        connector_sdk::retry::retry(self.retry_policy(), |_| self.sign_in_once())
+            .await
+            .map_err(|e| sign_in_error(e, address))
+    }
+
+    async fn sign_in_once(&self) -> Result<Arc<Session>> {
         let Auth::User {
             address,
             email,
@@ -319,19 +402,23 @@ impl OpClient {
             .env("OP_SECRET_KEY", secret_key.clone())
             .env_remove("OP_SERVICE_ACCOUNT_TOKEN")
             .stdin_secret(password.clone());
-            let out = self.raw(add).await?;
+            let out = self
+                .raw(add)
+                .await
+                .map_err(|e| e.context("op account add"))?;
             if !out.success() {
-                return Err(op_error(
-                    "adding the account to op (check --address, --email, --secret-key and --password)",
-                    &out,
-                ));
+                return Err(op_error("op account add", &out));
             }
             account = self.local_accounts().await?.into_iter().find(matches);
         }
         let account = account.ok_or_else(|| {
             Error::new(
                 ErrorKind::Unauthenticated,
-                format!("op knows no account for {email} at {address} even after `op account add`"),
+                format!(
+                    "op knows no account for {email} at {address} even after `op account add`; check {} and {}",
+                    flag_and_env("address"),
+                    flag_and_env("email")
+                ),
             )
         })?;
         let out = self
@@ -345,18 +432,16 @@ impl OpClient {
                 .env_remove("OP_SERVICE_ACCOUNT_TOKEN")
                 .stdin_secret(password.clone()),
             )
-            .await?;
+            .await
+            .map_err(|e| e.context("op signin"))?;
         if !out.success() {
-            return Err(op_error(
-                "signing in (check --password and --secret-key)",
-                &out,
-            ));
+            return Err(op_error("op signin", &out));
         }
         let token = out.stdout_text().trim().to_string();
         if token.is_empty() {
             return Err(Error::new(
                 ErrorKind::Unauthenticated,
-                "op signin printed no session token (is the 1Password app integration turned on? use a service account for headless runs)",
+                "op signin printed no session token (is the 1Password app integration turned on? set OP_BIOMETRIC_UNLOCK_ENABLED=false, or use a service account for headless runs)",
             ));
         }
         Ok(Arc::new(Session {
@@ -394,52 +479,122 @@ impl OpClient {
         cmd
     }
 
-    /// Runs a data command: signs in again once on an authentication failure, backs off on
-    /// "Too many requests". Returns the output of a successful run.
-    pub async fn exec(&self, what: &str, args: &[&str]) -> Result<Output> {
+    /// Runs a data command until it succeeds and `parse` accepts its output: signs in again
+    /// once on an authentication failure, and retries retryable failures (network errors,
+    /// `(5xx)`, `(429)`, timeouts, output cut short) under the retry policy.
+    async fn run<T>(
+        &self,
+        what: &str,
+        args: &[&str],
+        parse: impl Fn(&Output) -> Result<T>,
+    ) -> std::result::Result<T, Failed> {
         self.check_version().await?;
         let mut session = self.session(false).await?;
         let mut signed_in_again = false;
-        let mut wait = if self.short_waits.load(std::sync::atomic::Ordering::Relaxed) {
-            Duration::from_millis(5)
-        } else {
-            self.rate_limit_wait
-        };
-        let mut attempt = 0;
+        let mut backoff = Backoff::new(self.retry_policy());
+        let mut ambiguous = false;
         loop {
-            attempt += 1;
-            let out = self
-                .raw(self.data_command(args, session.as_deref()))
-                .await?;
-            if out.success() {
-                return Ok(out);
+            backoff.start_attempt();
+            let err = match self.raw(self.data_command(args, session.as_deref())).await {
+                Ok(out) if out.success() => match parse(&out) {
+                    Ok(v) => return Ok(v),
+                    Err(e) => e,
+                },
+                Ok(out) => op_error(what, &out),
+                Err(e) => e.context(what),
+            };
+            if err.kind() == ErrorKind::Unauthenticated
+                && !signed_in_again
+                && matches!(self.auth, Auth::User { .. })
+            {
+                tracing::debug!("op session expired; signing in again");
+                signed_in_again = true;
+                session = self
+                    .session(true)
+                    .await
+                    .map_err(|error| Failed { error, ambiguous })?;
+                continue;
             }
-            let err = op_error(what, &out);
-            match err.kind() {
-                ErrorKind::Unauthenticated
-                    if !signed_in_again && matches!(self.auth, Auth::User { .. }) =>
-                {
-                    tracing::debug!("op session expired; signing in again");
-                    signed_in_again = true;
-                    session = self.session(true).await?;
-                }
-                ErrorKind::ResourceExhausted if attempt < 4 => {
-                    tracing::debug!(
-                        wait_ms = wait.as_millis() as u64,
-                        "op was rate-limited; waiting"
-                    );
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-                _ => return Err(err),
+            if !err.is_retryable() {
+                let error = match (&self.auth, err.kind()) {
+                    (Auth::Service { .. }, ErrorKind::Unauthenticated) => Error::new(
+                        err.kind(),
+                        format!(
+                            "{}; check the service account token in OP_SERVICE_ACCOUNT_TOKEN",
+                            err.message()
+                        ),
+                    )
+                    .with_api_message(err.api_message().unwrap_or_default()),
+                    _ => err,
+                };
+                return Err(Failed { error, ambiguous });
+            }
+            // A rate-limited request was refused before anything happened; a lost
+            // connection, a timeout or a (5xx) may come after 1Password applied it.
+            if err.kind() != ErrorKind::ResourceExhausted {
+                ambiguous = true;
+            }
+            if let Err(error) = backoff.wait_or_give_up(err).await {
+                return Err(Failed { error, ambiguous });
             }
         }
     }
 
-    /// Runs a data command and parses its JSON (an empty stdout is an error).
+    /// Runs a read command (signing in again once on an authentication failure, retrying
+    /// retryable failures) and returns the output of a successful run.
+    pub async fn exec(&self, what: &str, args: &[&str]) -> Result<Output> {
+        self.run(what, args, |out| Ok(out.clone()))
+            .await
+            .map_err(|f| f.error)
+    }
+
+    /// Runs a read command and parses its JSON (an empty stdout is an error; output cut
+    /// short is retried like a lost connection).
     pub async fn json<T: DeserializeOwned>(&self, what: &str, args: &[&str]) -> Result<T> {
-        let out = self.exec(what, args).await?;
-        parse(&out, what)
+        self.run(what, args, |out| parse(out, what))
+            .await
+            .map_err(|f| f.error)
+    }
+
+    /// Runs an idempotent write (`op group user grant|revoke`, `op vault user|group
+    /// grant|revoke`), retried like a read. When an attempt failed in a way that leaves
+    /// open whether 1Password applied the change (the connection dropped, a timeout, a
+    /// `(5xx)`) and the command then did not succeed (retries ran out, or the repeat says
+    /// "already a member" / "no permissions"), `applied` reads the state back: the write
+    /// succeeded if the change is in place.
+    pub async fn write<F, Fut>(&self, what: &str, args: &[&str], applied: F) -> Result<()>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<bool>>,
+    {
+        match self.run(what, args, |_| Ok(())).await {
+            Ok(()) => Ok(()),
+            Err(Failed {
+                error,
+                ambiguous: false,
+            }) => Err(error),
+            Err(Failed {
+                error,
+                ambiguous: true,
+            }) => match applied().await {
+                Ok(true) => {
+                    tracing::info!(
+                        what,
+                        error = %error,
+                        "op's answer was lost, but reading back shows the change in place"
+                    );
+                    Ok(())
+                }
+                Ok(false) => Err(error),
+                Err(check) => Err(Error::new(
+                    error.kind(),
+                    format!(
+                        "{}; whether 1Password applied the change is unknown: reading it back failed too ({check}); sync again to see the current state",
+                        error.message()
+                    ),
+                )),
+            },
+        }
     }
 
     /// `op account get`, cached until `refresh`.
@@ -454,17 +609,57 @@ impl OpClient {
         Ok(a)
     }
 
-    /// Shortens the rate-limit wait to a few milliseconds (for tests).
-    pub fn rate_limit_wait_for_tests(&self) {
-        // The field is read on each retry; a client is shared, so use interior mutability.
-        self.short_waits
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+    /// Shortens retry waits to a few milliseconds (for tests), keeping the number of
+    /// attempts.
+    pub fn fast_retries_for_tests(&self) {
+        self.set_retry_policy(RetryPolicy {
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            max_total_wait: Duration::from_secs(2),
+            ..self.retry_policy()
+        });
     }
 
     /// Whether the account uses the granular (BUSINESS) permission model.
     pub async fn is_business(&self) -> Result<bool> {
         Ok(self.account(false).await?.kind == "BUSINESS")
     }
+}
+
+/// Why signing in failed, said so that the operator looks at the right thing: the network
+/// (connection, DNS, proxy), a rate limit, or the credentials (named with their flags and
+/// variables only then).
+fn sign_in_error(e: Error, address: &str) -> Error {
+    let advice = match e.kind() {
+        ErrorKind::Unavailable | ErrorKind::DeadlineExceeded => format!(
+            "the network failed, not the credentials: check that {address} can be reached from here (DNS, firewall, and HTTPS_PROXY/NO_PROXY if a proxy is needed), then try again"
+        ),
+        ErrorKind::ResourceExhausted => {
+            "1Password rate-limited the sign-in; try again later".to_string()
+        }
+        ErrorKind::Unauthenticated => format!(
+            "check {}, {}, {} and {}",
+            flag_and_env("address"),
+            flag_and_env("email"),
+            flag_and_env("secret-key"),
+            flag_and_env("password")
+        ),
+        _ => return e,
+    };
+    let mut out = Error::new(
+        e.kind(),
+        format!(
+            "signing in to 1Password at {address}: {}; {advice}",
+            e.message()
+        ),
+    );
+    if let Some(s) = e.http_status() {
+        out = out.with_http_status(s);
+    }
+    if let Some(m) = e.api_message() {
+        out = out.with_api_message(m);
+    }
+    out
 }
 
 fn parse<T: DeserializeOwned>(out: &Output, what: &str) -> Result<T> {
@@ -474,9 +669,17 @@ fn parse<T: DeserializeOwned>(out: &Output, what: &str) -> Result<T> {
         )));
     }
     serde_json::from_slice(&out.stdout).map_err(|e| {
-        Error::internal(format!(
-            "{what}: op printed JSON of an unexpected shape ({e})"
-        ))
+        if e.is_eof() || e.is_syntax() {
+            // Cut short or mangled on the way: worth another try.
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("{what}: op printed output that is not complete JSON ({e})"),
+            )
+        } else {
+            Error::internal(format!(
+                "{what}: op printed JSON of an unexpected shape ({e})"
+            ))
+        }
     })
 }
 
@@ -507,6 +710,27 @@ mod tests {
             ),
             ("[ERROR] user not found", ErrorKind::NotFound),
             ("[ERROR] something odd", ErrorKind::Internal),
+            (
+                "[ERROR] Post \"https://acme.1password.com/api\": read: connection reset by peer",
+                ErrorKind::Unavailable,
+            ),
+            (
+                "[ERROR] dial tcp: lookup acme.1password.com: no such host",
+                ErrorKind::Unavailable,
+            ),
+            (
+                "[ERROR] (500) Internal Server Error",
+                ErrorKind::Unavailable,
+            ),
+            (
+                "[ERROR] (429) Too many requests",
+                ErrorKind::ResourceExhausted,
+            ),
+            ("[ERROR] (403) Forbidden", ErrorKind::PermissionDenied),
+            (
+                "[ERROR] (409) Conflict: the user is already a member of the group",
+                ErrorKind::AlreadyExists,
+            ),
         ] {
             let e = op_error("x", &out(stderr));
             assert_eq!(e.kind(), kind, "{stderr}");

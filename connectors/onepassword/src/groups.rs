@@ -30,6 +30,29 @@ impl GroupSyncer {
         GroupSyncer { client }
     }
 
+    /// The user's membership of the group, when it has one.
+    async fn membership(&self, group: &str, user: &str) -> Result<Option<OpUser>> {
+        Ok(self
+            .members(group)
+            .await?
+            .into_iter()
+            .find(|u| u.id == user))
+    }
+
+    /// Runs a membership change; if op's answer is lost, reads the membership back and
+    /// accepts it when `wanted` holds for it.
+    async fn change(
+        &self,
+        what: &str,
+        args: &[&str],
+        group: &str,
+        user: &str,
+        wanted: fn(Option<&OpUser>) -> bool,
+    ) -> Result<()> {
+        let applied = || async { Ok(wanted(self.membership(group, user).await?.as_ref())) };
+        self.client.write(what, args, applied).await
+    }
+
     async fn members(&self, group: &str) -> Result<Vec<OpUser>> {
         self.client
             .json(
@@ -107,11 +130,7 @@ impl Provisioner for GroupSyncer {
         }
         let group = entitlement.resource().resource.clone();
         let user = principal.id.resource.clone();
-        let current = self
-            .members(&group)
-            .await?
-            .into_iter()
-            .find(|u| u.id == user);
+        let current = self.membership(&group, &user).await?;
         let held = match (&current, role.as_str()) {
             (Some(_), "member") => true,
             (Some(u), _) => is_manager(u),
@@ -122,24 +141,33 @@ impl Provisioner for GroupSyncer {
         }
         // A manager must be a member first.
         if role == "manager" && current.is_none() {
-            self.client
-                .exec(
-                    "adding the user to the group",
-                    &[
-                        "group", "user", "grant", "--group", &group, "--role", "member", "--user",
-                        &user,
-                    ],
-                )
-                .await?;
-        }
-        self.client
-            .exec(
-                &format!("granting {role} of group {group}"),
+            self.change(
+                "adding the user to the group",
                 &[
-                    "group", "user", "grant", "--group", &group, "--role", &role, "--user", &user,
+                    "group", "user", "grant", "--group", &group, "--role", "member", "--user",
+                    &user,
                 ],
+                &group,
+                &user,
+                |m| m.is_some(),
             )
             .await?;
+        }
+        let wanted: fn(Option<&OpUser>) -> bool = if role == "manager" {
+            |m| m.is_some_and(is_manager)
+        } else {
+            |m| m.is_some()
+        };
+        self.change(
+            &format!("granting {role} of group {group}"),
+            &[
+                "group", "user", "grant", "--group", &group, "--role", &role, "--user", &user,
+            ],
+            &group,
+            &user,
+            wanted,
+        )
+        .await?;
         Ok(GrantOutcome::Granted(vec![Grant::new(
             entitlement,
             principal.id.clone(),
@@ -160,36 +188,36 @@ impl Provisioner for GroupSyncer {
             .to_string();
         let group = grant.entitlement_resource().resource.clone();
         let user = grant.principal().resource.clone();
-        let current = self
-            .members(&group)
-            .await?
-            .into_iter()
-            .find(|u| u.id == user);
+        let current = self.membership(&group, &user).await?;
         match (current, role.as_str()) {
             (None, _) => Ok(RevokeOutcome::AlreadyRevoked),
             (Some(u), "manager") if !is_manager(&u) => Ok(RevokeOutcome::AlreadyRevoked),
             (Some(_), "manager") => {
                 // Demote: the user stays a member.
-                self.client
-                    .exec(
-                        "demoting the manager to member",
-                        &[
-                            "group", "user", "grant", "--group", &group, "--role", "member",
-                            "--user", &user,
-                        ],
-                    )
-                    .await?;
+                self.change(
+                    "demoting the manager to member",
+                    &[
+                        "group", "user", "grant", "--group", &group, "--role", "member", "--user",
+                        &user,
+                    ],
+                    &group,
+                    &user,
+                    |m| m.is_some_and(|u| !is_manager(u)),
+                )
+                .await?;
                 Ok(RevokeOutcome::Revoked)
             }
             (Some(_), _) => {
-                self.client
-                    .exec(
-                        "removing the user from the group",
-                        &[
-                            "group", "user", "revoke", "--group", &group, "--user", &user,
-                        ],
-                    )
-                    .await?;
+                self.change(
+                    "removing the user from the group",
+                    &[
+                        "group", "user", "revoke", "--group", &group, "--user", &user,
+                    ],
+                    &group,
+                    &user,
+                    |m| m.is_none(),
+                )
+                .await?;
                 Ok(RevokeOutcome::Revoked)
             }
         }

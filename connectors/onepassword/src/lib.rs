@@ -46,7 +46,9 @@ pub struct OnePassword {
 impl OnePassword {
     /// A connector running the `op` of `config.op_path` (nothing runs until used).
     pub fn new(config: OnePasswordConfig) -> Self {
-        let runner = Arc::new(ProcessRunner::new(config.op_path.clone()));
+        let runner = Arc::new(
+            ProcessRunner::new(config.op_path.clone()).env_allow_list(client::op_env_allow_list()),
+        );
         Self::with_runner(config, runner)
     }
 

@@ -26,13 +26,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use connector_sdk::command::{Command, CommandRunner, Output};
-use connector_sdk::{Error, Result};
+use connector_sdk::{Error, ErrorKind, Result};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::OnePassword;
-use crate::client::{AccountInfo, LocalAccount, OpGroup, OpUser, OpVault};
+use crate::client::{AccountInfo, LocalAccount, OpGroup, OpUser, OpVault, op_env_allow_list};
 use crate::config::{Auth, OnePasswordConfig};
 use crate::permissions::{BASIC, BUSINESS};
 
@@ -95,7 +95,151 @@ pub struct FakeOpState {
     /// Every call, in order.
     #[serde(default)]
     pub calls: Vec<Call>,
+    /// Scripted failures (see [`Fault`]).
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// Random failures from a seed (see [`Chaos`]).
+    #[serde(default)]
+    pub chaos: Option<Chaos>,
+    /// Faults injected so far, as `"<kind> <argv>"`.
+    #[serde(default)]
+    pub injected: Vec<String>,
 }
+
+/// How an injected failure looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// op exits 1: `read: connection reset by peer`. Nothing is applied.
+    ConnectionReset,
+    /// op exits 1: `(500) Internal Server Error`. Nothing is applied.
+    ServerError,
+    /// op exits 1: `(429) Too many requests`. Nothing is applied.
+    TooManyRequests,
+    /// op exits 1: `dial tcp: lookup …: no such host`. Nothing is applied.
+    DnsFailure,
+    /// op never answers; the runner's timeout has to end it. Nothing is applied.
+    Hang,
+    /// The command runs, but its output is cut short in the middle (a successful exit
+    /// with half a JSON document).
+    Garbage,
+    /// The command runs and is applied, then op reports a connection reset: the answer
+    /// is lost.
+    AppliedThenReset,
+}
+
+/// A scripted failure: the `nth` call (from 1) whose argv starts with `command`, and the
+/// `times - 1` matching calls after it, fail as `kind`. Local commands (`--version`,
+/// `accounts list`) never fail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    /// The argv prefix the fault applies to (`["vault", "user", "grant"]`); empty: every
+    /// command that talks to 1Password.
+    pub command: Vec<String>,
+    /// The first matching call that fails (1 is the first).
+    pub nth: u32,
+    /// How many matching calls in a row fail (`u32::MAX`: every one from `nth` on).
+    pub times: u32,
+    /// How they fail.
+    pub kind: FaultKind,
+    /// Matching calls seen so far.
+    #[serde(default)]
+    pub seen: u32,
+}
+
+impl Fault {
+    /// Fails the `nth` call whose argv starts with `command` (once).
+    pub fn nth(command: &[&str], nth: u32, kind: FaultKind) -> Self {
+        Fault {
+            command: command.iter().map(|s| s.to_string()).collect(),
+            nth: nth.max(1),
+            times: 1,
+            kind,
+            seen: 0,
+        }
+    }
+
+    /// Fails every call whose argv starts with `command`.
+    pub fn always(command: &[&str], kind: FaultKind) -> Self {
+        Fault::nth(command, 1, kind).times(u32::MAX)
+    }
+
+    /// Fails `times` matching calls in a row.
+    pub fn times(mut self, times: u32) -> Self {
+        self.times = times;
+        self
+    }
+
+    fn matches(&self, args: &[String]) -> bool {
+        args.len() >= self.command.len() && args[..self.command.len()] == self.command[..]
+    }
+}
+
+/// Random failures: each call that talks to 1Password fails with probability
+/// `percent`/100 as one of `kinds`, decided by `seed`, the call's argv and how many times
+/// that argv ran; never more than `max_in_a_row` times in a row for the same argv.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chaos {
+    /// The seed: the same seed and calls give the same failures.
+    pub seed: u64,
+    /// Chance of failure per call, in percent.
+    pub percent: u32,
+    /// The most failures in a row for one argv.
+    pub max_in_a_row: u32,
+    /// The kinds to choose from.
+    pub kinds: Vec<FaultKind>,
+    /// Per argv: calls so far and failures in a row.
+    #[serde(default)]
+    pub runs: BTreeMap<String, (u32, u32)>,
+}
+
+impl Chaos {
+    /// `percent` % of calls fail as one of `kinds`, at most two in a row per argv.
+    pub fn new(seed: u64, percent: u32, kinds: &[FaultKind]) -> Self {
+        Chaos {
+            seed,
+            percent,
+            max_in_a_row: 2,
+            kinds: kinds.to_vec(),
+            runs: BTreeMap::new(),
+        }
+    }
+
+    fn roll(&mut self, key: &str) -> Option<FaultKind> {
+        let (count, streak) = self.runs.entry(key.to_string()).or_default();
+        *count += 1;
+        let mut h = self.seed ^ 0xcbf2_9ce4_8422_2325;
+        for b in key.bytes().chain(count.to_le_bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let r = splitmix64(h);
+        if self.kinds.is_empty() || *streak >= self.max_in_a_row || (r % 100) as u32 >= self.percent
+        {
+            *streak = 0;
+            return None;
+        }
+        *streak += 1;
+        Some(self.kinds[((r >> 32) % self.kinds.len() as u64) as usize])
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// What the fake does with one invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Exit with this output.
+    Output(Output),
+    /// Never answer: the runner's timeout has to end the command.
+    Hang,
+}
+
+const RESET: &str = "[ERROR] 2026/11/21 12:00:00 Post \"https://acme.1password.com/api/v2/request\": read tcp 10.0.0.2:51234->13.1.2.3:443: read: connection reset by peer";
 
 fn user(id: &str, name: &str, email: &str, state: &str) -> OpUser {
     OpUser {
@@ -298,18 +442,84 @@ impl FakeOpState {
         }
     }
 
-    /// Handles one `op` invocation.
+    /// Handles one `op` invocation, failing it when a [`Fault`] or [`Chaos`] says so.
+    pub fn respond(
+        &mut self,
+        args: &[String],
+        env: &HashMap<String, String>,
+        stdin: &str,
+    ) -> Reply {
+        let mut names: Vec<String> = env.keys().cloned().collect();
+        names.sort();
+        self.calls.push(Call {
+            args: args.to_vec(),
+            env: names,
+            stdin_len: stdin.len(),
+        });
+        let local = matches!(
+            args.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["--version", ..] | ["accounts", "list", ..]
+        );
+        let fault = if local { None } else { self.next_fault(args) };
+        let Some(kind) = fault else {
+            return Reply::Output(self.answer(args, env, stdin));
+        };
+        self.injected.push(format!("{kind:?} {}", args.join(" ")));
+        Reply::Output(match kind {
+            FaultKind::ConnectionReset => fail(RESET),
+            FaultKind::ServerError => {
+                fail("[ERROR] 2026/11/21 12:00:00 (500) Internal Server Error")
+            }
+            FaultKind::TooManyRequests => fail(
+                "[ERROR] 2026/11/21 12:00:00 (429) Too many requests. Your client has been rate-limited. Try again in a few seconds.",
+            ),
+            FaultKind::DnsFailure => fail(&format!(
+                "[ERROR] 2026/11/21 12:00:00 Post \"https://{0}/api/v2/auth\": dial tcp: lookup {0} on 127.0.0.53:53: no such host",
+                self.credentials.address
+            )),
+            FaultKind::Hang => return Reply::Hang,
+            FaultKind::Garbage => {
+                let mut out = self.answer(args, env, stdin);
+                out.stdout.truncate(out.stdout.len() / 2);
+                out
+            }
+            FaultKind::AppliedThenReset => {
+                self.answer(args, env, stdin);
+                fail(RESET)
+            }
+        })
+    }
+
+    /// Handles one `op` invocation; a hang is answered at once with a failure.
     pub fn handle(
         &mut self,
         args: &[String],
         env: &HashMap<String, String>,
         stdin: &str,
     ) -> Output {
-        self.calls.push(Call {
-            args: args.to_vec(),
-            env: env.keys().cloned().collect(),
-            stdin_len: stdin.len(),
-        });
+        match self.respond(args, env, stdin) {
+            Reply::Output(out) => out,
+            Reply::Hang => fail("fake-op: this call was scripted to hang"),
+        }
+    }
+
+    fn next_fault(&mut self, args: &[String]) -> Option<FaultKind> {
+        let mut fired = None;
+        for f in self.faults.iter_mut().filter(|f| f.matches(args)) {
+            f.seen += 1;
+            if fired.is_none() && f.seen >= f.nth && f.seen - f.nth < f.times {
+                fired = Some(f.kind);
+            }
+        }
+        let key = args.join(" ");
+        let chaos = self.chaos.as_mut().and_then(|c| c.roll(&key));
+        fired.or(chaos)
+    }
+
+    fn answer(&mut self, args: &[String], env: &HashMap<String, String>, stdin: &str) -> Output {
         let a: Vec<&str> = args
             .iter()
             .map(String::as_str)
@@ -533,10 +743,13 @@ fn fail(stderr: &str) -> Output {
     }
 }
 
-/// An in-process fake `op`.
+/// An in-process fake `op`. Like [`ProcessRunner`](connector_sdk::command::ProcessRunner)
+/// it gives each call a clean environment: the allow-listed variables of the parent (this
+/// process, or a snapshot given with [`FakeOpRunner::with_parent_env`]) plus the command's.
 #[derive(Clone)]
 pub struct FakeOpRunner {
     state: Arc<Mutex<FakeOpState>>,
+    parent_env: Option<Arc<Vec<(String, String)>>>,
 }
 
 impl FakeOpRunner {
@@ -544,12 +757,25 @@ impl FakeOpRunner {
     pub fn new(state: FakeOpState) -> Self {
         FakeOpRunner {
             state: Arc::new(Mutex::new(state)),
+            parent_env: None,
         }
     }
 
     /// A runner over [`FakeOpState::seeded`].
     pub fn seeded() -> Self {
         Self::new(FakeOpState::seeded())
+    }
+
+    /// Calls inherit from `snapshot` instead of this process's environment (tests cannot
+    /// change the process environment without racing each other).
+    pub fn with_parent_env(mut self, snapshot: &[(&str, &str)]) -> Self {
+        self.parent_env = Some(Arc::new(
+            snapshot
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ));
+        self
     }
 
     /// The state (lock held while the guard lives).
@@ -566,7 +792,7 @@ impl FakeOpRunner {
     /// A connector with `config` running this fake, with short waits.
     pub fn connector_with(&self, config: OnePasswordConfig) -> OnePassword {
         let c = OnePassword::with_runner(config, Arc::new(self.clone()));
-        c.client().rate_limit_wait_for_tests();
+        c.client().fast_retries_for_tests();
         c
     }
 }
@@ -580,31 +806,63 @@ impl std::fmt::Debug for FakeOpRunner {
 #[async_trait]
 impl CommandRunner for FakeOpRunner {
     async fn run(&self, cmd: &Command) -> Result<Output> {
-        // Like a child process: the parent's environment, minus removals, plus the command's.
-        let mut env: HashMap<String, String> = HashMap::new();
-        if let Ok(t) = std::env::var("OP_SERVICE_ACCOUNT_TOKEN") {
-            env.insert("OP_SERVICE_ACCOUNT_TOKEN".into(), t);
-        }
-        for k in &cmd.env_remove {
-            env.remove(k);
-        }
-        for (k, v) in &cmd.env {
-            env.insert(k.clone(), v.expose_secret().to_string());
-        }
+        let allow = op_env_allow_list();
+        let env = match &self.parent_env {
+            Some(snapshot) => allow.child_env(snapshot.iter().map(|(k, v)| (k, v)), cmd),
+            None => allow.child_env(std::env::vars_os(), cmd),
+        };
+        let env: HashMap<String, String> = env
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
         let stdin = cmd
             .stdin
             .as_ref()
             .map(|s| format!("{}\n", s.expose_secret()))
             .unwrap_or_default();
-        Ok(self.state().handle(&cmd.args, &env, &stdin))
+        let reply = self.state().respond(&cmd.args, &env, &stdin);
+        match reply {
+            Reply::Output(out) => Ok(out),
+            Reply::Hang => {
+                // What ProcessRunner does with a child that never answers.
+                tokio::time::sleep(cmd.timeout).await;
+                Err(Error::new(
+                    ErrorKind::DeadlineExceeded,
+                    format!(
+                        "op {} did not finish within {:.1}s",
+                        cmd.display_args().join(" "),
+                        cmd.timeout.as_secs_f64()
+                    ),
+                ))
+            }
+        }
     }
 }
 
-/// The `fake-op` binary's main: state in `FAKE_OP_STATE` (default `fake-op-state.json`),
-/// serialised between concurrent invocations by a lock file.
+/// Where the `fake-op` binary keeps its state: `FAKE_OP_STATE`, else `fake-op-state.json`
+/// in op's config directory `OP_CONFIG_DIR` (which the connector passes to its children),
+/// else `fake-op-state.json` in the working directory.
+pub fn fake_op_state_path() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("FAKE_OP_STATE") {
+        return p.into();
+    }
+    match std::env::var_os("OP_CONFIG_DIR") {
+        Some(dir) => Path::new(&dir).join("fake-op-state.json"),
+        None => "fake-op-state.json".into(),
+    }
+}
+
+/// The `fake-op` binary's main: state at [`fake_op_state_path`], serialised between
+/// concurrent invocations by a lock file. A call scripted to hang sleeps (after saving the
+/// state and releasing the lock) until the runner's timeout kills it.
 pub fn fake_op_main(args: Vec<String>) -> Result<Output> {
-    let path = std::env::var("FAKE_OP_STATE").unwrap_or_else(|_| "fake-op-state.json".into());
-    let path = Path::new(&path);
+    let path = fake_op_state_path();
+    let path = path.as_path();
     let lock = path.with_extension("lock");
     let mut tries = 0;
     let _guard = loop {
@@ -633,11 +891,18 @@ pub fn fake_op_main(args: Vec<String>) -> Result<Output> {
     if reads_stdin {
         let _ = std::io::stdin().read_line(&mut stdin);
     }
-    let out = state.handle(&args, &env, &stdin);
+    let reply = state.respond(&args, &env, &stdin);
     state
         .save(path)
         .map_err(|e| Error::internal(format!("fake-op: could not save {}: {e}", path.display())))?;
-    Ok(out)
+    drop(_guard);
+    match reply {
+        Reply::Output(out) => Ok(out),
+        Reply::Hang => {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+            Ok(fail("fake-op: hung for an hour"))
+        }
+    }
 }
 
 struct LockFile(std::path::PathBuf, #[allow(dead_code)] std::fs::File);

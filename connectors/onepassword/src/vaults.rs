@@ -241,8 +241,17 @@ impl Provisioner for VaultSyncer {
             return Ok(GrantOutcome::AlreadyExists);
         }
         let list = wanted.join(",");
+        let principal_id = &principal.id;
+        // If op's answer is lost, the grant succeeded when the vault now holds every wanted
+        // permission.
+        let applied = || async {
+            Ok(self
+                .current(&vault, principal_id)
+                .await?
+                .is_some_and(|now| wanted.iter().all(|w| now.contains(w))))
+        };
         self.client
-            .exec(
+            .write(
                 &format!("granting {p} on vault {vault}"),
                 &[
                     "vault",
@@ -255,6 +264,7 @@ impl Provisioner for VaultSyncer {
                     "--permissions",
                     &list,
                 ],
+                applied,
             )
             .await?;
         Ok(GrantOutcome::Granted(vec![Grant::new(
@@ -285,9 +295,17 @@ impl Provisioner for VaultSyncer {
             return Ok(RevokeOutcome::AlreadyRevoked);
         }
         let list = held.join(",");
+        let principal_id = grant.principal();
+        // If op's answer is lost, the revoke succeeded when none of the permissions is left.
+        let applied = || async {
+            Ok(self
+                .current(&vault, principal_id)
+                .await?
+                .is_none_or(|now| !held.iter().any(|h| now.contains(h))))
+        };
         match self
             .client
-            .exec(
+            .write(
                 &format!("revoking {p} on vault {vault}"),
                 &[
                     "vault",
@@ -300,10 +318,11 @@ impl Provisioner for VaultSyncer {
                     "--permissions",
                     &list,
                 ],
+                applied,
             )
             .await
         {
-            Ok(_) => Ok(RevokeOutcome::Revoked),
+            Ok(()) => Ok(RevokeOutcome::Revoked),
             Err(e)
                 if e.kind() == ErrorKind::FailedPrecondition
                     && e.message().contains("no direct permissions") =>

@@ -45,7 +45,7 @@ fn recording(state: FakeOpState) -> (Recording, OnePassword) {
     };
     let config = r.fake.state().user_config(vec![]);
     let c = OnePassword::with_runner(config, Arc::new(r.clone()));
-    c.client().rate_limit_wait_for_tests();
+    c.client().fast_retries_for_tests();
     (r, c)
 }
 

@@ -1,5 +1,5 @@
 //! A fake 1Password CLI for tests and the demo: `fake-op <op arguments>`, with its state in
-//! the JSON file named by `FAKE_OP_STATE`. See `connector_onepassword::simulator`.
+//! `FAKE_OP_STATE`, else `$OP_CONFIG_DIR/fake-op-state.json`. See `connector_onepassword::simulator`.
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -1,0 +1,519 @@
+//! Running a command-line tool as a connector's API (1Password's `op`, cloud CLIs…).
+//!
+//! * argv only, never a shell;
+//! * secrets travel on stdin or in the child's environment, never in argv, and `Debug`
+//!   of a command shows neither;
+//! * **a clean environment**: a child does not inherit the connector's environment (which
+//!   holds `BATON_PASSWORD`, `BATON_SECRET_KEY` and other credentials, readable in
+//!   `/proc/<pid>/environ` of every child). It starts from a cleared environment plus the
+//!   allow-listed variables of [`DEFAULT_ENV_ALLOW`] (`PATH`, `HOME`, `USER`/`LOGNAME`,
+//!   the locale, `TZ`, `TMPDIR`, proxies in both cases, `SSL_CERT_FILE`/`SSL_CERT_DIR`,
+//!   `XDG_CONFIG_HOME`/`XDG_RUNTIME_DIR`), plus what the command sets on purpose with
+//!   [`Command::env`]. A connector allows more names with [`ProcessRunner::allow_env`]
+//!   (see [`EnvAllowList`]);
+//! * a timeout per command (the child is killed when it passes);
+//! * failures classified from stderr into the SDK's error kinds ([`classify_stderr`],
+//!   [`Output::to_error`]): a `(500)` or a connection reset is
+//!   [`Unavailable`](crate::ErrorKind::Unavailable) and retryable, a `(429)` is rate
+//!   limited, a `(401)` unauthenticated…; [`run_retrying`] retries the retryable ones with
+//!   the HTTP client's schedule and budget ([`RetryPolicy`], see [`crate::retry`]);
+//! * the runner is a trait, so tests inject a fake instead of spawning processes.
+//!
+//! ```
+//! use connector_sdk::command::{Command, CommandRunner, ProcessRunner};
+//! use secrecy::SecretString;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let cmd = Command::new(["-c", "read line; echo \"got ${#line} chars\""])
+//!     .stdin_secret(SecretString::from("hunter2"));
+//! assert!(!format!("{cmd:?}").contains("hunter2"));
+//! let out = ProcessRunner::new("sh").run(&cmd).await.unwrap();
+//! assert_eq!(out.stdout_text().trim(), "got 7 chars");
+//! # });
+//! ```
+
+mod classify;
+mod env;
+
+pub use classify::{Failure, classify_stderr, stderr_summary};
+pub use env::{DEFAULT_ENV_ALLOW, EnvAllowList};
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::io::AsyncWriteExt;
+
+use crate::error::{Error, ErrorKind, Result};
+pub use crate::http::RetryPolicy;
+
+/// One invocation: arguments, environment changes, and an optional secret on stdin.
+#[derive(Clone)]
+pub struct Command {
+    /// Arguments after the program name.
+    pub args: Vec<String>,
+    /// Environment variables set for this child only (values are secret); they are passed
+    /// whether or not the runner's allow-list names them.
+    pub env: Vec<(String, SecretString)>,
+    /// Environment variables kept from this child even when the allow-list names them.
+    pub env_remove: Vec<String>,
+    /// Written to stdin, followed by a newline; stdin is closed either way.
+    pub stdin: Option<SecretString>,
+    /// How long the command may run.
+    pub timeout: Duration,
+    /// Argument values to show as `[REDACTED]` in `Debug` and errors (e.g. a session token).
+    pub redact: Vec<SecretString>,
+}
+
+impl Command {
+    /// A command with `args`, a 120 s timeout and the runner's allow-listed environment.
+    pub fn new<I, S>(args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Command {
+            args: args.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+            env_remove: Vec::new(),
+            stdin: None,
+            timeout: Duration::from_secs(120),
+            redact: Vec::new(),
+        }
+    }
+
+    /// Appends an argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Appends a secret argument (shown redacted). Prefer stdin or the environment when the
+    /// tool allows it: argv is visible to other local users.
+    pub fn secret_arg(mut self, value: SecretString) -> Self {
+        self.args.push(value.expose_secret().to_string());
+        self.redact.push(value);
+        self
+    }
+
+    /// Sets a (secret) environment variable for this child only.
+    pub fn env(mut self, key: impl Into<String>, value: SecretString) -> Self {
+        self.env.push((key.into(), value));
+        self
+    }
+
+    /// Keeps an allow-listed variable of the parent from this child.
+    pub fn env_remove(mut self, key: impl Into<String>) -> Self {
+        self.env_remove.push(key.into());
+        self
+    }
+
+    /// Writes `value` and a newline to stdin.
+    pub fn stdin_secret(mut self, value: SecretString) -> Self {
+        self.stdin = Some(value);
+        self
+    }
+
+    /// Sets the timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The arguments with every secret argument replaced by `[REDACTED]`.
+    pub fn display_args(&self) -> Vec<String> {
+        self.args
+            .iter()
+            .map(|a| {
+                if self.redact.iter().any(|r| r.expose_secret() == a) {
+                    "[REDACTED]".to_string()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect()
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let env: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Command")
+            .field("args", &self.display_args())
+            .field("env", &env)
+            .field("env_remove", &self.env_remove)
+            .field("stdin", &self.stdin.as_ref().map(|_| "[REDACTED]"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// What a command did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// The exit code (`-1` when killed by a signal).
+    pub status: i32,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error, as text.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Whether the exit code is 0.
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+
+    /// Standard output as text (lossy).
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// Runs commands; implement it in tests to fake the tool.
+#[async_trait]
+pub trait CommandRunner: Send + Sync {
+    /// Runs `cmd` to completion (or its timeout).
+    async fn run(&self, cmd: &Command) -> Result<Output>;
+}
+
+/// Runs commands as child processes of one program, each in a clean environment (see the
+/// [module docs](self)).
+#[derive(Clone)]
+pub struct ProcessRunner {
+    program: PathBuf,
+    allow: EnvAllowList,
+    parent_env: Option<Arc<Vec<(OsString, OsString)>>>,
+}
+
+impl fmt::Debug for ProcessRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Names only: a parent snapshot may hold secrets.
+        f.debug_struct("ProcessRunner")
+            .field("program", &self.program)
+            .field("allow_env", &self.allow.names())
+            .field("parent_env", &self.parent_env.as_ref().map(|e| e.len()))
+            .finish()
+    }
+}
+
+impl ProcessRunner {
+    /// A runner of `program` (a path, or a name looked up on `PATH`), whose children
+    /// inherit only the [`DEFAULT_ENV_ALLOW`] variables.
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        ProcessRunner {
+            program: program.into(),
+            allow: EnvAllowList::standard(),
+            parent_env: None,
+        }
+    }
+
+    /// Lets children also inherit the variable `name` (a trailing `*` makes it a prefix),
+    /// e.g. `OP_CONFIG_DIR` for 1Password's `op`. Never allow a credential here: give a
+    /// secret to the child that needs it with [`Command::env`].
+    pub fn allow_env(mut self, name: impl Into<String>) -> Self {
+        self.allow = self.allow.allow(name);
+        self
+    }
+
+    /// Replaces the allow-list.
+    pub fn env_allow_list(mut self, allow: EnvAllowList) -> Self {
+        self.allow = allow;
+        self
+    }
+
+    /// Inherits from `snapshot` instead of this process's environment (the allow-list still
+    /// applies): for tests, which cannot change the process environment without racing each
+    /// other, and for hosts that keep a separate environment for their children.
+    pub fn with_parent_env<I, K, V>(mut self, snapshot: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        self.parent_env = Some(Arc::new(
+            snapshot
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        ));
+        self
+    }
+
+    /// The program.
+    pub fn program(&self) -> &PathBuf {
+        &self.program
+    }
+
+    /// The allow-list of inherited variables.
+    pub fn allowed_env(&self) -> &EnvAllowList {
+        &self.allow
+    }
+
+    /// The complete environment a child running `cmd` starts with.
+    pub fn child_env(&self, cmd: &Command) -> std::collections::BTreeMap<OsString, OsString> {
+        match &self.parent_env {
+            Some(snapshot) => self
+                .allow
+                .child_env(snapshot.iter().map(|(k, v)| (k, v)), cmd),
+            None => self.allow.child_env(std::env::vars_os(), cmd),
+        }
+    }
+}
+
+#[async_trait]
+impl CommandRunner for ProcessRunner {
+    async fn run(&self, cmd: &Command) -> Result<Output> {
+        let mut c = tokio::process::Command::new(&self.program);
+        c.args(&cmd.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .env_clear()
+            .envs(self.child_env(cmd));
+        let program = self.program.display().to_string();
+        let mut child = c.spawn().map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                ErrorKind::FailedPrecondition
+            } else {
+                ErrorKind::Internal
+            };
+            Error::new(kind, format!("could not run {program}: {e}"))
+        })?;
+        let stdin = child.stdin.take();
+        let secret = cmd
+            .stdin
+            .as_ref()
+            .map(|s| format!("{}\n", s.expose_secret()));
+        let io = async move {
+            if let Some(mut pipe) = stdin {
+                if let Some(s) = secret {
+                    // A child that exits without reading is not an error here.
+                    let _ = pipe.write_all(s.as_bytes()).await;
+                }
+                drop(pipe);
+            }
+            child.wait_with_output().await
+        };
+        match tokio::time::timeout(cmd.timeout, io).await {
+            Err(_) => Err(Error::new(
+                ErrorKind::DeadlineExceeded,
+                format!(
+                    "{program} {} did not finish within {:.0}s",
+                    cmd.display_args().join(" "),
+                    cmd.timeout.as_secs_f64()
+                ),
+            )),
+            Ok(Err(e)) => Err(Error::internal(format!("{program}: {e}"))),
+            Ok(Ok(out)) => Ok(Output {
+                status: out.status.code().unwrap_or(-1),
+                stdout: out.stdout,
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }),
+        }
+    }
+}
+
+/// Runs `cmd` and returns the output of a successful run; a failed run becomes
+/// [`Output::to_error`]`(what)`, and retryable failures (network errors, `(5xx)`, `(429)`,
+/// timeouts) are retried under `policy`. Only for commands that are safe to repeat (reads,
+/// idempotent writes).
+///
+/// ```
+/// use std::time::Duration;
+/// use connector_sdk::command::{Command, ProcessRunner, RetryPolicy, run_retrying};
+/// use connector_sdk::ErrorKind;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let fast = RetryPolicy { max_attempts: 3, min_delay: Duration::from_millis(1), max_delay: Duration::from_millis(1), ..RetryPolicy::default() };
+/// let cmd = Command::new(["-c", "echo '[ERROR] (503) Service Unavailable' >&2; exit 1"]);
+/// let err = run_retrying(&ProcessRunner::new("sh"), &cmd, "listing users", fast).await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Unavailable);
+/// assert!(err.to_string().contains("giving up after 3 attempt(s)"));
+/// # });
+/// ```
+pub async fn run_retrying(
+    runner: &dyn CommandRunner,
+    cmd: &Command,
+    what: &str,
+    policy: RetryPolicy,
+) -> Result<Output> {
+    crate::retry::retry(policy, |_| async {
+        let out = runner.run(cmd).await?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(out.to_error(what))
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn env_is_per_child_and_removable() {
+        let runner = ProcessRunner::new("sh");
+        let out = runner
+            .run(
+                &Command::new(["-c", "echo \"$ONLY_HERE/${HOME:-unset}\""])
+                    .env("ONLY_HERE", SecretString::from("x"))
+                    .env_remove("HOME"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.stdout_text().trim(), "x/unset");
+        assert!(
+            std::env::var("ONLY_HERE").is_err(),
+            "the parent's environment is untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn timeouts_kill_and_missing_programs_explain() {
+        let err = ProcessRunner::new("sh")
+            .run(&Command::new(["-c", "sleep 5"]).timeout(Duration::from_millis(100)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DeadlineExceeded);
+        let err = ProcessRunner::new("/nonexistent/op")
+            .run(&Command::new(["--version"]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::FailedPrecondition);
+        let out = ProcessRunner::new("sh")
+            .run(&Command::new(["-c", "echo oops >&2; exit 3"]))
+            .await
+            .unwrap();
+        assert_eq!((out.status, out.stderr.trim()), (3, "oops"));
+    }
+
+    #[test]
+    fn secret_args_are_redacted() {
+        let c =
+            Command::new(["user", "list", "--session"]).secret_arg(SecretString::from("tok-123"));
+        assert_eq!(
+            c.display_args(),
+            ["user", "list", "--session", "[REDACTED]"]
+        );
+        assert!(!format!("{c:?}").contains("tok-123"));
+    }
+
+    #[tokio::test]
+    async fn children_get_a_clean_environment_from_a_parent_snapshot() {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+        let parent: Vec<(OsString, OsString)> = [
+            ("PATH", path),
+            ("HOME", "/home/connector".into()),
+            ("LC_ALL", "C.UTF-8".into()),
+            ("HTTPS_PROXY", "http://proxy.internal:3128".into()),
+            ("no_proxy", "localhost".into()),
+            ("SSL_CERT_FILE", "/etc/ssl/ca.pem".into()),
+            ("BATON_PASSWORD", "hunter2".into()),
+            ("BATON_SECRET_KEY", "A3-SECRET".into()),
+            ("BATON_X", "x".into()),
+            ("OP_SERVICE_ACCOUNT_TOKEN", "ops_stray".into()),
+            ("OP_CONFIG_DIR", "/srv/op".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (OsString::from(k), v))
+        .collect();
+        let runner = ProcessRunner::new("sh")
+            .allow_env("OP_CONFIG_DIR")
+            .with_parent_env(parent);
+        let out = runner
+            .run(&Command::new(["-c", "env"]).env("OP_ACCOUNT", SecretString::from("acme")))
+            .await
+            .unwrap();
+        let env = out.stdout_text();
+        let names: Vec<&str> = env.lines().filter_map(|l| l.split('=').next()).collect();
+        assert!(!names.iter().any(|n| n.starts_with("BATON_")), "{env}");
+        assert!(
+            !env.contains("hunter2") && !env.contains("A3-SECRET"),
+            "{env}"
+        );
+        assert!(!names.contains(&"OP_SERVICE_ACCOUNT_TOKEN"), "{env}");
+        for line in [
+            "HOME=/home/connector",
+            "LC_ALL=C.UTF-8",
+            "HTTPS_PROXY=http://proxy.internal:3128",
+            "no_proxy=localhost",
+            "SSL_CERT_FILE=/etc/ssl/ca.pem",
+            "OP_CONFIG_DIR=/srv/op",
+            "OP_ACCOUNT=acme",
+        ] {
+            assert!(env.lines().any(|l| l == line), "{line} missing from\n{env}");
+        }
+        assert!(!format!("{runner:?}").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn children_of_the_real_process_environment_get_only_allowed_names() {
+        // Whatever this test process holds, a child sees only allow-listed names.
+        let out = ProcessRunner::new("sh")
+            .run(&Command::new(["-c", "env"]))
+            .await
+            .unwrap();
+        let allow = EnvAllowList::standard();
+        for line in out.stdout_text().lines() {
+            let name = line.split('=').next().unwrap_or_default();
+            // sh itself sets PWD, SHLVL and `_`.
+            if ["PWD", "OLDPWD", "SHLVL", "_"].contains(&name) || name.is_empty() {
+                continue;
+            }
+            assert!(allow.allows(name), "{name} was inherited");
+        }
+    }
+
+    #[tokio::test]
+    async fn run_retrying_retries_transient_failures_and_not_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let counter = dir.path().join("n");
+        let fast = RetryPolicy {
+            max_attempts: 4,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            ..RetryPolicy::default()
+        };
+        // Fails twice with a reset, then answers.
+        let script = format!(
+            "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}; \
+             if [ $n -lt 3 ]; then echo 'read: connection reset by peer' >&2; exit 1; fi; echo ok",
+            c = counter.display()
+        );
+        let out = run_retrying(
+            &ProcessRunner::new("sh"),
+            &Command::new(["-c", &script]),
+            "x",
+            fast,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.stdout_text().trim(), "ok");
+        assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "3");
+        std::fs::remove_file(&counter).unwrap();
+        let script = format!(
+            "n=$(cat {c} 2>/dev/null || echo 0); echo $((n+1)) > {c}; echo '[ERROR] (403) Forbidden' >&2; exit 1",
+            c = counter.display()
+        );
+        let err = run_retrying(
+            &ProcessRunner::new("sh"),
+            &Command::new(["-c", &script]),
+            "x",
+            fast,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "1");
+    }
+}
