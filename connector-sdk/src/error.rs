@@ -100,8 +100,7 @@ impl ErrorKind {
             405 | 501 => ErrorKind::Unimplemented,
             408 | 504 => ErrorKind::DeadlineExceeded,
             429 => ErrorKind::ResourceExhausted,
-            500 => ErrorKind::Internal,
-            502 | 503 => ErrorKind::Unavailable,
+            500 | 502 | 503 => ErrorKind::Unavailable,
             400..=499 => ErrorKind::InvalidArgument,
             _ => ErrorKind::Unavailable,
         })
@@ -343,7 +342,7 @@ mod tests {
             (409, ErrorKind::AlreadyExists),
             (418, ErrorKind::InvalidArgument),
             (429, ErrorKind::ResourceExhausted),
-            (500, ErrorKind::Internal),
+            (500, ErrorKind::Unavailable),
             (502, ErrorKind::Unavailable),
             (503, ErrorKind::Unavailable),
             (504, ErrorKind::DeadlineExceeded),

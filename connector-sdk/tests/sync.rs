@@ -347,13 +347,20 @@ async fn a_dropped_sync_future_leaves_a_resumable_checkpoint() {
         fail_after: usize::MAX,
         delay: Duration::from_millis(5),
     };
-    // Like a killed process: the future is dropped at an arbitrary await point.
-    let r = tokio::time::timeout(
-        Duration::from_millis(150),
-        sync_to_file(&slow, &path, &opts(), None),
-    )
-    .await;
-    assert!(r.is_err(), "the sync should still have been running");
+    // Like a killed process: the future is dropped at an arbitrary await point, once a few
+    // pages are in (however slow the machine is).
+    let pages = slow.pages.clone();
+    let started = async {
+        while pages.load(Ordering::SeqCst) < 6 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let options = opts();
+    tokio::select! {
+        _ = sync_to_file(&slow, &path, &options, None) => panic!("the sync should still have been running"),
+        _ = started => {}
+    }
     let report = sync_to_file(&tenant(), &path, &opts(), None).await.unwrap();
     assert!(report.resumed);
     assert_eq!(contents(&path), contents(&reference));
