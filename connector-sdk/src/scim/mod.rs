@@ -43,8 +43,8 @@ pub use filter::filter_eq;
 pub use list::ListResponse;
 pub use mapping::{display_name, looks_like_email};
 pub use model::{
-    Attributes, ENTERPRISE_USER, Email, EnterpriseUser, Group, Member, Meta, Name, ScimResource,
-    User,
+    Attributes, ENTERPRISE_USER, Email, EnterpriseUser, Group, Member, Meta, Name, Password,
+    ScimResource, User,
 };
 pub use patch::{MemberId, PatchKind, PatchOp, PatchOperation, Patched, patch_add, patch_replace};
 

@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::lenient;
@@ -197,6 +198,55 @@ impl Member {
     }
 }
 
+/// `password` (RFC 7643 §4.1.1): write-only, sent when creating a user. `Debug` never
+/// shows it.
+///
+/// ```
+/// use connector_sdk::scim::{Password, User};
+/// let mut u = User::new("a@x.com");
+/// u.password = Some(Password::new("Str0ng!Passw0rd#1".into()));
+/// assert!(serde_json::to_string(&u).unwrap().contains(r#""password":"Str0ng!Passw0rd#1""#));
+/// assert!(!format!("{u:?}").contains("Str0ng"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Password(SecretString);
+
+impl Password {
+    /// A password.
+    pub fn new(secret: SecretString) -> Self {
+        Password(secret)
+    }
+
+    /// The secret.
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+impl PartialEq for Password {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.expose_secret() == other.0.expose_secret()
+    }
+}
+
+impl Serialize for Password {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.expose_secret())
+    }
+}
+
+impl<'de> Deserialize<'de> for Password {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(Password(SecretString::from(String::deserialize(d)?)))
+    }
+}
+
 /// The value of extension `urn` in `extra`, read as `T`.
 fn extension_in<T: DeserializeOwned>(extra: &Attributes, urn: &str, id: &str) -> Result<Option<T>> {
     match extra.get(urn) {
@@ -207,6 +257,14 @@ fn extension_in<T: DeserializeOwned>(extra: &Attributes, urn: &str, id: &str) ->
             ))
         }),
     }
+}
+
+/// The value of a read that may fail, the failure logged.
+fn lossy<T>(read: Result<Option<T>>) -> Option<T> {
+    read.unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "ignoring an unreadable SCIM extension");
+        None
+    })
 }
 
 /// Stores `value` under `urn` in `extra` and lists `urn` in `schemas`.
@@ -326,6 +384,9 @@ pub struct User {
         skip_serializing_if = "Option::is_none"
     )]
     pub meta: Option<Meta>,
+    /// `password`: set on a user to create; servers never return it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Password>,
     /// Every other attribute, extension objects under their URN, as sent.
     #[serde(flatten)]
     pub extra: Attributes,
@@ -379,6 +440,12 @@ impl User {
     /// Sets extension `urn` to `value` and lists its URN in `schemas`.
     pub fn set_extension<T: Serialize>(&mut self, urn: &str, value: &T) -> Result<()> {
         set_extension_in(&mut self.extra, &mut self.schemas, urn, value)
+    }
+
+    /// Extension `urn` as `T` for mapping, where one odd attribute must not fail a
+    /// listing: `None` when absent or not in `T`'s shape (logged at debug).
+    pub fn extension_lossy<T: DeserializeOwned>(&self, urn: &str) -> Option<T> {
+        lossy(self.extension_as(urn))
     }
 }
 
@@ -484,6 +551,12 @@ impl Group {
     /// Sets extension `urn` to `value` and lists its URN in `schemas`.
     pub fn set_extension<T: Serialize>(&mut self, urn: &str, value: &T) -> Result<()> {
         set_extension_in(&mut self.extra, &mut self.schemas, urn, value)
+    }
+
+    /// Extension `urn` as `T` for mapping, where one odd attribute must not fail a
+    /// listing: `None` when absent or not in `T`'s shape (logged at debug).
+    pub fn extension_lossy<T: DeserializeOwned>(&self, urn: &str) -> Option<T> {
+        lossy(self.extension_as(urn))
     }
 }
 
@@ -602,6 +675,7 @@ mod tests {
             .extension_as::<EnterpriseUser>(ENTERPRISE_USER)
             .unwrap_err();
         assert!(err.to_string().contains(ENTERPRISE_USER), "{err}");
+        assert_eq!(bad.extension_lossy::<EnterpriseUser>(ENTERPRISE_USER), None);
     }
 
     #[test]

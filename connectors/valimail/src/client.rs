@@ -40,13 +40,9 @@ pub struct UserExtension {
     pub member_type: Option<String>,
 }
 
-/// The Valimail extension of `user`; `None` when absent, or (logged) not an object.
+/// The Valimail extension of `user`; `None` when absent or (logged) not an object.
 pub fn extension(user: &User) -> Option<UserExtension> {
-    user.extension_as::<UserExtension>(EXTENSION)
-        .unwrap_or_else(|e| {
-            tracing::debug!(error = %e, "ignoring an unreadable Valimail extension");
-            None
-        })
+    user.extension_lossy(EXTENSION)
 }
 
 /// The member type of `user`, lower-cased; `None` when missing or empty.
