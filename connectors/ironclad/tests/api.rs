@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use connector_ironclad::client::MemberId;
 use connector_ironclad::groups::{group_type, member_entitlement};
 use connector_ironclad::simulator::{IroncladSimulator, SimState};
 use connector_ironclad::{Ironclad, IroncladClient, IroncladConfig};
 use connector_sdk::connector::{Capability, capabilities, syncer_for};
 use connector_sdk::http::RetryPolicy;
 use connector_sdk::prelude::*;
+use connector_sdk::scim::{Member, MemberId};
 use futures::TryStreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -396,12 +396,7 @@ async fn edge_08_09_10_members_come_inline_deduplicated_users_only_even_unknown_
     );
     sim.state().groups[0]
         .members
-        .as_mut()
-        .unwrap()
-        .push(connector_ironclad::client::Member {
-            value: "ghost-user".into(),
-            kind: None,
-        });
+        .push(Member::new("ghost-user"));
     assert!(
         grants("g-admins").await.contains(&"ghost-user".to_string()),
         "granted by id even when not listed"
@@ -516,6 +511,109 @@ async fn grant_and_revoke_bodies_are_byte_exact_and_accept_200_and_204() {
             RevokeOutcome::AlreadyRevoked
         );
     }
+}
+
+/// Whatever a successful PATCH carries (the group, nothing, an empty 200, a body that is
+/// not a group) the change was applied; 409 on add and 404 on remove mean there was
+/// nothing to do; anything else is an error with the server's detail.
+#[tokio::test]
+async fn membership_patch_answers_of_every_kind_map_to_outcomes() {
+    let replies: Vec<(&str, ResponseTemplate)> = vec![
+        (
+            "group",
+            scim(200, json!({"id": "g1", "members": [{"value": "new"}]})),
+        ),
+        ("204", ResponseTemplate::new(204)),
+        ("empty 200", ResponseTemplate::new(200)),
+        ("text 200", ResponseTemplate::new(200).set_body_string("OK")),
+    ];
+    for (what, reply) in replies {
+        let server = MockServer::start().await;
+        token(&server, 3600).await;
+        Mock::given(method("GET"))
+            .and(path("/scim/v2/Groups/g1"))
+            .respond_with(scim(
+                200,
+                json!({"id": "g1", "members": [{"value": "old"}]}),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("PATCH"))
+            .respond_with(reply)
+            .expect(2)
+            .mount(&server)
+            .await;
+        let c = connector(&server.uri(), false);
+        let s = syncer_for(&c, "group").unwrap();
+        let prov = s.provisioner().unwrap();
+        let ent = member_entitlement(&group_res("g1"));
+        assert!(
+            matches!(
+                prov.grant(&user_res("new"), &ent).await,
+                Ok(GrantOutcome::Granted(_))
+            ),
+            "grant answered {what}"
+        );
+        assert_eq!(
+            prov.revoke(&Grant::new(&ent, ResourceId::new("user", "old")))
+                .await
+                .unwrap_or_else(|e| panic!("revoke answered {what}: {e}")),
+            RevokeOutcome::Revoked
+        );
+    }
+    let server = MockServer::start().await;
+    token(&server, 3600).await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Groups/g1"))
+        .respond_with(scim(
+            200,
+            json!({"id": "g1", "members": [{"value": "old"}]}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(wiremock::matchers::body_string_contains("\"op\":\"add\""))
+        .and(wiremock::matchers::body_string_contains(
+            "\"value\":\"dup\"",
+        ))
+        .respond_with(scim(409, json!({"status": "409"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(wiremock::matchers::body_string_contains("\"op\":\"add\""))
+        .respond_with(scim(
+            403,
+            json!({"status": "403", "detail": "scope missing"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(wiremock::matchers::body_string_contains(
+            "\"op\":\"remove\"",
+        ))
+        .respond_with(scim(
+            404,
+            json!({"status": "404", "detail": "Resource g1 not found"}),
+        ))
+        .mount(&server)
+        .await;
+    let c = connector(&server.uri(), false);
+    let s = syncer_for(&c, "group").unwrap();
+    let prov = s.provisioner().unwrap();
+    let ent = member_entitlement(&group_res("g1"));
+    assert_eq!(
+        prov.grant(&user_res("dup"), &ent).await.unwrap(),
+        GrantOutcome::AlreadyExists
+    );
+    assert_eq!(
+        prov.revoke(&Grant::new(&ent, ResourceId::new("user", "old")))
+            .await
+            .unwrap(),
+        RevokeOutcome::AlreadyRevoked
+    );
+    let err = prov.grant(&user_res("other"), &ent).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert!(err.to_string().contains("scope missing"), "{err}");
 }
 
 #[tokio::test]
