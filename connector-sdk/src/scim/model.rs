@@ -247,40 +247,50 @@ impl<'de> Deserialize<'de> for Password {
     }
 }
 
-/// The value of extension `urn` in `extra`, read as `T`.
-fn extension_in<T: DeserializeOwned>(extra: &Attributes, urn: &str, id: &str) -> Result<Option<T>> {
-    match extra.get(urn) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => T::deserialize(v).map(Some).map_err(|e| {
-            Error::internal(format!(
-                "SCIM resource {id:?}: the {urn} extension is not in the expected shape: {e}"
-            ))
-        }),
-    }
-}
+/// The methods reading and writing extensions, the same on [`User`] and [`Group`] (both
+/// have `id`, `schemas` and `extra`).
+macro_rules! extension_methods {
+    () => {
+        /// The raw object of extension `urn` (or any other untyped attribute), if present.
+        pub fn extension(&self, urn: &str) -> Option<&Value> {
+            self.extra.get(urn).filter(|v| !v.is_null())
+        }
 
-/// The value of a read that may fail, the failure logged.
-fn lossy<T>(read: Result<Option<T>>) -> Option<T> {
-    read.unwrap_or_else(|e| {
-        tracing::debug!(error = %e, "ignoring an unreadable SCIM extension");
-        None
-    })
-}
+        /// Extension `urn` read as `T`; `Ok(None)` when absent, an error naming the URN
+        /// when it is not in `T`'s shape.
+        pub fn extension_as<T: DeserializeOwned>(&self, urn: &str) -> Result<Option<T>> {
+            let Some(v) = self.extension(urn) else {
+                return Ok(None);
+            };
+            T::deserialize(v).map(Some).map_err(|e| {
+                Error::internal(format!(
+                    "SCIM resource {:?}: the {urn} extension is not in the expected shape: {e}",
+                    self.id
+                ))
+            })
+        }
 
-/// Stores `value` under `urn` in `extra` and lists `urn` in `schemas`.
-fn set_extension_in<T: Serialize>(
-    extra: &mut Attributes,
-    schemas: &mut Vec<String>,
-    urn: &str,
-    value: &T,
-) -> Result<()> {
-    let v = serde_json::to_value(value)
-        .map_err(|e| Error::internal(format!("could not encode the {urn} extension: {e}")))?;
-    extra.insert(urn.to_string(), v);
-    if !schemas.iter().any(|s| s == urn) {
-        schemas.push(urn.to_string());
-    }
-    Ok(())
+        /// Extension `urn` as `T` for mapping, where one odd attribute must not fail a
+        /// listing: `None` when absent or not in `T`'s shape (logged at debug).
+        pub fn extension_lossy<T: DeserializeOwned>(&self, urn: &str) -> Option<T> {
+            self.extension_as(urn).unwrap_or_else(|e| {
+                tracing::debug!(error = %e, "ignoring an unreadable SCIM extension");
+                None
+            })
+        }
+
+        /// Sets extension `urn` to `value` and lists its URN in `schemas`.
+        pub fn set_extension<T: Serialize>(&mut self, urn: &str, value: &T) -> Result<()> {
+            let v = serde_json::to_value(value).map_err(|e| {
+                Error::internal(format!("could not encode the {urn} extension: {e}"))
+            })?;
+            self.extra.insert(urn.to_string(), v);
+            if !self.schemas.iter().any(|s| s == urn) {
+                self.schemas.push(urn.to_string());
+            }
+            Ok(())
+        }
+    };
 }
 
 /// A SCIM user (RFC 7643 §4.1), lenient about what servers send: `active` as a boolean or
@@ -426,27 +436,7 @@ impl User {
             .map(|e| e.value.as_str())
     }
 
-    /// The raw object of extension `urn` (or any other untyped attribute), if present.
-    pub fn extension(&self, urn: &str) -> Option<&Value> {
-        self.extra.get(urn).filter(|v| !v.is_null())
-    }
-
-    /// Extension `urn` read as `T`; `Ok(None)` when absent, an error naming the URN when
-    /// it is not in `T`'s shape.
-    pub fn extension_as<T: DeserializeOwned>(&self, urn: &str) -> Result<Option<T>> {
-        extension_in(&self.extra, urn, &self.id)
-    }
-
-    /// Sets extension `urn` to `value` and lists its URN in `schemas`.
-    pub fn set_extension<T: Serialize>(&mut self, urn: &str, value: &T) -> Result<()> {
-        set_extension_in(&mut self.extra, &mut self.schemas, urn, value)
-    }
-
-    /// Extension `urn` as `T` for mapping, where one odd attribute must not fail a
-    /// listing: `None` when absent or not in `T`'s shape (logged at debug).
-    pub fn extension_lossy<T: DeserializeOwned>(&self, urn: &str) -> Option<T> {
-        lossy(self.extension_as(urn))
-    }
+    extension_methods!();
 }
 
 impl ScimResource for User {
@@ -538,26 +528,7 @@ impl Group {
             .collect()
     }
 
-    /// The raw object of extension `urn` (or any other untyped attribute), if present.
-    pub fn extension(&self, urn: &str) -> Option<&Value> {
-        self.extra.get(urn).filter(|v| !v.is_null())
-    }
-
-    /// Extension `urn` read as `T`; `Ok(None)` when absent.
-    pub fn extension_as<T: DeserializeOwned>(&self, urn: &str) -> Result<Option<T>> {
-        extension_in(&self.extra, urn, &self.id)
-    }
-
-    /// Sets extension `urn` to `value` and lists its URN in `schemas`.
-    pub fn set_extension<T: Serialize>(&mut self, urn: &str, value: &T) -> Result<()> {
-        set_extension_in(&mut self.extra, &mut self.schemas, urn, value)
-    }
-
-    /// Extension `urn` as `T` for mapping, where one odd attribute must not fail a
-    /// listing: `None` when absent or not in `T`'s shape (logged at debug).
-    pub fn extension_lossy<T: DeserializeOwned>(&self, urn: &str) -> Option<T> {
-        lossy(self.extension_as(urn))
-    }
+    extension_methods!();
 }
 
 impl ScimResource for Group {

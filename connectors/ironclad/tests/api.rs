@@ -64,6 +64,18 @@ async fn token(server: &MockServer, expires_in: u64) {
         .await;
 }
 
+/// A server with a token endpoint and group `g1` of `members`.
+async fn group_g1_server(members: Value) -> MockServer {
+    let server = MockServer::start().await;
+    token(&server, 3600).await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Groups/g1"))
+        .respond_with(scim(200, json!({"id": "g1", "members": members})))
+        .mount(&server)
+        .await;
+    server
+}
+
 fn scim(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.to_string().into_bytes(), "application/json")
 }
@@ -454,16 +466,7 @@ async fn edge_11_12_13_14_user_mapping_handles_missing_fields_unicode_and_id_sha
 #[tokio::test]
 async fn grant_and_revoke_bodies_are_byte_exact_and_accept_200_and_204() {
     for status in [200, 204] {
-        let server = MockServer::start().await;
-        token(&server, 3600).await;
-        Mock::given(method("GET"))
-            .and(path("/scim/v2/Groups/g1"))
-            .respond_with(scim(
-                200,
-                json!({"id": "g1", "members": [{"value": "old"}]}),
-            ))
-            .mount(&server)
-            .await;
+        let server = group_g1_server(json!([{"value": "old"}])).await;
         let add = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"new"}]}]}"#;
         let remove = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members","value":[{"value":"old"}]}]}"#;
         let reply = if status == 200 {
@@ -528,16 +531,7 @@ async fn membership_patch_answers_of_every_kind_map_to_outcomes() {
         ("text 200", ResponseTemplate::new(200).set_body_string("OK")),
     ];
     for (what, reply) in replies {
-        let server = MockServer::start().await;
-        token(&server, 3600).await;
-        Mock::given(method("GET"))
-            .and(path("/scim/v2/Groups/g1"))
-            .respond_with(scim(
-                200,
-                json!({"id": "g1", "members": [{"value": "old"}]}),
-            ))
-            .mount(&server)
-            .await;
+        let server = group_g1_server(json!([{"value": "old"}])).await;
         Mock::given(method("PATCH"))
             .respond_with(reply)
             .expect(2)
@@ -561,16 +555,7 @@ async fn membership_patch_answers_of_every_kind_map_to_outcomes() {
             RevokeOutcome::Revoked
         );
     }
-    let server = MockServer::start().await;
-    token(&server, 3600).await;
-    Mock::given(method("GET"))
-        .and(path("/scim/v2/Groups/g1"))
-        .respond_with(scim(
-            200,
-            json!({"id": "g1", "members": [{"value": "old"}]}),
-        ))
-        .mount(&server)
-        .await;
+    let server = group_g1_server(json!([{"value": "old"}])).await;
     Mock::given(method("PATCH"))
         .and(wiremock::matchers::body_string_contains("\"op\":\"add\""))
         .and(wiremock::matchers::body_string_contains(
@@ -655,16 +640,7 @@ async fn a_revoke_never_sends_a_remove_without_a_member() {
 
 #[tokio::test]
 async fn a_strict_server_gets_the_filter_form_after_refusing_the_value_form() {
-    let server = MockServer::start().await;
-    token(&server, 3600).await;
-    Mock::given(method("GET"))
-        .and(path("/scim/v2/Groups/g1"))
-        .respond_with(scim(
-            200,
-            json!({"id": "g1", "members": [{"value": "u\"1"}]}),
-        ))
-        .mount(&server)
-        .await;
+    let server = group_g1_server(json!([{"value": "u\"1"}])).await;
     Mock::given(method("PATCH"))
         .and(wiremock::matchers::body_string_contains("\"value\":[{"))
         .respond_with(scim(400, json!({"status": "400", "scimType": "invalidValue", "detail": "remove carries no value"})))
