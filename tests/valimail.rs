@@ -130,3 +130,52 @@ fn help_shows_every_valimail_flag_with_its_variable() {
         "{err}"
     );
 }
+
+/// The reported failure: against a tenant answering PATCH with 204 No Content, the grant
+/// and the action were applied but reported "not the expected JSON … (HTTP 204)". Both
+/// succeed now, and the action reports the state read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_and_disable_against_a_tenant_answering_patch_with_204() {
+    let mut state = connector_valimail::simulator::SimState::seeded();
+    state.patch_no_content = true;
+    let sim = ValimailSimulator::start_with(state).await;
+    let dir = tempfile::tempdir().unwrap();
+    run(&sim, dir.path(), &[]).await;
+    let out = run(
+        &sim,
+        dir.path(),
+        &[
+            "--provisioning",
+            "--grant-entitlement",
+            "member_type:owner:member",
+            "--grant-principal",
+            "2906d4927bf178077519",
+            "--grant-principal-type",
+            "user",
+        ],
+    )
+    .await;
+    assert!(
+        stdout(&out).contains("granted member_type:owner:member"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(
+        &sim,
+        dir.path(),
+        &[
+            "--provisioning",
+            "--invoke-action",
+            "disable_user",
+            "--invoke-action-args",
+            r#"{"user_id":"49c398b12b"}"#,
+        ],
+    )
+    .await;
+    assert!(
+        stdout(&out).contains("\"active\": false"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(sim.user("49c398b12b").unwrap().active, Some(false));
+}

@@ -78,7 +78,8 @@
 //! * [`syncer`], [`provision`], [`account`], [`delete`], [`action`], [`connector`]: the traits.
 //! * [`sync`]: the engine that drives a connector into a `.c1z`, concurrently and resumably.
 //! * [`store`]: the upstream-compatible `.c1z` file, written and read.
-//! * [`scim`]: SCIM 2.0 list envelopes, filters and PatchOp bodies; [`time`]: RFC 3339.
+//! * [`scim`]: SCIM 2.0 users, groups and extensions, list and PatchOp messages, and a
+//!   client over [`http`] that takes a PATCH answered 200 or 204; [`time`]: RFC 3339.
 //! * [`command`]: running a CLI tool as an API (argv only, secrets on stdin or in the child's
 //!   environment, a clean child environment, timeouts, stderr classified into error kinds,
 //!   an injectable runner); [`retry`]: the HTTP client's retry schedule for anything else.

@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use connector_sdk::prelude::*;
 
-use crate::client::{Change, IroncladClient, MemberId, PAGE_SIZE, ScimGroup};
+use connector_sdk::scim::{Group, MemberId};
+
+use crate::client::{Change, IroncladClient, PAGE_SIZE};
 
 /// The `group` resource type.
 pub fn group_type() -> ResourceType {
@@ -14,7 +16,7 @@ pub fn group_type() -> ResourceType {
 }
 
 /// Maps a SCIM group to a `group` resource.
-pub fn group_resource(g: &ScimGroup) -> Resource {
+pub fn group_resource(g: &Group) -> Resource {
     let name = if g.display_name.trim().is_empty() {
         g.id.clone()
     } else {
@@ -129,7 +131,7 @@ impl ResourceSyncer for GroupSyncer {
         let ent = member_entitlement(resource);
         Ok(Page::last(
             group
-                .user_ids()
+                .user_member_ids()
                 .into_iter()
                 .map(|u| Grant::new(&ent, ResourceId::new("user", u)))
                 .collect(),
@@ -157,7 +159,7 @@ impl Provisioner for GroupSyncer {
             .get_group(gid)
             .await?
             .ok_or_else(|| Error::not_found(format!("Ironclad group {gid} does not exist")))?;
-        if group.user_ids().contains(&principal.id.resource) {
+        if group.user_member_ids().contains(&principal.id.resource) {
             return Ok(GrantOutcome::AlreadyExists);
         }
         Ok(match self.client.add_member(gid, &member).await? {
@@ -176,7 +178,7 @@ impl Provisioner for GroupSyncer {
             return Ok(RevokeOutcome::AlreadyRevoked);
         };
         if !group
-            .user_ids()
+            .user_member_ids()
             .iter()
             .any(|u| *u == grant.principal().resource)
         {

@@ -22,7 +22,9 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
-use crate::client::{Member, ScimEmail, ScimGroup, ScimUser};
+use connector_sdk::scim::{ENTERPRISE_USER, Email, Group, Member, Meta, Name, User};
+
+use crate::client::IRONCLAD_EXT;
 use crate::config::{IroncladConfig, READ_SCOPES, WRITE_SCOPES};
 
 /// The simulated tenant.
@@ -33,9 +35,9 @@ pub struct SimState {
     /// The OAuth client secret.
     pub client_secret: String,
     /// Users in creation order.
-    pub users: Vec<ScimUser>,
+    pub users: Vec<User>,
     /// Groups in creation order (with members).
-    pub groups: Vec<ScimGroup>,
+    pub groups: Vec<Group>,
     /// Emails allowed as `x-as-user-email` (administrators).
     pub admins: Vec<String>,
     /// Token lifetime in seconds.
@@ -48,38 +50,29 @@ pub struct SimState {
     next: u64,
 }
 
-fn user(id: &str, email: &str, given: Option<&str>, family: Option<&str>) -> ScimUser {
-    ScimUser {
+fn user(id: &str, email: &str, given: Option<&str>, family: Option<&str>) -> User {
+    User {
         id: id.into(),
         user_name: email.into(),
         name: (given.is_some() || family.is_some())
-            .then(|| json!({"givenName": given, "familyName": family})),
-        emails: Some(vec![ScimEmail {
-            value: email.into(),
-            primary: true,
-        }]),
+            .then(|| Name::new(given.map(String::from), family.map(String::from))),
+        emails: vec![Email::primary(email)],
         active: Some(true),
-        meta: Some(
-            json!({"created": "2025-03-26T18:33:48.336Z", "lastModified": "2025-03-26T18:33:48.336Z"}),
-        ),
-        ..Default::default()
+        meta: Some(Meta {
+            created: Some("2025-03-26T18:33:48.336Z".into()),
+            last_modified: Some("2025-03-26T18:33:48.336Z".into()),
+            ..Meta::default()
+        }),
+        ..User::default()
     }
 }
 
-fn group(id: &str, name: &str, members: &[&str]) -> ScimGroup {
-    ScimGroup {
+fn group(id: &str, name: &str, members: &[&str]) -> Group {
+    Group {
         id: id.into(),
         display_name: name.into(),
-        external_id: None,
-        members: (!members.is_empty()).then(|| {
-            members
-                .iter()
-                .map(|m| Member {
-                    value: m.to_string(),
-                    kind: Some("User".into()),
-                })
-                .collect()
-        }),
+        members: members.iter().map(|m| Member::user(*m)).collect(),
+        ..Group::default()
     }
 }
 
@@ -95,7 +88,7 @@ impl SimState {
             None,
             None,
         );
-        no_name.emails = None;
+        no_name.emails = Vec::new();
         s.users = vec![
             user(
                 "6660d37dec0eac3deffb6810",
@@ -130,9 +123,13 @@ impl SimState {
             no_name,
         ];
         s.users[1].title = Some("Vice President".into());
-        s.users[1].enterprise = Some(json!({"department": "Legal"}));
-        s.users[1].ironclad =
-            Some(json!({"departmentHead": "admin@acme.example", "provider": "saml"}));
+        s.users[1]
+            .extra
+            .insert(ENTERPRISE_USER.into(), json!({"department": "Legal"}));
+        s.users[1].extra.insert(
+            IRONCLAD_EXT.into(),
+            json!({"departmentHead": "admin@acme.example", "provider": "saml"}),
+        );
         s.groups = vec![
             group("g-admins", "Admins", &["6660d37dec0eac3deffb6810"]),
             group(
@@ -151,12 +148,10 @@ impl SimState {
                 &["74906dd6-f2c6-4442-8875-57846f15b061"],
             ),
         ];
-        if let Some(m) = s.groups[3].members.as_mut() {
-            m.push(Member {
-                value: "g-legal".into(),
-                kind: Some("Group".into()),
-            });
-        }
+        s.groups[3].members.push(Member {
+            kind: Some("Group".into()),
+            ..Member::new("g-legal")
+        });
         s
     }
 
@@ -215,13 +210,7 @@ impl SimState {
         self.groups
             .iter()
             .find(|g| g.id == id)
-            .map(|g| {
-                g.members
-                    .iter()
-                    .flatten()
-                    .map(|m| m.value.clone())
-                    .collect()
-            })
+            .map(|g| g.members.iter().map(|m| m.value.clone()).collect())
             .unwrap_or_default()
     }
 }
@@ -415,7 +404,7 @@ impl SimState {
                 match query(req, "filter") {
                     Some(f) => match filter_value(&f, "userName") {
                         Some(v) => {
-                            let found: Vec<ScimUser> = self
+                            let found: Vec<User> = self
                                 .users
                                 .iter()
                                 .filter(|u| u.user_name.eq_ignore_ascii_case(&v))
@@ -438,11 +427,15 @@ impl SimState {
             ("GET", ["scim", "v2", "Groups"]) => ("GET Groups", {
                 let excluded = query(req, "excludedAttributes")
                     .is_some_and(|e| e.split(',').any(|a| a.trim() == "members"));
-                let groups: Vec<ScimGroup> = self
+                let groups: Vec<Group> = self
                     .groups
                     .iter()
-                    .map(|g| ScimGroup {
-                        members: if excluded { None } else { g.members.clone() },
+                    .map(|g| Group {
+                        members: if excluded {
+                            Vec::new()
+                        } else {
+                            g.members.clone()
+                        },
                         ..g.clone()
                     })
                     .collect();
@@ -524,15 +517,12 @@ impl SimState {
                         .collect()
                 })
                 .unwrap_or_default();
-            let members = g.members.get_or_insert_with(Vec::new);
+            let members = &mut g.members;
             match (op["op"].as_str(), op["path"].as_str().unwrap_or("members")) {
                 (Some("add"), "members") => {
                     for v in values {
                         if !members.iter().any(|m| m.value == v) {
-                            members.push(Member {
-                                value: v,
-                                kind: Some("User".into()),
-                            });
+                            members.push(Member::user(v));
                         }
                     }
                 }
@@ -545,13 +535,7 @@ impl SimState {
                     }
                 }
                 (Some("replace"), "members") => {
-                    *members = values
-                        .into_iter()
-                        .map(|v| Member {
-                            value: v,
-                            kind: Some("User".into()),
-                        })
-                        .collect();
+                    *members = values.into_iter().map(Member::user).collect();
                 }
                 _ => return scim_error(400, "Unsupported PATCH operation", Some("invalidValue")),
             }

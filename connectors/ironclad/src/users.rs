@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use connector_sdk::account::{PasswordPolicy, generate_password};
 use connector_sdk::prelude::*;
-use connector_sdk::scim::{display_name, looks_like_email};
+use connector_sdk::scim::{
+    Created, ENTERPRISE_USER, EnterpriseUser, Name, Password, User, display_name, looks_like_email,
+};
 use connector_sdk::time::parse_rfc3339;
-use serde_json::{Value, json};
 
-use crate::client::{Created, IroncladClient, PAGE_SIZE, ScimUser};
+use crate::client::{IRONCLAD_EXT, IroncladClient, PAGE_SIZE, UserExtension};
 
 /// Shortest password Ironclad accepts.
 pub const MIN_PASSWORD: usize = 16;
@@ -23,17 +24,17 @@ pub fn user_type() -> ResourceType {
         .with_description("An Ironclad user (SCIM account)")
 }
 
-fn text(v: Option<&Value>, key: &str) -> Option<String> {
-    v?.get(key)?
-        .as_str()
-        .map(String::from)
-        .filter(|s| !s.is_empty())
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
 }
 
 /// Maps a SCIM user to a `user` resource (spec §3.1).
-pub fn user_resource(u: &ScimUser) -> Resource {
-    let given = u.name_part("givenName");
-    let family = u.name_part("familyName");
+pub fn user_resource(u: &User) -> Resource {
+    let given = u.given_name().map(String::from);
+    let family = u.family_name().map(String::from);
+    let enterprise: EnterpriseUser = u.extension_lossy(ENTERPRISE_USER).unwrap_or_default();
+    let ironclad: UserExtension = u.extension_lossy(IRONCLAD_EXT).unwrap_or_default();
+    let created = non_empty(u.meta.as_ref().and_then(|m| m.created.clone()));
     let display = display_name(given.as_deref(), family.as_deref(), &u.user_name, &u.id);
     let mut profile = Profile::new();
     let mut put = |k: &str, v: Option<String>| {
@@ -48,17 +49,17 @@ pub fn user_resource(u: &ScimUser) -> Resource {
     put("first_name", given.clone());
     put("last_name", family.clone());
     put("title", u.title.clone().filter(|s| !s.is_empty()));
-    put("department", text(u.enterprise.as_ref(), "department"));
+    put("department", non_empty(enterprise.department));
+    put("department_head", non_empty(ironclad.department_head));
+    put("provider", non_empty(ironclad.provider));
+    put("created_at", created.clone());
     put(
-        "department_head",
-        text(u.ironclad.as_ref(), "departmentHead"),
+        "last_modified",
+        non_empty(u.meta.as_ref().and_then(|m| m.last_modified.clone())),
     );
-    put("provider", text(u.ironclad.as_ref(), "provider"));
-    put("created_at", text(u.meta.as_ref(), "created"));
-    put("last_modified", text(u.meta.as_ref(), "lastModified"));
     let mut user = UserTrait::default()
         .with_login(&u.user_name)
-        .with_status(if u.active.unwrap_or(true) {
+        .with_status(if u.is_active() {
             UserStatus::Enabled
         } else {
             UserStatus::Disabled
@@ -72,7 +73,6 @@ pub fn user_resource(u: &ScimUser) -> Resource {
     let emails: Vec<_> = u
         .emails
         .iter()
-        .flatten()
         .filter(|e| !e.value.trim().is_empty())
         .collect();
     let any_primary = emails.iter().any(|e| e.primary);
@@ -91,9 +91,7 @@ pub fn user_resource(u: &ScimUser) -> Resource {
     {
         user = user.with_email(&u.user_name, !any_primary);
     }
-    user.created_at = text(u.meta.as_ref(), "created")
-        .as_deref()
-        .and_then(parse_rfc3339);
+    user.created_at = created.as_deref().and_then(parse_rfc3339);
     Resource::new(&user_type(), &u.id, display).with_user_trait(user)
 }
 
@@ -185,17 +183,15 @@ impl AccountManager for UserSyncer {
             _ => DEFAULT_PASSWORD,
         };
         let password = generate_password(&PasswordPolicy::strong(length));
-        let mut body = json!({
-            "schemas": [connector_sdk::scim::USER],
-            "userName": email,
-            "name": {"givenName": info.profile_text("first_name"), "familyName": info.profile_text("last_name")},
-            "password": secrecy::ExposeSecret::expose_secret(&password),
-            "active": true,
-        });
-        if let Some(t) = info.profile_text("title") {
-            body["title"] = t.into();
-        }
-        match self.client.create_user(&body).await? {
+        let mut user = User::new(email.clone());
+        user.name = Some(Name::new(
+            info.profile_text("first_name"),
+            info.profile_text("last_name"),
+        ));
+        user.title = info.profile_text("title");
+        user.active = Some(true);
+        user.password = Some(Password::new(password.clone()));
+        match self.client.create_user(&user).await? {
             Created::New(u) => Ok(AccountOutcome::Created {
                 resource: user_resource(&u),
                 credentials: vec![Credential {

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use connector_ironclad::client::MemberId;
 use connector_ironclad::groups::{group_type, member_entitlement};
 use connector_ironclad::simulator::{IroncladSimulator, SimState};
 use connector_ironclad::{Ironclad, IroncladClient, IroncladConfig};
 use connector_sdk::connector::{Capability, capabilities, syncer_for};
 use connector_sdk::http::RetryPolicy;
 use connector_sdk::prelude::*;
+use connector_sdk::scim::{Member, MemberId};
 use futures::TryStreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -62,6 +62,18 @@ async fn token(server: &MockServer, expires_in: u64) {
         ))
         .mount(server)
         .await;
+}
+
+/// A server with a token endpoint and group `g1` of `members`.
+async fn group_g1_server(members: Value) -> MockServer {
+    let server = MockServer::start().await;
+    token(&server, 3600).await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Groups/g1"))
+        .respond_with(scim(200, json!({"id": "g1", "members": members})))
+        .mount(&server)
+        .await;
+    server
 }
 
 fn scim(status: u16, body: Value) -> ResponseTemplate {
@@ -396,12 +408,7 @@ async fn edge_08_09_10_members_come_inline_deduplicated_users_only_even_unknown_
     );
     sim.state().groups[0]
         .members
-        .as_mut()
-        .unwrap()
-        .push(connector_ironclad::client::Member {
-            value: "ghost-user".into(),
-            kind: None,
-        });
+        .push(Member::new("ghost-user"));
     assert!(
         grants("g-admins").await.contains(&"ghost-user".to_string()),
         "granted by id even when not listed"
@@ -459,16 +466,7 @@ async fn edge_11_12_13_14_user_mapping_handles_missing_fields_unicode_and_id_sha
 #[tokio::test]
 async fn grant_and_revoke_bodies_are_byte_exact_and_accept_200_and_204() {
     for status in [200, 204] {
-        let server = MockServer::start().await;
-        token(&server, 3600).await;
-        Mock::given(method("GET"))
-            .and(path("/scim/v2/Groups/g1"))
-            .respond_with(scim(
-                200,
-                json!({"id": "g1", "members": [{"value": "old"}]}),
-            ))
-            .mount(&server)
-            .await;
+        let server = group_g1_server(json!([{"value": "old"}])).await;
         let add = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"new"}]}]}"#;
         let remove = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members","value":[{"value":"old"}]}]}"#;
         let reply = if status == 200 {
@@ -518,6 +516,91 @@ async fn grant_and_revoke_bodies_are_byte_exact_and_accept_200_and_204() {
     }
 }
 
+/// Whatever a successful PATCH carries (the group, nothing, an empty 200, a body that is
+/// not a group) the change was applied; 409 on add and 404 on remove mean there was
+/// nothing to do; anything else is an error with the server's detail.
+#[tokio::test]
+async fn membership_patch_answers_of_every_kind_map_to_outcomes() {
+    let replies: Vec<(&str, ResponseTemplate)> = vec![
+        (
+            "group",
+            scim(200, json!({"id": "g1", "members": [{"value": "new"}]})),
+        ),
+        ("204", ResponseTemplate::new(204)),
+        ("empty 200", ResponseTemplate::new(200)),
+        ("text 200", ResponseTemplate::new(200).set_body_string("OK")),
+    ];
+    for (what, reply) in replies {
+        let server = group_g1_server(json!([{"value": "old"}])).await;
+        Mock::given(method("PATCH"))
+            .respond_with(reply)
+            .expect(2)
+            .mount(&server)
+            .await;
+        let c = connector(&server.uri(), false);
+        let s = syncer_for(&c, "group").unwrap();
+        let prov = s.provisioner().unwrap();
+        let ent = member_entitlement(&group_res("g1"));
+        assert!(
+            matches!(
+                prov.grant(&user_res("new"), &ent).await,
+                Ok(GrantOutcome::Granted(_))
+            ),
+            "grant answered {what}"
+        );
+        assert_eq!(
+            prov.revoke(&Grant::new(&ent, ResourceId::new("user", "old")))
+                .await
+                .unwrap_or_else(|e| panic!("revoke answered {what}: {e}")),
+            RevokeOutcome::Revoked
+        );
+    }
+    let server = group_g1_server(json!([{"value": "old"}])).await;
+    Mock::given(method("PATCH"))
+        .and(wiremock::matchers::body_string_contains("\"op\":\"add\""))
+        .and(wiremock::matchers::body_string_contains(
+            "\"value\":\"dup\"",
+        ))
+        .respond_with(scim(409, json!({"status": "409"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(wiremock::matchers::body_string_contains("\"op\":\"add\""))
+        .respond_with(scim(
+            403,
+            json!({"status": "403", "detail": "scope missing"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(wiremock::matchers::body_string_contains(
+            "\"op\":\"remove\"",
+        ))
+        .respond_with(scim(
+            404,
+            json!({"status": "404", "detail": "Resource g1 not found"}),
+        ))
+        .mount(&server)
+        .await;
+    let c = connector(&server.uri(), false);
+    let s = syncer_for(&c, "group").unwrap();
+    let prov = s.provisioner().unwrap();
+    let ent = member_entitlement(&group_res("g1"));
+    assert_eq!(
+        prov.grant(&user_res("dup"), &ent).await.unwrap(),
+        GrantOutcome::AlreadyExists
+    );
+    assert_eq!(
+        prov.revoke(&Grant::new(&ent, ResourceId::new("user", "old")))
+            .await
+            .unwrap(),
+        RevokeOutcome::AlreadyRevoked
+    );
+    let err = prov.grant(&user_res("other"), &ent).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert!(err.to_string().contains("scope missing"), "{err}");
+}
+
 #[tokio::test]
 async fn a_revoke_never_sends_a_remove_without_a_member() {
     // Type level: a MemberId cannot be empty, and the body holds exactly one member.
@@ -557,16 +640,7 @@ async fn a_revoke_never_sends_a_remove_without_a_member() {
 
 #[tokio::test]
 async fn a_strict_server_gets_the_filter_form_after_refusing_the_value_form() {
-    let server = MockServer::start().await;
-    token(&server, 3600).await;
-    Mock::given(method("GET"))
-        .and(path("/scim/v2/Groups/g1"))
-        .respond_with(scim(
-            200,
-            json!({"id": "g1", "members": [{"value": "u\"1"}]}),
-        ))
-        .mount(&server)
-        .await;
+    let server = group_g1_server(json!([{"value": "u\"1"}])).await;
     Mock::given(method("PATCH"))
         .and(wiremock::matchers::body_string_contains("\"value\":[{"))
         .respond_with(scim(400, json!({"status": "400", "scimType": "invalidValue", "detail": "remove carries no value"})))

@@ -5,8 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use connector_sdk::http::auth::{Token, TokenExchange};
 use connector_sdk::http::{HttpClient, Response, RetryPolicy, api_message, error_from_response};
+use connector_sdk::page::{Page, PageToken, ScimPager};
 use connector_sdk::ratelimit::RateLimitInfo;
-use connector_sdk::scim::{self, ListResponse};
+use connector_sdk::scim::{
+    self, Created, ListQuery, ListResponse, ScimClient, ScimError, User, lenient,
+};
 use connector_sdk::time::parse_rfc3339;
 use connector_sdk::{Error, ErrorKind, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -24,95 +27,30 @@ pub const MEMBER_TYPE_PATH_DOT: &str =
 pub const MEMBER_TYPE_PATH_COLON: &str =
     "urn:ietf:params:scim:schemas:extension:valimailuserextension:2.0:User:memberType";
 
-/// A SCIM user as Valimail returns it.
+/// Valimail's user extension (under [`EXTENSION`]): the member type.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ScimUser {
-    /// Opaque id (10 or 20 hex digits, or a UUID).
-    pub id: String,
-    /// The email address.
-    #[serde(rename = "userName", default)]
-    pub user_name: String,
-    /// The external id, when set.
-    #[serde(
-        rename = "externalId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub external_id: Option<String>,
-    /// Given and family name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<ScimName>,
-    /// Whether the user is active; missing means active.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// The Valimail extension with `memberType`.
-    #[serde(
-        rename = "urn:ietf:params:scim:schemas:extension:valimailuserextension:2.0:User",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub extension: Option<Extension>,
-    /// Creation and modification times.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<Meta>,
-}
-
-/// `name`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ScimName {
-    /// First name.
-    #[serde(rename = "givenName", default, skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
-    /// Last name.
-    #[serde(
-        rename = "familyName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub family_name: Option<String>,
-}
-
-/// The Valimail extension object.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Extension {
+pub struct UserExtension {
     /// `owner`, `member`, `marketer`, or another value.
     #[serde(
         rename = "memberType",
         default,
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub member_type: Option<String>,
 }
 
-/// `meta`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Meta {
-    /// Creation time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// Last modification time.
-    #[serde(
-        rename = "lastModified",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub last_modified: Option<String>,
+/// The Valimail extension of `user`; `None` when absent or (logged) not an object.
+pub fn extension(user: &User) -> Option<UserExtension> {
+    user.extension_lossy(EXTENSION)
 }
 
-impl ScimUser {
-    /// The member type, lower-cased; `None` when missing or empty.
-    pub fn member_type(&self) -> Option<String> {
-        self.extension
-            .as_ref()
-            .and_then(|e| e.member_type.as_deref())
-            .map(|m| m.trim().to_lowercase())
-            .filter(|m| !m.is_empty())
-    }
-
-    /// `active`, missing meaning active.
-    pub fn is_active(&self) -> bool {
-        self.active.unwrap_or(true)
-    }
+/// The member type of `user`, lower-cased; `None` when missing or empty.
+pub fn member_type(user: &User) -> Option<String> {
+    extension(user)?
+        .member_type
+        .map(|m| m.trim().to_lowercase())
+        .filter(|m| !m.is_empty())
 }
 
 /// Valimail's error mapping: status to kind, SCIM `detail` or the non-SCIM `message`, and
@@ -216,24 +154,24 @@ async fn exchange(http: reqwest::Client, config: Arc<ValimailConfig>) -> Result<
     })
 }
 
-/// The result of creating a user.
-#[derive(Debug, Clone)]
-pub enum Created {
-    /// 201 with the new user.
-    New(ScimUser),
-    /// 409: a user with that email exists; `detail` is Valimail's text.
-    Conflict(String),
-}
-
 /// Valimail's API for one account.
 #[derive(Debug, Clone)]
 pub struct ValimailClient {
-    http: HttpClient,
-    slug: String,
+    scim: ScimClient,
 }
 
 /// Users per SCIM page.
 pub const PAGE_SIZE: u32 = 100;
+
+/// Whether Valimail refused a `memberType` PATCH for its path (spec §5.1): `invalidPath`,
+/// or a detail that talks about the path.
+fn path_refused(refusal: &ScimError) -> bool {
+    refusal.is("invalidPath")
+        || refusal
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.to_lowercase().contains("path"))
+}
 
 impl ValimailClient {
     /// Valimail's retry policy: 1 s doubling to 60 s, at most 5 attempts.
@@ -267,111 +205,56 @@ impl ValimailClient {
             .retry(retry)
             .error_mapper(parse_error)
             .build()?;
-        Ok(ValimailClient {
-            http,
-            slug: config.slug.clone(),
-        })
-    }
-
-    fn users_path<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
-        let mut p = vec!["accounts", self.slug.as_str(), "scim", "v2", "Users"];
-        p.extend_from_slice(rest);
-        p
+        // Valimail documents application/scim+json, the ScimClient's default.
+        let scim = ScimClient::new(http, &["accounts", config.slug.as_str(), "scim", "v2"]);
+        Ok(ValimailClient { scim })
     }
 
     /// One page of users.
-    pub async fn list_users(&self, start_index: u64, count: u32) -> Result<ListResponse<ScimUser>> {
-        self.http
-            .get(&self.users_path(&[]))
-            .query(&[
-                ("startIndex", start_index.to_string()),
-                ("count", count.to_string()),
-            ])
-            .send_json()
+    pub async fn list_users(&self, start_index: u64, count: u32) -> Result<ListResponse<User>> {
+        self.scim.list(&ListQuery::page(start_index, count)).await
+    }
+
+    /// The page of users at `token`, [`PAGE_SIZE`] at a time (spec §4.3).
+    pub async fn users_page(&self, token: Option<&PageToken>) -> Result<Page<User>> {
+        self.scim
+            .page(&ScimPager::new(PAGE_SIZE), token, ListQuery::new())
             .await
     }
 
     /// Users whose `userName` equals `email` (server-side filter).
-    pub async fn find_by_user_name(&self, email: &str) -> Result<Vec<ScimUser>> {
-        let page: ListResponse<ScimUser> = self
-            .http
-            .get(&self.users_path(&[]))
-            .query(&[("filter", scim::filter_eq("userName", email))])
-            .send_json()
-            .await?;
-        Ok(page.resources)
+    pub async fn find_by_user_name(&self, email: &str) -> Result<Vec<User>> {
+        self.scim.find_eq("userName", email).await
     }
 
     /// One user; `None` on 404.
-    pub async fn get_user(&self, id: &str) -> Result<Option<ScimUser>> {
-        match self.http.get(&self.users_path(&[id])).send_json().await {
-            Ok(u) => Ok(Some(u)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+    pub async fn get_user(&self, id: &str) -> Result<Option<User>> {
+        self.scim.get(id).await
     }
 
     /// Sets a user's member type: the dot path first, the colon path once if Valimail
-    /// says the path is invalid.
-    pub async fn set_member_type(&self, id: &str, member_type: &str) -> Result<ScimUser> {
-        let send = |path: &'static str| {
-            self.http
-                .patch(&self.users_path(&[id]))
-                .scim_json(&scim::patch_replace(
-                    path,
-                    Value::String(member_type.to_string()),
-                ))
-                .idempotent(true)
-                .send_raw()
-        };
-        let resp = send(MEMBER_TYPE_PATH_DOT).await?;
-        let path_refused = resp.status() == 400
-            && (scim::scim_type(resp.body()).as_deref() == Some("invalidPath")
-                || api_message(resp.body()).is_some_and(|m| m.to_lowercase().contains("path")));
-        let resp = if path_refused {
-            tracing::debug!(
-                "Valimail refused the dot path for memberType; retrying with the colon form"
-            );
-            send(MEMBER_TYPE_PATH_COLON).await?
-        } else {
-            resp
-        };
-        if !resp.is_success() {
-            return Err(resp.to_error());
-        }
-        resp.json()
+    /// says the path is invalid. A 200 and a 204 are both success.
+    pub async fn set_member_type(&self, id: &str, member_type: &str) -> Result<()> {
+        let body = |path: &str| scim::patch_replace(path, Value::String(member_type.to_string()));
+        self.scim
+            .patch_or_retry::<User, _, _>(id, &body(MEMBER_TYPE_PATH_DOT), |refusal| {
+                path_refused(refusal).then(|| body(MEMBER_TYPE_PATH_COLON))
+            })
+            .await?;
+        Ok(())
     }
 
-    /// Sets `active`.
-    pub async fn set_active(&self, id: &str, active: bool) -> Result<ScimUser> {
-        self.http
-            .patch(&self.users_path(&[id]))
-            .scim_json(&scim::patch_replace("active", Value::Bool(active)))
-            .idempotent(true)
-            .send_json()
+    /// Sets `active` and returns the user as it is now (read back with a GET when the
+    /// PATCH answers 204).
+    pub async fn set_active(&self, id: &str, active: bool) -> Result<User> {
+        self.scim
+            .patch_and_read(id, &scim::patch_replace("active", Value::Bool(active)))
             .await
     }
 
-    /// Creates a user.
-    pub async fn create_user(&self, user: &ScimUser) -> Result<Created> {
-        let mut body = serde_json::to_value(user)?;
-        if let Some(obj) = body.as_object_mut() {
-            obj.remove("id");
-            obj.insert("schemas".into(), json!([scim::USER, EXTENSION]));
-        }
-        let resp = self
-            .http
-            .post(&self.users_path(&[]))
-            .scim_json(&body)
-            .send_raw()
-            .await?;
-        match resp.status() {
-            200 | 201 => Ok(Created::New(resp.json()?)),
-            409 => Ok(Created::Conflict(
-                api_message(resp.body()).unwrap_or_else(|| "a user with that email exists".into()),
-            )),
-            _ => Err(resp.to_error()),
-        }
+    /// Creates a user (with the core and Valimail schemas listed).
+    pub async fn create_user(&self, user: &User) -> Result<Created<User>> {
+        self.scim.create(user).await
     }
 }
 
@@ -381,15 +264,21 @@ mod tests {
 
     #[test]
     fn users_parse_with_missing_fields() {
-        let u: ScimUser =
+        let u: User =
             serde_json::from_str(r#"{"id":"49c398b12b","userName":"x","active":false}"#).unwrap();
         assert!(!u.is_active());
-        assert_eq!(u.member_type(), None);
-        let u: ScimUser = serde_json::from_value(json!({
+        assert_eq!(member_type(&u), None);
+        let u: User = serde_json::from_value(json!({
             "id": "a", "urn:ietf:params:scim:schemas:extension:valimailuserextension:2.0:User": {"memberType": " Owner "}
         }))
         .unwrap();
         assert!(u.is_active());
-        assert_eq!(u.member_type().as_deref(), Some("owner"));
+        assert_eq!(member_type(&u).as_deref(), Some("owner"));
+        let odd: User = serde_json::from_value(json!({"id": "b", EXTENSION: "owner"})).unwrap();
+        assert_eq!(
+            member_type(&odd),
+            None,
+            "an extension that is not an object is no type"
+        );
     }
 }

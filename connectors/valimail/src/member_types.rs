@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use connector_sdk::prelude::*;
 
-use crate::client::ValimailClient;
+use crate::client::{ValimailClient, member_type};
 use crate::users::UserCache;
 
 /// The member types every account has.
@@ -79,7 +79,7 @@ impl ResourceSyncer for MemberTypeSyncer {
         } else {
             self.users.get(&self.client).await?
         };
-        let mut seen: BTreeSet<String> = users.iter().filter_map(|u| u.member_type()).collect();
+        let mut seen: BTreeSet<String> = users.iter().filter_map(member_type).collect();
         let mut values: Vec<String> = STATIC_TYPES.iter().map(|s| s.to_string()).collect();
         for s in STATIC_TYPES {
             seen.remove(s);
@@ -103,7 +103,7 @@ impl ResourceSyncer for MemberTypeSyncer {
         let ent = member_entitlement(resource);
         let grants = users
             .iter()
-            .filter(|u| u.member_type().as_deref() == Some(resource.id.resource.as_str()))
+            .filter(|u| member_type(u).as_deref() == Some(resource.id.resource.as_str()))
             .map(|u| Grant::new(&ent, ResourceId::new("user", &u.id)))
             .collect();
         Ok(Page::last(grants))
@@ -134,7 +134,7 @@ impl Provisioner for MemberTypeSyncer {
                     principal.id.resource
                 ))
             })?;
-        if user.member_type().as_deref() == Some(value.as_str()) {
+        if member_type(&user).as_deref() == Some(value.as_str()) {
             return Ok(GrantOutcome::AlreadyExists);
         }
         self.client.set_member_type(&user.id, &value).await?;
@@ -149,7 +149,7 @@ impl Provisioner for MemberTypeSyncer {
         let Some(user) = self.client.get_user(&grant.principal().resource).await? else {
             return Ok(RevokeOutcome::AlreadyRevoked);
         };
-        if user.member_type().as_deref() != Some(value.as_str()) {
+        if member_type(&user).as_deref() != Some(value.as_str()) {
             return Ok(RevokeOutcome::AlreadyRevoked);
         }
         if value == BASELINE {

@@ -21,9 +21,9 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
-use crate::client::{
-    EXTENSION, Extension, MEMBER_TYPE_PATH_COLON, MEMBER_TYPE_PATH_DOT, Meta, ScimName, ScimUser,
-};
+use connector_sdk::scim::{Meta, Name, User};
+
+use crate::client::{EXTENSION, MEMBER_TYPE_PATH_COLON, MEMBER_TYPE_PATH_DOT};
 use crate::config::ValimailConfig;
 
 /// The simulated account's state.
@@ -36,11 +36,14 @@ pub struct SimState {
     /// The account slug.
     pub slug: String,
     /// Users in list order.
-    pub users: Vec<ScimUser>,
+    pub users: Vec<User>,
     /// Whether `marketer` may be assigned.
     pub marketer_enabled: bool,
     /// The most users one list page returns, whatever `count` asks.
     pub page_cap: usize,
+    /// Answer a successful PATCH with 204 No Content instead of 200 with the user (RFC
+    /// 7644 §3.5.2 allows both).
+    pub patch_no_content: bool,
     /// Requests served (all endpoints).
     pub requests: u64,
     /// `/auth` calls served.
@@ -56,24 +59,30 @@ fn user(
     family: Option<&str>,
     active: bool,
     member_type: Option<&str>,
-) -> ScimUser {
-    ScimUser {
+) -> User {
+    let mut u = User {
         id: id.into(),
         user_name: email.into(),
-        external_id: None,
-        name: (given.is_some() || family.is_some()).then(|| ScimName {
-            given_name: given.map(String::from),
-            family_name: family.map(String::from),
-        }),
+        name: (given.is_some() || family.is_some())
+            .then(|| Name::new(given.map(String::from), family.map(String::from))),
         active: Some(active),
-        extension: member_type.map(|m| Extension {
-            member_type: Some(m.into()),
-        }),
         meta: Some(Meta {
             created: Some("2026-03-16T14:13:09.867Z".into()),
             last_modified: Some("2026-03-25T13:22:47.26Z".into()),
+            ..Meta::default()
         }),
+        ..User::default()
+    };
+    if let Some(m) = member_type {
+        set_member_type(&mut u, m);
     }
+    u
+}
+
+/// Stores `value` as the user's Valimail `memberType`.
+fn set_member_type(u: &mut User, value: &str) {
+    u.extra
+        .insert(EXTENSION.into(), json!({"memberType": value}));
 }
 
 impl SimState {
@@ -160,6 +169,7 @@ impl SimState {
             ],
             marketer_enabled: true,
             page_cap: 4,
+            patch_no_content: false,
             requests: 0,
             auth_calls: 0,
             tokens: HashSet::new(),
@@ -209,7 +219,7 @@ impl ValimailSimulator {
     }
 
     /// A user by id.
-    pub fn user(&self, id: &str) -> Option<ScimUser> {
+    pub fn user(&self, id: &str) -> Option<User> {
         self.state().users.iter().find(|u| u.id == id).cloned()
     }
 }
@@ -307,7 +317,7 @@ impl SimState {
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-        let matching: Vec<&ScimUser> = match get("filter") {
+        let matching: Vec<&User> = match get("filter") {
             Some(f) => match parse_filter(&f) {
                 Some(name) => self
                     .users
@@ -390,9 +400,7 @@ impl SimState {
                 Some(p) if p == MEMBER_TYPE_PATH_DOT || p == MEMBER_TYPE_PATH_COLON => {
                     match op["value"].as_str() {
                         Some(v) if valid(&v.to_lowercase()) => {
-                            u.extension = Some(Extension {
-                                member_type: Some(v.to_lowercase()),
-                            });
+                            set_member_type(u, &v.to_lowercase());
                         }
                         _ => {
                             return scim_error(
@@ -415,6 +423,9 @@ impl SimState {
         let u = &mut self.users[index];
         if let Some(m) = u.meta.as_mut() {
             m.last_modified = Some(format_rfc3339(SystemTime::now()));
+        }
+        if self.patch_no_content {
+            return ResponseTemplate::new(204);
         }
         scim_json(200, serde_json::to_value(&*u).unwrap_or_default())
     }
@@ -465,23 +476,23 @@ impl SimState {
         }
         self.next_id += 1;
         let now = format_rfc3339(SystemTime::now());
-        let new = ScimUser {
+        let mut new = User {
             id: format!("{:010x}", self.next_id),
             user_name: email,
             external_id: body["externalId"].as_str().map(String::from),
-            name: Some(ScimName {
-                given_name: body["name"]["givenName"].as_str().map(String::from),
-                family_name: body["name"]["familyName"].as_str().map(String::from),
-            }),
+            name: Some(Name::new(
+                body["name"]["givenName"].as_str().map(String::from),
+                body["name"]["familyName"].as_str().map(String::from),
+            )),
             active: Some(true),
-            extension: Some(Extension {
-                member_type: Some(member_type),
-            }),
             meta: Some(Meta {
                 created: Some(now.clone()),
                 last_modified: Some(now),
+                ..Meta::default()
             }),
+            ..User::default()
         };
+        set_member_type(&mut new, &member_type);
         self.users.push(new.clone());
         scim_json(201, serde_json::to_value(new).unwrap_or_default())
     }

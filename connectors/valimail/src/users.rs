@@ -5,12 +5,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use connector_sdk::page::Keyed;
 use connector_sdk::prelude::*;
-use connector_sdk::scim::{display_name, looks_like_email};
+use connector_sdk::scim::{Created, Name, User, display_name, looks_like_email};
 use connector_sdk::time::parse_rfc3339;
 use futures::TryStreamExt;
 use tokio::sync::Mutex;
 
-use crate::client::{Created, Extension, PAGE_SIZE, ScimName, ScimUser, ValimailClient};
+use crate::client::{EXTENSION, UserExtension, ValimailClient, extension};
 
 /// The `user` resource type.
 pub fn user_type() -> ResourceType {
@@ -20,17 +20,9 @@ pub fn user_type() -> ResourceType {
 }
 
 /// Maps a SCIM user to a `user` resource (spec §3.2).
-pub fn user_resource(u: &ScimUser) -> Resource {
-    let given = u
-        .name
-        .as_ref()
-        .and_then(|n| n.given_name.clone())
-        .unwrap_or_default();
-    let family = u
-        .name
-        .as_ref()
-        .and_then(|n| n.family_name.clone())
-        .unwrap_or_default();
+pub fn user_resource(u: &User) -> Resource {
+    let given = u.given_name().unwrap_or_default().to_string();
+    let family = u.family_name().unwrap_or_default().to_string();
     let display = display_name(Some(&given), Some(&family), &u.user_name, &u.id);
     let mut profile = Profile::new();
     let mut put = |k: &str, v: Option<String>| {
@@ -42,19 +34,10 @@ pub fn user_resource(u: &ScimUser) -> Resource {
         "user_name",
         Some(u.user_name.clone()).filter(|s| !s.is_empty()),
     );
-    put(
-        "first_name",
-        u.name.as_ref().and_then(|n| n.given_name.clone()),
-    );
-    put(
-        "last_name",
-        u.name.as_ref().and_then(|n| n.family_name.clone()),
-    );
+    put("first_name", u.given_name().map(String::from));
+    put("last_name", u.family_name().map(String::from));
     put("external_id", u.external_id.clone());
-    put(
-        "member_type",
-        u.extension.as_ref().and_then(|e| e.member_type.clone()),
-    );
+    put("member_type", extension(u).and_then(|e| e.member_type));
     put(
         "created_at",
         u.meta.as_ref().and_then(|m| m.created.clone()),
@@ -90,36 +73,32 @@ pub fn user_resource(u: &ScimUser) -> Resource {
 /// listings (spec §4.3).
 #[derive(Debug, Default)]
 pub struct UserCache {
-    users: Mutex<Option<Arc<Vec<ScimUser>>>>,
+    users: Mutex<Option<Arc<Vec<User>>>>,
 }
 
 impl UserCache {
     /// Enumerates all users again and caches them.
-    pub async fn refresh(&self, client: &ValimailClient) -> Result<Arc<Vec<ScimUser>>> {
+    pub async fn refresh(&self, client: &ValimailClient) -> Result<Arc<Vec<User>>> {
         let mut slot = self.users.lock().await;
-        let pager = ScimPager::new(PAGE_SIZE);
-        let all: Vec<Keyed<ScimUser>> =
-            stream_pages("Valimail users", |req: PageRequest| async move {
-                let start = pager.start_index(req.token.as_ref())?;
-                let page = client.list_users(start, PAGE_SIZE).await?;
-                let next = pager.next(start, page.resources.len(), page.total_results);
-                Ok(Page::new(
-                    page.resources
-                        .into_iter()
-                        .map(|u| Keyed(u.id.clone(), u))
-                        .collect(),
-                    next,
-                ))
-            })
-            .try_collect()
-            .await?;
+        let all: Vec<Keyed<User>> = stream_pages("Valimail users", |req: PageRequest| async move {
+            let page = client.users_page(req.token.as_ref()).await?;
+            Ok(Page::new(
+                page.items
+                    .into_iter()
+                    .map(|u| Keyed(u.id.clone(), u))
+                    .collect(),
+                page.next,
+            ))
+        })
+        .try_collect()
+        .await?;
         let all = Arc::new(all.into_iter().map(|k| k.1).collect::<Vec<_>>());
         *slot = Some(all.clone());
         Ok(all)
     }
 
     /// The cached users, enumerating them when there are none yet.
-    pub async fn get(&self, client: &ValimailClient) -> Result<Arc<Vec<ScimUser>>> {
+    pub async fn get(&self, client: &ValimailClient) -> Result<Arc<Vec<User>>> {
         if let Some(u) = self.users.lock().await.clone() {
             return Ok(u);
         }
@@ -150,13 +129,10 @@ impl ResourceSyncer for UserSyncer {
         _parent: Option<&ResourceId>,
         page: PageRequest,
     ) -> Result<Page<Resource>> {
-        let pager = ScimPager::new(PAGE_SIZE);
-        let start = pager.start_index(page.token.as_ref())?;
-        let resp = self.client.list_users(start, PAGE_SIZE).await?;
-        let next = pager.next(start, resp.resources.len(), resp.total_results);
+        let users = self.client.users_page(page.token.as_ref()).await?;
         Ok(Page::new(
-            resp.resources.iter().map(user_resource).collect(),
-            next,
+            users.items.iter().map(user_resource).collect(),
+            users.next,
         ))
     }
 
@@ -202,18 +178,18 @@ impl AccountManager for UserSyncer {
             .profile_text("member_type")
             .unwrap_or_else(|| "member".into())
             .to_lowercase();
-        let user = ScimUser {
-            user_name: email.clone(),
-            external_id: info.profile_text("external_id"),
-            name: Some(ScimName {
-                given_name: info.profile_text("first_name"),
-                family_name: info.profile_text("last_name"),
-            }),
-            extension: Some(Extension {
+        let mut user = User::new(email.clone());
+        user.external_id = info.profile_text("external_id");
+        user.name = Some(Name::new(
+            info.profile_text("first_name"),
+            info.profile_text("last_name"),
+        ));
+        user.set_extension(
+            EXTENSION,
+            &UserExtension {
                 member_type: Some(member_type),
-            }),
-            ..Default::default()
-        };
+            },
+        )?;
         match self.client.create_user(&user).await? {
             Created::New(u) => Ok(AccountOutcome::Created {
                 resource: user_resource(&u),
@@ -221,7 +197,7 @@ impl AccountManager for UserSyncer {
             }),
             Created::Conflict(detail) => {
                 let found = self.client.find_by_user_name(&email).await?;
-                let mut matching: Vec<&ScimUser> = found
+                let mut matching: Vec<&User> = found
                     .iter()
                     .filter(|u| u.user_name.eq_ignore_ascii_case(&email))
                     .collect();

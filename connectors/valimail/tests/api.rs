@@ -884,6 +884,112 @@ async fn enable_and_disable_send_a_json_boolean_and_blank_ids_send_nothing() {
     assert!(hits(&server, "POST", "/auth").await.len() <= 1);
 }
 
+/// RFC 7644 §3.5.2: a PATCH may answer 200 with the user or 204 No Content. Both mean
+/// the change was applied, for grant, revoke and both actions; only the actions, which
+/// report the new state, read the user back, and only after a 204.
+#[tokio::test]
+async fn a_patch_answered_204_or_200_is_success_for_grant_revoke_and_the_actions() {
+    for status in [204, 200] {
+        let (server, c) = setup().await;
+        let reply = |user: Value| {
+            if status == 204 {
+                ResponseTemplate::new(204)
+            } else {
+                scim(200, user)
+            }
+        };
+        // Grant owner to a member; revoke owner from an owner (back to member).
+        Mock::given(method("GET"))
+            .and(path(format!("{USERS}/m")))
+            .respond_with(scim(200, u("m", "m@x.com", Some("member"), None)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{USERS}/o")))
+            .respond_with(scim(200, u("o", "o@x.com", Some("owner"), None)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        for (id, value) in [("m", "owner"), ("o", "member")] {
+            let expected = format!(
+                r#"{{"Operations":[{{"op":"replace","path":"{DOT}","value":"{value}"}}],"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}}"#
+            );
+            Mock::given(method("PATCH"))
+                .and(path(format!("{USERS}/{id}")))
+                .and(body_string(expected))
+                .respond_with(reply(u(id, "x@x.com", Some(value), None)))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let s = provisioner(&c).await;
+        let p = s.provisioner().unwrap();
+        match p.grant(&user_res("m"), &member_type_ent("owner")).await {
+            Ok(GrantOutcome::Granted(g)) => {
+                assert_eq!(g[0].id(), "member_type:owner:member:user:m")
+            }
+            other => panic!("HTTP {status}: {other:?}"),
+        }
+        let owner = Grant::new(&member_type_ent("owner"), ResourceId::new("user", "o"));
+        assert_eq!(
+            p.revoke(&owner).await.unwrap(),
+            RevokeOutcome::Revoked,
+            "HTTP {status}"
+        );
+        // The actions: the reported state comes from the PATCH's body, or after a 204
+        // from a GET (which answers the state the server now holds).
+        for (action, id, value) in [("disable_user", "d1", false), ("enable_user", "e1", true)] {
+            Mock::given(method("PATCH"))
+                .and(path(format!("{USERS}/{id}")))
+                .and(body_string(format!(
+                    r#"{{"Operations":[{{"op":"replace","path":"active","value":{value}}}],"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}}"#
+                )))
+                .respond_with(reply(u(id, "x@x.com", Some("member"), Some(value))))
+                .expect(1)
+                .mount(&server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path(format!("{USERS}/{id}")))
+                .respond_with(scim(200, u(id, "x@x.com", Some("member"), Some(value))))
+                .expect(if status == 204 { 1 } else { 0 })
+                .mount(&server)
+                .await;
+            let h = action_for(&c, action).unwrap();
+            let out = invoke_action(h.as_ref(), json!({"user_id": id}).as_object().unwrap())
+                .await
+                .unwrap_or_else(|e| panic!("{action} on HTTP {status}: {e}"));
+            assert_eq!(out["success"], true);
+            assert_eq!(out["user_id"], id);
+            assert_eq!(out["active"], value, "{action} on HTTP {status}");
+        }
+        server.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn an_action_whose_user_vanished_after_a_204_is_not_found() {
+    let (server, c) = setup().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{USERS}/gone")))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{USERS}/gone")))
+        .respond_with(scim(
+            404,
+            json!({"status": "404", "detail": "User with ID gone not found"}),
+        ))
+        .mount(&server)
+        .await;
+    let h = action_for(&c, "disable_user").unwrap();
+    let err = invoke_action(h.as_ref(), json!({"user_id": "gone"}).as_object().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
 #[tokio::test]
 async fn edge_13_ids_of_every_shape_are_opaque_and_meta_location_is_ignored() {
     let (server, c) = setup().await;

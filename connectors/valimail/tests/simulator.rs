@@ -8,6 +8,7 @@ use connector_sdk::store::{C1zReader, GrantFilter};
 use connector_sdk::sync::{SyncOptions, sync_to_file};
 use connector_sdk::testing::{assert_conformance, check_provisioning_idempotent};
 use connector_valimail::Valimail;
+use connector_valimail::client::member_type;
 use connector_valimail::member_types::{member_entitlement, member_type_resource};
 use connector_valimail::simulator::ValimailSimulator;
 use serde_json::json;
@@ -37,7 +38,7 @@ async fn provisioning_is_idempotent_on_the_simulator() {
         .unwrap();
     // Revoking marketer put Bob back on the baseline.
     let bob_now = sim.user("2906d4927bf178077519").unwrap();
-    assert_eq!(bob_now.member_type().as_deref(), Some("member"));
+    assert_eq!(member_type(&bob_now).as_deref(), Some("member"));
 }
 
 #[tokio::test]
@@ -122,4 +123,39 @@ async fn wrong_credentials_and_slug_give_clear_errors() {
     let err = Valimail::new(config).unwrap().validate().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     assert!(err.to_string().contains("--valimail-slug"), "{err}");
+}
+
+/// A tenant that answers PATCH with 204 No Content: grant, revoke and the actions succeed
+/// and the change is in the tenant, and the actions report the state read back.
+#[tokio::test]
+async fn a_tenant_answering_patch_with_204_is_provisioned_without_errors() {
+    let mut state = connector_valimail::simulator::SimState::seeded();
+    state.patch_no_content = true;
+    let sim = ValimailSimulator::start_with(state).await;
+    let c = Valimail::new(sim.config()).unwrap();
+    let bob = Resource::with_id(ResourceId::new("user", "2906d4927bf178077519"), "Bob");
+    let owner = member_entitlement(&member_type_resource("owner"));
+    check_provisioning_idempotent(&c, &bob, &owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        member_type(&sim.user("2906d4927bf178077519").unwrap()).as_deref(),
+        Some("member")
+    );
+    for (action, active) in [("disable_user", false), ("enable_user", true)] {
+        let h = action_for(&c, action).unwrap();
+        let out = invoke_action(
+            h.as_ref(),
+            json!({"user_id": "2906d4927bf178077519"})
+                .as_object()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["active"], active, "{action}");
+        assert_eq!(
+            sim.user("2906d4927bf178077519").unwrap().active,
+            Some(active)
+        );
+    }
 }
