@@ -385,6 +385,10 @@ impl PacerState {
             self.len_hi = None;
             self.probe_failures = MAX_PROBE_FAILURES;
         }
+        // Answers arrive out of order: the lowest remaining of the window is the truth.
+        let remaining = self
+            .window
+            .map_or(remaining, |w| w.remaining.min(remaining));
         // Requests already started will spend budget too.
         let left = remaining.saturating_sub(others);
         self.left = Some(left as i64);
