@@ -11,10 +11,21 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
+use async_trait::async_trait;
+use connector_sdk::account::AccountManager;
+use connector_sdk::action::ActionHandler;
 use connector_sdk::cli::{self, AppInfo, BuildContext, ConnectorConfig};
+use connector_sdk::connector::ConnectorMetadata;
+use connector_sdk::delete::ResourceDeleter;
+use connector_sdk::model::{Entitlement, Grant, Resource, ResourceId, ResourceType};
+use connector_sdk::page::{Page, PageRequest};
+use connector_sdk::provision::Provisioner;
+use connector_sdk::syncer::ResourceSyncer;
 use connector_sdk::testing::MemoryConnector;
-use connector_sdk::{Connector, Result};
+use connector_sdk::{Connector, Error, ErrorKind, Result};
 use secrecy::{ExposeSecret, SecretString};
 
 /// The in-memory connector's fields.
@@ -32,14 +43,17 @@ struct MemoryConfig {
     /// Generate a random password for each created account.
     #[arg(long = "memory-random-passwords")]
     random_passwords: bool,
+    /// Delay every listing call by this long (e.g. "200ms"): a slow tenant, for tests and demos.
+    #[arg(long = "memory-latency", value_parser = humantime::parse_duration)]
+    latency: Option<Duration>,
+    /// Make every listing of this resource type fail as unavailable: a failing tenant,
+    /// for tests and demos.
+    #[arg(long = "memory-fail-type")]
+    fail_type: Option<String>,
 }
 
-impl ConnectorConfig for MemoryConfig {
-    fn build(self, _ctx: &BuildContext) -> Result<Box<dyn Connector>> {
-        let key = cli::required(self.api_key, "memory-api-key")?;
-        if key.expose_secret().trim().is_empty() {
-            return Err(cli::config_error("memory-api-key", "must not be empty"));
-        }
+impl MemoryConfig {
+    fn connector(self) -> Result<Box<dyn Connector>> {
         if self.page_size == 0 {
             return Err(cli::config_error("memory-page-size", "must be at least 1"));
         }
@@ -51,7 +65,136 @@ impl ConnectorConfig for MemoryConfig {
         if self.random_passwords {
             connector = connector.with_random_passwords();
         }
-        Ok(Box::new(connector))
+        if self.latency.is_none() && self.fail_type.is_none() {
+            return Ok(Box::new(connector));
+        }
+        Ok(Box::new(Faulty {
+            inner: connector,
+            latency: self.latency.unwrap_or_default(),
+            fail_type: self.fail_type,
+        }))
+    }
+}
+
+/// The in-memory tenant behind a slow or failing network.
+struct Faulty {
+    inner: MemoryConnector,
+    latency: Duration,
+    fail_type: Option<String>,
+}
+
+#[async_trait]
+impl Connector for Faulty {
+    fn metadata(&self) -> ConnectorMetadata {
+        self.inner.metadata()
+    }
+
+    async fn validate(&self) -> Result<()> {
+        self.inner.validate().await
+    }
+
+    fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
+        self.inner
+            .syncers()
+            .into_iter()
+            .map(|inner| {
+                let fails = self
+                    .fail_type
+                    .as_deref()
+                    .is_some_and(|t| t == inner.resource_type().id);
+                Arc::new(FaultySyncer {
+                    inner,
+                    latency: self.latency,
+                    fails,
+                }) as Arc<dyn ResourceSyncer>
+            })
+            .collect()
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn ActionHandler>> {
+        self.inner.actions()
+    }
+}
+
+struct FaultySyncer {
+    inner: Arc<dyn ResourceSyncer>,
+    latency: Duration,
+    fails: bool,
+}
+
+impl FaultySyncer {
+    async fn call(&self) -> Result<()> {
+        tokio::time::sleep(self.latency).await;
+        if self.fails {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "the simulated tenant refuses to list {} (--memory-fail-type)",
+                    self.inner.resource_type().id
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ResourceSyncer for FaultySyncer {
+    fn resource_type(&self) -> ResourceType {
+        self.inner.resource_type()
+    }
+
+    async fn list(&self, parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+        self.call().await?;
+        self.inner.list(parent, page).await
+    }
+
+    async fn entitlements(
+        &self,
+        resource: &Resource,
+        page: PageRequest,
+    ) -> Result<Page<Entitlement>> {
+        self.call().await?;
+        self.inner.entitlements(resource, page).await
+    }
+
+    async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+        self.call().await?;
+        self.inner.grants(resource, page).await
+    }
+
+    fn provisioner(&self) -> Option<&dyn Provisioner> {
+        self.inner.provisioner()
+    }
+
+    fn account_manager(&self) -> Option<&dyn AccountManager> {
+        self.inner.account_manager()
+    }
+
+    fn deleter(&self) -> Option<&dyn ResourceDeleter> {
+        self.inner.deleter()
+    }
+}
+
+impl ConnectorConfig for MemoryConfig {
+    fn build(self, _ctx: &BuildContext) -> Result<Box<dyn Connector>> {
+        let key = cli::required(self.api_key.as_ref(), "memory-api-key")?;
+        if key.expose_secret().trim().is_empty() {
+            return Err(cli::config_error("memory-api-key", "must not be empty"));
+        }
+        self.connector()
+    }
+
+    /// The tenant needs no credentials to say what it offers.
+    fn build_for_capabilities(self, _ctx: &BuildContext) -> Result<Box<dyn Connector>> {
+        self.connector()
+    }
+
+    fn capability_flags() -> Vec<cli::CapabilityFlag> {
+        vec![cli::CapabilityFlag::new(
+            "memory-random-passwords",
+            "account creation generates a random password first",
+        )]
     }
 }
 

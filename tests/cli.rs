@@ -694,3 +694,254 @@ fn a_terminal_shows_a_spinner_that_clears_before_the_summary_and_pipes_never_do(
         "escape codes on a pipe: {out:?} {err:?}"
     );
 }
+
+/// Everything in a run's private `tmp` (what the runs left behind).
+fn working_folders(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// `baton_memory` in `dir` with its own TMPDIR (`dir/tmp`), so working folders can be counted.
+fn memory_with_tmp(dir: &Path) -> Command {
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut c = memory(dir);
+    c.env("TMPDIR", &tmp).arg("--no-progress");
+    c
+}
+
+/// Waits (bounded) until `ready` holds, failing with `what`.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "the process did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_sync_killed_mid_run_leaves_no_working_files_once_the_next_run_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let mut child = memory_with_tmp(dir.path())
+        .args(["--memory-latency", "250ms", "--checkpoint-interval", "0s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Mid-run: a checkpoint is saved and the working folder is in use.
+    wait_for("a checkpoint", || dir.path().join("sync.c1z").exists());
+    let folders = working_folders(&tmp);
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    assert!(folders[0].starts_with(connector_sdk::store::WORKDIR_PREFIX));
+    child.kill().unwrap(); // SIGKILL: no handler, no destructor runs
+    let status = wait_exit(&mut child);
+    assert!(!status.success(), "the sync finished before the kill");
+    assert_eq!(
+        working_folders(&tmp).len(),
+        1,
+        "a killed run cannot clean up: the folder it left is what the next run must remove"
+    );
+    let o = ok(&mut memory_with_tmp(dir.path()));
+    assert!(stdout(&o).contains("resumed"), "{}", stdout(&o));
+    assert_eq!(working_folders(&tmp), Vec::<String>::new());
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // And a read (a one-shot operation reads ids from the file) leaves nothing either.
+    fails(
+        memory_with_tmp(dir.path()).args(["-p", "--revoke-grant", "missing"]),
+        1,
+    );
+    assert_eq!(working_folders(&tmp), Vec::<String>::new());
+}
+
+#[test]
+fn failed_and_finished_syncs_leave_no_working_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let o = fails(
+        memory_with_tmp(dir.path()).args(["--memory-fail-type", "group"]),
+        1,
+    );
+    assert!(
+        stderr(&o).contains("refuses to list group"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(working_folders(&tmp), Vec::<String>::new());
+    ok(&mut memory_with_tmp(dir.path()));
+    assert_eq!(working_folders(&tmp), Vec::<String>::new());
+}
+
+#[test]
+fn an_unfinished_one_shot_sync_exits_3_and_the_next_run_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    // SIGTERM mid-sync.
+    let mut child = memory_with_tmp(dir.path())
+        .args(["--memory-latency", "300ms"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the sync to start", || !working_folders(&tmp).is_empty());
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = wait_exit(&mut child);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(status.code(), Some(3), "{out}");
+    assert!(
+        out.contains("stopped") && out.contains("run again to resume"),
+        "{out}"
+    );
+    assert_eq!(working_folders(&tmp), Vec::<String>::new());
+
+    // The run-duration limit is an unfinished sync too.
+    let o = fails(
+        memory_with_tmp(dir.path()).args([
+            "--memory-latency",
+            "300ms",
+            "--max-sync-duration",
+            "100ms",
+        ]),
+        3,
+    );
+    assert!(stdout(&o).contains("stopped"), "{}", stdout(&o));
+
+    // Finishing is 0.
+    let o = ok(&mut memory_with_tmp(dir.path()));
+    assert!(stdout(&o).contains("resumed"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_bad_checkpoint_interval_names_the_flag_and_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = fails(
+        memory(dir.path()).env("BATON_CHECKPOINT_INTERVAL", "often"),
+        2,
+    );
+    assert!(
+        stderr(&o).contains("--checkpoint-interval (BATON_CHECKPOINT_INTERVAL)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `capabilities` of an example binary with an empty environment: no credentials, no PATH.
+fn capabilities_without_credentials(name: &str, flags: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ok(Command::new(common::example(name))
+        .env_clear()
+        .current_dir(dir.path())
+        .args(flags)
+        .arg("capabilities"));
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "capabilities wrote files"
+    );
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+fn caps_of<'a>(doc: &'a serde_json::Value, rt: &str) -> Vec<&'a str> {
+    doc["resource_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["resource_type"] == rt)
+        .unwrap_or_else(|| panic!("no {rt} in {doc}"))["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect()
+}
+
+fn changed_by(doc: &serde_json::Value) -> Vec<&str> {
+    doc["changed_by_flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["flag"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn capabilities_need_no_credentials_and_name_the_flags_that_change_them() {
+    let ic = capabilities_without_credentials("ironclad", &[]);
+    assert!(caps_of(&ic, "group").contains(&"CAPABILITY_PROVISION"));
+    assert!(caps_of(&ic, "user").contains(&"CAPABILITY_ACCOUNT_PROVISIONING"));
+    assert_eq!(changed_by(&ic), ["--read-only"]);
+    let ro = capabilities_without_credentials("ironclad", &["--read-only"]);
+    assert_eq!(caps_of(&ro, "group"), ["CAPABILITY_SYNC"]);
+    assert_eq!(caps_of(&ro, "user"), ["CAPABILITY_SYNC"]);
+
+    let sg = capabilities_without_credentials("sendgrid", &[]);
+    assert!(caps_of(&sg, "teammate").contains(&"CAPABILITY_RESOURCE_DELETE"));
+    assert_eq!(changed_by(&sg), ["--ignore-subusers"]);
+
+    let vm = capabilities_without_credentials("valimail", &[]);
+    assert_eq!(vm["actions"].as_array().unwrap().len(), 2);
+    assert!(caps_of(&vm, "user").contains(&"CAPABILITY_ACCOUNT_PROVISIONING"));
+
+    // 1Password: no sign-in, and `op` is never run (this one does not exist).
+    let op = capabilities_without_credentials(
+        "onepassword",
+        &["--op-path", "/nonexistent/op-never-run"],
+    );
+    assert!(caps_of(&op, "vault").contains(&"CAPABILITY_PROVISION"));
+    assert_eq!(changed_by(&op), ["--limit-vault-permissions"]);
+    assert_eq!(op["connector"]["name"], "1password");
+
+    // A bad value still fails as bad configuration, naming the flag.
+    let o = fails(
+        Command::new(common::example("sendgrid")).env_clear().args([
+            "--sendgrid-region",
+            "mars",
+            "capabilities",
+        ]),
+        2,
+    );
+    assert!(
+        stderr(&o).contains("--sendgrid-region (BATON_SENDGRID_REGION)"),
+        "{}",
+        stderr(&o)
+    );
+    // Other subcommands still require credentials.
+    let o = fails(
+        Command::new(common::example("sendgrid"))
+            .env_clear()
+            .arg("validate"),
+        2,
+    );
+    assert!(
+        stderr(&o).contains("--sendgrid-api-key (BATON_SENDGRID_API_KEY)"),
+        "{}",
+        stderr(&o)
+    );
+}

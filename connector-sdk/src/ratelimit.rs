@@ -7,8 +7,10 @@
 //!
 //! A [`RateLimiter`] is shared by every task of one connector. It paces requests at a
 //! configured rate (a `governor` quota), and adapts to the server: when the remaining
-//! budget runs low it spreads the rest over the time left until the reset, and after a
-//! 429 every task waits until the server's reset time, not just the one that was refused.
+//! budget runs low it spreads the rest over the time left until the reset, a spent budget
+//! holds every task until the window resets (learning a short window's real end, which
+//! whole-second reset headers overstate), and after a 429 every task waits until the
+//! server's reset time, not just the one that was refused.
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
@@ -182,20 +184,238 @@ impl RateLimitConfig {
 /// When the remaining budget falls to this fraction of the limit, the limiter spreads what
 /// is left evenly over the time until the reset.
 const PACE_BELOW_FRACTION: f64 = 0.5;
+/// Reset times move by less than this within one window (jitter of relative resets);
+/// a later reset by more is a new window, an earlier one a late answer from the last.
+const SAME_WINDOW: Duration = Duration::from_millis(500);
+/// The precision assumed of reset headers (whole seconds).
+const RESET_PRECISION: Duration = Duration::from_secs(1);
+/// After this many probes answered with 429, the limiter stops probing and always waits
+/// for the reset the server states.
+const MAX_PROBE_FAILURES: u32 = 3;
+
+/// What the server said about its current window.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// The reset the headers state: the window ends at or before this.
+    end_hi: Instant,
+    /// When the window started, between these two instants, if a response showed it
+    /// starting (a rollover, or the first request of a window).
+    start: Option<(Instant, Instant)>,
+    /// The lowest remaining budget seen in it.
+    remaining: u64,
+}
 
 #[derive(Debug)]
 struct PacerState {
-    /// No request starts before this instant (pushed forward by 429s and spent budgets).
-    not_before: Instant,
-    /// The earliest start of the next request when pacing by the server's budget.
+    /// No request starts before this instant (a server's `Retry-After`).
+    hold_until: Instant,
+    /// Requests started and not yet done: permit id → start.
+    in_flight: std::collections::BTreeMap<u64, Instant>,
+    next_id: u64,
+    /// The server's current window, once a response said.
+    window: Option<Window>,
+    /// The limit the server states.
+    limit: Option<u64>,
+    /// Requests that may still start in the current window (`None`: no budget known).
+    left: Option<i64>,
+    /// The earliest start of the next request when spreading the budget.
     next_slot: Instant,
-    /// The spacing derived from the server's remaining budget, when pacing.
+    /// The spacing derived from the server's remaining budget, when spreading.
     spacing: Option<Duration>,
-    /// Requests started and not yet observed.
-    in_flight: u64,
+    /// What the responses taught about the window's length (servers keep it fixed).
+    len_lo: Duration,
+    len_hi: Option<Duration>,
+    /// The request sent to test whether a spent window has reset: its permit id.
+    probe: Option<u64>,
+    probe_failures: u32,
+}
+
+impl PacerState {
+    /// The margin added to a learned window length.
+    fn margin(len: Duration) -> Duration {
+        Duration::from_millis(5) + len / 100
+    }
+
+    /// When a spent window is expected to have reset: the stated reset, or earlier when
+    /// the window's start and length are known.
+    fn end_estimate(&self, w: &Window) -> Instant {
+        match (w.start, self.len_hi) {
+            (Some((_, s_hi)), Some(len)) => w.end_hi.min(s_hi + len + Self::margin(len)),
+            _ => w.end_hi,
+        }
+    }
+
+    /// When to send one request to find out whether a spent window has reset before the
+    /// stated reset (whose whole seconds can overstate it by up to a second, a lot for a
+    /// 1 s or 2 s window). A server whose window starts with the first request after the
+    /// last one ended lets the limiter learn the window's length; the first guess is a
+    /// whole number of seconds, as almost every server's window is.
+    fn probe_time(&self, w: &Window) -> Option<Instant> {
+        if self.probe_failures >= MAX_PROBE_FAILURES {
+            return None;
+        }
+        let (s_lo, s_hi) = w.start?;
+        let mut hi = w.end_hi.saturating_duration_since(s_lo);
+        if let Some(h) = self.len_hi {
+            hi = hi.min(h);
+        }
+        let lo = self
+            .len_lo
+            .max(w.end_hi.saturating_duration_since(s_hi + RESET_PRECISION));
+        if hi <= lo {
+            return None;
+        }
+        let whole = Duration::from_secs(lo.as_secs() + 1);
+        let guess = if self.probe_failures == 0 && whole <= hi {
+            whole
+        } else if self.probe_failures == 0 {
+            hi
+        } else {
+            (lo + hi) / 2
+        };
+        let at = s_hi + guess + Self::margin(guess);
+        (at < w.end_hi).then_some(at)
+    }
+
+    /// Whether request `id` may start at `now`; if not, until when to wait.
+    fn decide(&mut self, now: Instant, id: u64) -> std::result::Result<(), Instant> {
+        if now < self.hold_until {
+            return Err(self.hold_until);
+        }
+        if let (Some(left), Some(w)) = (self.left, self.window) {
+            if left <= 0 {
+                let end = w.end_hi;
+                if now >= end {
+                    // The stated reset passed: a new window.
+                    self.left = None;
+                    self.spacing = None;
+                } else {
+                    if self.probe.is_none()
+                        && let Some(at) = self.probe_time(&w)
+                    {
+                        if now >= at {
+                            self.probe = Some(id);
+                            self.in_flight.insert(id, now);
+                            return Ok(());
+                        }
+                        return Err(at);
+                    }
+                    return Err(end);
+                }
+            } else {
+                if let Some(spacing) = self.spacing {
+                    if now < self.next_slot {
+                        return Err(self.next_slot);
+                    }
+                    self.next_slot = now + spacing;
+                }
+                self.left = Some(left - 1);
+            }
+        }
+        self.in_flight.insert(id, now);
+        Ok(())
+    }
+
+    fn observe(&mut self, remaining: u64, reset: Duration, limit: Option<u64>, now: Instant) {
+        let end_hi = now + reset;
+        let others = self.in_flight.len().saturating_sub(1) as u64;
+        if limit.is_some() {
+            self.limit = limit;
+        }
+        let started_now = self
+            .in_flight
+            .values()
+            .min()
+            .map(|s| (*s, now))
+            .unwrap_or((now, now));
+        match self.window.as_mut() {
+            // A late answer from an earlier window.
+            Some(w) if end_hi + SAME_WINDOW < w.end_hi => return,
+            // A new window: the budget came back and the reset moved on.
+            Some(w) if end_hi > w.end_hi + SAME_WINDOW && remaining > w.remaining + others => {
+                if let Some((s_lo, _)) = w.start {
+                    let len = now.saturating_duration_since(s_lo);
+                    self.len_hi = Some(self.len_hi.map_or(len, |h| h.min(len)));
+                }
+                let new = Window {
+                    end_hi,
+                    start: Some(started_now),
+                    remaining,
+                };
+                self.window = Some(new);
+                self.probe = None;
+            }
+            Some(w) => {
+                w.remaining = w.remaining.min(remaining);
+                w.end_hi = w.end_hi.min(end_hi.max(now));
+                // The probe was refused: the window lasts longer than guessed.
+                if remaining == 0
+                    && let Some(p) = self.probe
+                    && self.in_flight.len() == 1
+                    && let Some(sent) = self.in_flight.get(&p).copied()
+                {
+                    if let Some((_, s_hi)) = w.start {
+                        self.len_lo = self.len_lo.max(sent.saturating_duration_since(s_hi));
+                    }
+                    self.probe_failures += 1;
+                    self.probe = None;
+                }
+            }
+            None => {
+                // The first answer of a window started by this request?
+                let first = limit.is_some_and(|l| remaining + 1 == l);
+                self.window = Some(Window {
+                    end_hi,
+                    start: first.then_some(started_now),
+                    remaining,
+                });
+            }
+        }
+        // Header rounding bounds the length from below: the window ends after
+        // `end_hi - precision`.
+        if let Some(w) = self.window
+            && let Some((_, s_hi)) = w.start
+        {
+            self.len_lo = self
+                .len_lo
+                .max(w.end_hi.saturating_duration_since(s_hi + RESET_PRECISION));
+        }
+        if self.len_hi.is_some_and(|h| h < self.len_lo) {
+            // Inconsistent with a fixed window: forget the length, keep to stated resets.
+            self.len_hi = None;
+            self.probe_failures = MAX_PROBE_FAILURES;
+        }
+        // Answers arrive out of order: the lowest remaining of the window is the truth.
+        let remaining = self
+            .window
+            .map_or(remaining, |w| w.remaining.min(remaining));
+        // Requests already started will spend budget too.
+        let left = remaining.saturating_sub(others);
+        self.left = Some(left as i64);
+        let low = match self.limit {
+            Some(l) if l > 0 => (remaining as f64) <= l as f64 * PACE_BELOW_FRACTION,
+            _ => true,
+        };
+        self.spacing = match (low, left, self.window) {
+            (true, 1.., Some(w)) => {
+                let end = self.end_estimate(&w);
+                Some(end.saturating_duration_since(now) / left.min(u32::MAX as u64) as u32)
+            }
+            _ => None,
+        };
+    }
 }
 
 /// A limiter shared by all concurrent tasks of one connector.
+///
+/// It follows `X-RateLimit-Limit/Remaining/Reset` (and the other header families): while
+/// more than half the budget is left requests go at once; below that the rest is spread
+/// evenly until the window's end; a spent budget holds every task until the window
+/// resets. Reset headers in whole seconds overstate a short window's end by up to a
+/// second, so when a server's window starts with the first request after the previous
+/// one ended, the limiter learns the window's length and, when the budget is spent, sends
+/// a single request at the expected end; its answer releases everyone. At most
+/// three such probes are ever refused; after that it waits for the stated reset.
 ///
 /// ```
 /// use connector_sdk::ratelimit::{RateLimiter, RateLimitConfig};
@@ -210,18 +430,27 @@ pub struct RateLimiter {
     quota: Option<DefaultDirectRateLimiter>,
     config: Option<RateLimitConfig>,
     state: Mutex<PacerState>,
+    /// Woken when an answer or a finished request may let waiting requests go.
+    wake: tokio::sync::Notify,
 }
 
 /// Held while a request is in flight; dropping it tells the limiter the request is done.
 #[derive(Debug)]
 pub struct Permit<'a> {
     limiter: &'a RateLimiter,
+    id: u64,
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        let mut st = self.limiter.lock();
-        st.in_flight = st.in_flight.saturating_sub(1);
+        {
+            let mut st = self.limiter.lock();
+            st.in_flight.remove(&self.id);
+            if st.probe == Some(self.id) {
+                st.probe = None;
+            }
+        }
+        self.limiter.wake.notify_waiters();
     }
 }
 
@@ -249,11 +478,20 @@ impl RateLimiter {
             quota,
             config,
             state: Mutex::new(PacerState {
-                not_before: now,
+                hold_until: now,
+                in_flight: Default::default(),
+                next_id: 0,
+                window: None,
+                limit: None,
+                left: None,
                 next_slot: now,
                 spacing: None,
-                in_flight: 0,
+                len_lo: Duration::ZERO,
+                len_hi: None,
+                probe: None,
+                probe_failures: 0,
             }),
+            wake: tokio::sync::Notify::new(),
         }
     }
 
@@ -268,19 +506,27 @@ impl RateLimiter {
 
     /// Waits until a request may start, then returns a permit held while it runs.
     pub async fn acquire(&self) -> Permit<'_> {
-        let start = {
+        let id = {
             let mut st = self.lock();
-            let now = Instant::now();
-            let mut start = now.max(st.not_before);
-            if let Some(spacing) = st.spacing {
-                start = start.max(st.next_slot);
-                st.next_slot = start + spacing;
-            }
-            st.in_flight += 1;
-            start
+            st.next_id += 1;
+            st.next_id
         };
-        let permit = Permit { limiter: self };
-        tokio::time::sleep_until(start).await;
+        loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let decision = self.lock().decide(Instant::now(), id);
+            match decision {
+                Ok(()) => break,
+                Err(until) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until) => {}
+                        _ = &mut notified => {}
+                    }
+                }
+            }
+        }
+        let permit = Permit { limiter: self, id };
         if let Some(q) = &self.quota {
             q.until_ready().await;
         }
@@ -291,36 +537,23 @@ impl RateLimiter {
     pub fn pause_for(&self, wait: Duration) {
         let mut st = self.lock();
         let until = Instant::now() + wait;
-        if until > st.not_before {
-            st.not_before = until;
+        if until > st.hold_until {
+            st.hold_until = until;
         }
     }
 
-    /// Learns from a response's headers: a spent budget pauses everyone until the reset, a
-    /// low one spreads the remaining requests over the time left.
+    /// Learns from a response's headers (call it while the request's permit is held): a
+    /// spent budget holds everyone until the window resets, a low one spreads the
+    /// remaining requests over the time left.
     pub fn observe(&self, info: &RateLimitInfo) {
         if let Some(wait) = info.retry_after {
             self.pause_for(wait);
         }
-        let (Some(remaining), Some(reset)) = (info.remaining, info.reset_after) else {
-            return;
-        };
-        let mut st = self.lock();
-        // Requests already started will spend budget too.
-        let usable = remaining.saturating_sub(st.in_flight.saturating_sub(1));
-        if usable == 0 {
-            let until = Instant::now() + reset;
-            if until > st.not_before {
-                st.not_before = until;
-            }
-            st.spacing = None;
-            return;
+        if let (Some(remaining), Some(reset)) = (info.remaining, info.reset_after) {
+            self.lock()
+                .observe(remaining, reset, info.limit, Instant::now());
         }
-        let low = match info.limit {
-            Some(limit) if limit > 0 => (remaining as f64) <= limit as f64 * PACE_BELOW_FRACTION,
-            _ => true,
-        };
-        st.spacing = low.then(|| reset / usable.min(u32::MAX as u64) as u32);
+        self.wake.notify_waiters();
     }
 }
 
@@ -328,6 +561,7 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+    use std::sync::Arc;
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
@@ -483,5 +717,147 @@ mod tests {
             drop(l.acquire().await);
         }
         assert!(t0.elapsed() < Duration::from_millis(10));
+    }
+    /// A simulated server: `limit` requests per window of `len`, answering 429 past it,
+    /// with `X-RateLimit-Reset` in whole epoch seconds rounded up (as SendGrid sends it).
+    /// A sliding server starts a window with the first request after the last one ended
+    /// (a counter that expires); an aligned one has windows at multiples of `len`.
+    struct Server {
+        limit: u64,
+        len: Duration,
+        aligned: bool,
+        t0: Instant,
+        /// The fractional epoch second at `t0`.
+        epoch_offset: Duration,
+        start: Option<Instant>,
+        used: u64,
+        served: u64,
+        refused: u64,
+    }
+
+    impl Server {
+        fn epoch(&self, at: Instant) -> f64 {
+            (at.duration_since(self.t0) + self.epoch_offset).as_secs_f64()
+        }
+
+        fn answer(&mut self, now: Instant) -> (bool, RateLimitInfo) {
+            let start = if self.aligned {
+                let k = now.duration_since(self.t0).as_nanos() / self.len.as_nanos();
+                self.t0 + self.len * k as u32
+            } else {
+                match self.start {
+                    Some(s) if now < s + self.len => s,
+                    _ => now,
+                }
+            };
+            if self.start != Some(start) {
+                self.start = Some(start);
+                self.used = 0;
+            }
+            let reset_epoch = self.epoch(start + self.len).ceil();
+            let reset = Duration::from_secs_f64((reset_epoch - self.epoch(now)).max(0.0));
+            let ok = self.used < self.limit;
+            if ok {
+                self.used += 1;
+                self.served += 1;
+            } else {
+                self.refused += 1;
+            }
+            let info = RateLimitInfo {
+                limit: Some(self.limit),
+                remaining: Some(self.limit - self.used),
+                reset_after: Some(reset),
+                retry_after: None,
+            };
+            (ok, info)
+        }
+    }
+
+    /// Sends `requests` through one limiter from 8 tasks, each answer 5 ms after its
+    /// start; returns (achieved rate / allowed rate, 429 fraction).
+    async fn drive(
+        limit: u64,
+        len: Duration,
+        aligned: bool,
+        offset_ms: u64,
+        requests: u64,
+    ) -> (f64, f64) {
+        let t0 = Instant::now();
+        let server = Arc::new(Mutex::new(Server {
+            limit,
+            len,
+            aligned,
+            t0,
+            epoch_offset: Duration::from_millis(offset_ms),
+            start: None,
+            used: 0,
+            served: 0,
+            refused: 0,
+        }));
+        let limiter = Arc::new(RateLimiter::unlimited());
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (server, limiter, next) = (server.clone(), limiter.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < requests {
+                    loop {
+                        let permit = limiter.acquire().await;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        let (ok, info) = server.lock().unwrap().answer(Instant::now());
+                        limiter.observe(&info);
+                        drop(permit);
+                        if ok {
+                            break;
+                        }
+                        // As the HTTP client does after a 429.
+                        tokio::time::sleep(info.wait().unwrap_or_default()).await;
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let elapsed = t0.elapsed().as_secs_f64();
+        let st = server.lock().unwrap();
+        // The achieved rate against the allowed one.
+        let allowed = limit as f64 / len.as_secs_f64();
+        (
+            st.served as f64 / elapsed / allowed,
+            st.refused as f64 / (st.served + st.refused) as f64,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn short_windows_with_whole_second_resets_are_used_to_at_least_90_percent() {
+        for (limit, secs) in [(30, 1), (60, 2), (600, 60)] {
+            for offset_ms in [0, 300, 700, 990] {
+                let len = Duration::from_secs(secs);
+                let (share, refused) = drive(limit, len, false, offset_ms, limit * 12).await;
+                assert!(
+                    share >= 0.9 && refused < 0.01,
+                    "{limit} per {secs}s, epoch offset {offset_ms} ms: {:.1}% of the best time, {:.2}% refused",
+                    share * 100.0,
+                    refused * 100.0
+                );
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn aligned_windows_are_used_fully_with_few_refusals() {
+        for (limit, secs) in [(30, 1), (60, 2)] {
+            for offset_ms in [0, 500] {
+                let len = Duration::from_secs(secs);
+                let (share, refused) = drive(limit, len, true, offset_ms, limit * 12).await;
+                assert!(
+                    share >= 0.9 && refused < 0.01,
+                    "aligned {limit} per {secs}s, offset {offset_ms} ms: {:.1}% of the best time, {:.2}% refused",
+                    share * 100.0,
+                    refused * 100.0
+                );
+            }
+        }
     }
 }

@@ -96,6 +96,10 @@ pub struct CommonArgs {
     /// Stop a sync after this long (e.g. "10m"), saving a checkpoint; the next run resumes.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub max_sync_duration: Option<Duration>,
+    /// How often a sync saves a checkpoint to --file (e.g. "5s", "1m"; "0s": after every
+    /// page). A sync stopped or killed resumes from its last checkpoint.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub checkpoint_interval: Duration,
     /// Do not show a progress display on a terminal.
     #[arg(long)]
     pub no_progress: bool,

@@ -39,10 +39,21 @@
 //!   `--revoke-grant`, `--create-account-*`, `--delete-resource`/`--delete-resource-type`,
 //!   `--invoke-action`/`--invoke-action-args`, `--list-action-schemas`; all but the last
 //!   refuse to run without `--provisioning`;
-//! * subcommands `capabilities`, `config` (JSON schema of the fields) and `validate`;
+//! * subcommands `capabilities` (works without credentials or network: see
+//!   [`ConnectorConfig::build_for_capabilities`]), `config` (JSON schema of the fields)
+//!   and `validate`;
 //! * service mode (`--service-interval 1h`): syncs until SIGTERM, with `/healthz`.
 //!
-//! Exit codes: 0 success, 1 failure, 2 bad configuration or usage.
+//! Exit codes, for supervisors and scripts:
+//!
+//! | code | meaning |
+//! |---:|---|
+//! | 0 | success: the sync finished (or the operation or subcommand succeeded); a service stopped by SIGTERM or SIGINT |
+//! | 1 | failure: the sync or operation failed (the SaaS refused, the network, a connector bug…) |
+//! | 2 | bad configuration or usage: a missing or malformed flag or variable, named in the message |
+//! | 3 | sync incomplete, resumable: a one-shot sync stopped before the end (SIGTERM, SIGINT, `--max-sync-duration`) after saving a checkpoint; run again to resume |
+//!
+//! The codes are [`EXIT_FAILURE`], [`EXIT_USAGE`] and [`EXIT_INCOMPLETE`].
 
 mod args;
 mod credentials;
@@ -65,6 +76,14 @@ use crate::sync::{StopSignal, SyncOptions, sync_to_file};
 pub use args::{
     BaseUrlArg, CommonArgs, LogFormat, config_error, env_name, flag_and_env, required, secret,
 };
+
+/// Exit code of a failed sync or operation.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code of a configuration or usage error (the message names the flag and variable).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a one-shot sync that stopped before the end (signal or
+/// `--max-sync-duration`) after saving a checkpoint: the next run resumes it.
+pub const EXIT_INCOMPLETE: u8 = 3;
 
 /// Names the binary in `--help`, `--version` and the User-Agent.
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +122,78 @@ pub struct BuildContext {
 pub trait ConnectorConfig: clap::Args + Send + 'static {
     /// Builds the connector.
     fn build(self, ctx: &BuildContext) -> Result<Box<dyn Connector>>;
+
+    /// Builds the connector only to describe it (the `capabilities` subcommand), from
+    /// whatever flags were given: required values may be missing, and the result is never
+    /// asked to call the SaaS. Fill a missing credential with [`placeholder_secret`] and
+    /// other missing values with placeholders; keep the flags that change what the
+    /// connector offers. Must not touch the network or start processes.
+    ///
+    /// The default calls [`build`](Self::build), which works for a connector needing no
+    /// credentials; a connector whose `build` requires some should override it.
+    fn build_for_capabilities(self, ctx: &BuildContext) -> Result<Box<dyn Connector>>
+    where
+        Self: Sized,
+    {
+        self.build(ctx)
+    }
+
+    /// The flags that change what `capabilities` reports, each with what it changes;
+    /// printed with the capabilities. Default: none.
+    fn capability_flags() -> Vec<CapabilityFlag>
+    where
+        Self: Sized,
+    {
+        Vec::new()
+    }
+}
+
+/// A flag that changes what a connector offers, listed by the `capabilities` subcommand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapabilityFlag {
+    /// The flag's long name without dashes, e.g. `read-only`.
+    pub flag: &'static str,
+    /// What it changes, e.g. "no grant, revoke or account creation".
+    pub effect: &'static str,
+}
+
+impl CapabilityFlag {
+    /// A flag and what it changes.
+    pub fn new(flag: &'static str, effect: &'static str) -> Self {
+        CapabilityFlag { flag, effect }
+    }
+}
+
+/// A stand-in credential for [`ConnectorConfig::build_for_capabilities`]: a connector
+/// built with it can describe itself but is never asked to call the SaaS.
+pub fn placeholder_secret() -> secrecy::SecretString {
+    secrecy::SecretString::from("placeholder-for-capabilities".to_string())
+}
+
+/// The `capabilities` document: what the connector built from the given flags offers,
+/// plus the flags that change it.
+fn capabilities_document<C: ConnectorConfig>(
+    connector: &dyn Connector,
+) -> Result<serde_json::Value> {
+    let mut doc = serde_json::to_value(capabilities(connector))?;
+    let flags: Vec<serde_json::Value> = C::capability_flags()
+        .iter()
+        .map(|f| {
+            json!({
+                "flag": format!("--{}", f.flag),
+                "env": env_name(f.flag),
+                "effect": f.effect,
+            })
+        })
+        .collect();
+    if let Some(map) = doc.as_object_mut() {
+        map.insert("changed_by_flags".into(), flags.into());
+        map.insert(
+            "note".into(),
+            "computed from the flags given, without credentials or network calls; run `validate` to check credentials".into(),
+        );
+    }
+    Ok(doc)
 }
 
 #[derive(Parser, Debug)]
@@ -117,7 +208,8 @@ struct Cli<C: clap::Args> {
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 enum Sub {
-    /// Print what the connector can do, as JSON.
+    /// Print what the connector can do, as JSON (no credentials needed; flags such as a
+    /// read-only mode are taken into account).
     Capabilities,
     /// Print the JSON schema of the configuration fields.
     Config,
@@ -179,7 +271,16 @@ fn required_args(cmd: &clap::Command) -> Vec<Arg> {
 
 fn usage_error(e: &Error) -> ExitCode {
     eprintln!("error: {e}");
-    ExitCode::from(2)
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// How a run that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Everything asked for was done.
+    Done,
+    /// A one-shot sync stopped early with a checkpoint.
+    Incomplete,
 }
 
 /// Rewrites a clap error so it names the variable of the flag at fault, and never
@@ -314,13 +415,15 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
         );
         return ExitCode::SUCCESS;
     }
+    // `capabilities` describes the connector without credentials.
+    let describe_only = matches.subcommand_name() == Some("capabilities");
     // Required connector values, checked before any network call.
     let missing: Vec<String> = required_args(&cmd)
         .iter()
         .filter(|a| matches.value_source(a.get_id().as_str()).is_none())
         .filter_map(|a| a.get_long().map(flag_and_env))
         .collect();
-    if !missing.is_empty() {
+    if !missing.is_empty() && !describe_only {
         return usage_error(&Error::invalid_argument(format!(
             "missing required {}: set each flag or its environment variable",
             missing.join(", ")
@@ -331,16 +434,17 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
         Err(e) => return usage_error(&clap_error(&cmd, e)),
     };
     match dispatch(app, cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Incomplete) => ExitCode::from(EXIT_INCOMPLETE),
         Err(e) if e.kind() == ErrorKind::InvalidArgument => usage_error(&e),
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_FAILURE)
         }
     }
 }
 
-async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<()> {
+async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outcome> {
     let common = cli.common;
     let operation = ops::selected(&common)?;
     if common.workers == 0 {
@@ -352,21 +456,20 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<()> {
         app,
         provisioning: common.provisioning,
     };
+    if cli.command == Some(Sub::Capabilities) {
+        let connector = cli.connector.build_for_capabilities(&ctx)?;
+        let doc = capabilities_document::<C>(connector.as_ref())?;
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(Outcome::Done);
+    }
     let connector = cli.connector.build(&ctx)?;
     match cli.command {
-        Some(Sub::Capabilities) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&capabilities(connector.as_ref()))?
-            );
-            return Ok(());
-        }
         Some(Sub::Validate) => {
             connector.validate().await?;
             println!("{}: configuration and credentials are valid", app.name);
-            return Ok(());
+            return Ok(Outcome::Done);
         }
-        Some(Sub::Config) | None => {}
+        Some(Sub::Capabilities | Sub::Config) | None => {}
     }
     if let Some(op) = operation {
         if op.writes() && !common.provisioning {
@@ -377,12 +480,13 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<()> {
         }
         let out = ops::run(op, connector.as_ref(), &common).await?;
         println!("{out}");
-        return Ok(());
+        return Ok(Outcome::Done);
     }
     let stop = StopSignal::new();
     let options = SyncOptions {
         workers: common.workers,
         max_duration: common.max_sync_duration,
+        checkpoint_interval: common.checkpoint_interval,
         stop: stop.clone(),
         ..SyncOptions::default()
     };
@@ -413,9 +517,14 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<()> {
             }
             let report = report?;
             println!("{}", output::summary(&report, &common.file));
-            Ok(())
+            Ok(if report.completed {
+                Outcome::Done
+            } else {
+                Outcome::Incomplete
+            })
         }
         Some(interval) => {
+            // A service stopped by a signal has done its job: exit 0.
             service_loop(
                 connector.as_ref(),
                 &common,
@@ -424,7 +533,8 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<()> {
                 stop,
                 progress,
             )
-            .await
+            .await?;
+            Ok(Outcome::Done)
         }
     }
 }

@@ -5,7 +5,9 @@
 //! The upstream `baton` CLI and ConductorOne read what [`SyncStore`] writes; [`C1zReader`]
 //! reads files from either.
 //!
-//! * [`SyncStore`] works on an uncompressed copy in a temp directory, keeps the syncs
+//! * [`SyncStore`] works on an uncompressed copy in a working folder
+//!   (`$TMPDIR/baton-c1z-<pid>-…`, removed on every exit; one left by a killed run is
+//!   removed by the next, see [`remove_stale`]), keeps the syncs
 //!   already in the file (so two syncs can be compared), and saves atomically: `out.tmp`,
 //!   fsync, rename. A crash never leaves a half-written file in place of a good one.
 //! * [`C1zReader`] opens a file read-only and answers queries about one sync.
@@ -15,8 +17,10 @@ pub mod convert;
 pub mod proto;
 mod query;
 mod reader;
+mod workdir;
 mod writer;
 
 pub use query::{DiffReport, SyncRun, SyncStats};
 pub use reader::{C1zReader, GrantFilter};
+pub use workdir::{WORKDIR_PREFIX, remove_stale};
 pub use writer::SyncStore;

@@ -3,13 +3,13 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
-use tempfile::TempDir;
 
 use crate::error::{Error, Result};
 use crate::model::{Entitlement, Grant, Resource, ResourceId, ResourceType};
 
 use super::c1z::{self, FileKind, sql_error};
 use super::query::{self, DiffReport, GrantQuery, SyncRun, SyncStats};
+use super::workdir::WorkDir;
 
 /// Which grants to list; all fields are optional and combine with AND.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,9 +34,10 @@ pub struct GrantFilter {
 /// # Ok::<(), connector_sdk::Error>(())
 /// ```
 pub struct C1zReader {
-    _dir: TempDir,
+    // Declared before `_dir`: the database closes before its folder is removed.
     conn: Connection,
     sync: SyncRun,
+    _dir: WorkDir,
 }
 
 impl std::fmt::Debug for C1zReader {
@@ -52,10 +53,7 @@ impl C1zReader {
     /// file, a file that is not a c1z, a truncated one, upstream's newer v3 format, or a
     /// file with no finished sync.
     pub fn open(path: &Path) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("c1z")
-            .tempdir()
-            .map_err(|e| Error::from(e).context("creating a temp directory"))?;
+        let dir = WorkDir::create()?;
         let db = dir.path().join("db");
         if !path.exists() {
             return Err(Error::not_found(format!(

@@ -6,7 +6,6 @@ use std::time::SystemTime;
 
 use prost::Message;
 use rusqlite::{Connection, params};
-use tempfile::TempDir;
 
 use crate::error::{Error, Result};
 use crate::model::{Entitlement, Grant, Resource, ResourceId, ResourceType, grant_id};
@@ -14,11 +13,13 @@ use crate::model::{Entitlement, Grant, Resource, ResourceId, ResourceType, grant
 use super::c1z::{self, sql_error};
 use super::convert;
 use super::query::{self, GrantQuery, SyncRun, SyncStats};
+use super::workdir::WorkDir;
 
 /// How many finished full syncs a file keeps (upstream's default retention).
 pub(crate) const KEEP_SYNCS: usize = 2;
 
-/// A `.c1z` being written: an uncompressed working copy in a temp directory, saved to the
+/// A `.c1z` being written: an uncompressed working copy in a working folder of `TMPDIR`
+/// (removed when the store is dropped, or by a later store if this process is killed), saved to the
 /// output path on [`checkpoint`](SyncStore::checkpoint) and [`finish`](SyncStore::finish).
 ///
 /// ```
@@ -39,8 +40,9 @@ pub(crate) const KEEP_SYNCS: usize = 2;
 /// ```
 pub struct SyncStore {
     out: PathBuf,
-    dir: TempDir,
+    // Declared before `dir`: the database closes before its folder is removed.
     conn: Connection,
+    dir: WorkDir,
     sync_id: Option<String>,
     types: BTreeMap<String, ResourceType>,
 }
@@ -58,10 +60,7 @@ impl SyncStore {
     /// Opens the c1z at `out` for writing, keeping its syncs; a missing file starts empty.
     /// Fails on a file that is not a readable c1z (it is never overwritten then).
     pub fn open(out: &Path) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("c1z")
-            .tempdir()
-            .map_err(|e| Error::from(e).context("creating a temp directory for the sync"))?;
+        let dir = WorkDir::create()?;
         let db = dir.path().join("db");
         c1z::decompress(out, &db)?;
         let conn = c1z::open_db(&db)?;

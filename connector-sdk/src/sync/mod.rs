@@ -48,6 +48,10 @@ use crate::store::SyncStats;
 
 pub use engine::sync_to_file;
 
+/// The default [`SyncOptions::checkpoint_interval`]: the first checkpoint is saved 5 s
+/// into a sync (and every 5 s after), so a sync stopped after that resumes.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
+
 /// How a sync runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncOptions {
@@ -57,8 +61,10 @@ pub struct SyncOptions {
     pub expand_grants: bool,
     /// Per-resource `NotFound` errors tolerated (as warnings) before the sync fails.
     pub max_not_found: u64,
-    /// How often progress is saved to the output file for resuming. Default 30 s;
-    /// zero saves after every page.
+    /// How often progress is saved to the output file for resuming. Default
+    /// [`DEFAULT_CHECKPOINT_INTERVAL`] (5 s), so a sync killed early loses little;
+    /// zero saves after every page. Each save compresses the working database, so a
+    /// very large tenant may prefer a longer interval.
     pub checkpoint_interval: Duration,
     /// Stop (after saving a checkpoint) once the sync has run this long; the next run
     /// resumes. `None`: no limit.
@@ -131,7 +137,7 @@ impl Default for SyncOptions {
             workers: 8,
             expand_grants: true,
             max_not_found: 100,
-            checkpoint_interval: Duration::from_secs(30),
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             max_duration: None,
             resume: true,
             stop: StopSignal::new(),

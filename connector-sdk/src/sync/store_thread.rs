@@ -8,9 +8,24 @@ use crate::store::SyncStore;
 
 type Job = Box<dyn FnOnce(&mut SyncStore) + Send>;
 
-/// A handle to a [`SyncStore`] living on a dedicated thread. Dropping it stops the thread.
+/// A handle to a [`SyncStore`] living on a dedicated thread. Dropping it stops the thread
+/// and waits for it, so the store's working folder is removed before the handle is gone
+/// (a process returning from `main` right after a sync leaves nothing behind).
 pub(crate) struct StoreHandle {
-    tx: mpsc::Sender<Job>,
+    tx: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for StoreHandle {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop; it then drops the store.
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            tracing::warn!("the store thread panicked");
+        }
+    }
 }
 
 impl StoreHandle {
@@ -18,7 +33,7 @@ impl StoreHandle {
     pub(crate) async fn open(path: PathBuf) -> Result<StoreHandle> {
         let (tx, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<()>>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("c1z-store".into())
             .spawn(move || {
                 let mut store = match SyncStore::open(&path) {
@@ -39,7 +54,10 @@ impl StoreHandle {
         ready_rx
             .await
             .map_err(|_| Error::internal("the store thread stopped while opening the file"))??;
-        Ok(StoreHandle { tx })
+        Ok(StoreHandle {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Runs `f` on the store thread and returns its result.
@@ -50,6 +68,8 @@ impl StoreHandle {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.tx
+            .as_ref()
+            .ok_or_else(|| Error::internal("the store thread has stopped"))?
             .send(Box::new(move |s| {
                 let _ = tx.send(f(s));
             }))

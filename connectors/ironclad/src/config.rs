@@ -181,6 +181,25 @@ impl connector_sdk::cli::ConnectorConfig for IroncladArgs {
         )?;
         Ok(Box::new(crate::Ironclad::new(config)?))
     }
+
+    fn build_for_capabilities(
+        mut self,
+        ctx: &connector_sdk::cli::BuildContext,
+    ) -> Result<Box<dyn connector_sdk::Connector>> {
+        use connector_sdk::cli::placeholder_secret;
+        self.client_id = Some(placeholder_secret());
+        self.client_secret = Some(placeholder_secret());
+        self.as_user_email
+            .get_or_insert_with(|| "admin@example.com".to_string());
+        self.build(ctx)
+    }
+
+    fn capability_flags() -> Vec<connector_sdk::cli::CapabilityFlag> {
+        vec![connector_sdk::cli::CapabilityFlag::new(
+            "read-only",
+            "read scopes only: no grant, revoke or account creation",
+        )]
+    }
 }
 
 #[cfg(test)]

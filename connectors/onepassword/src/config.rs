@@ -181,6 +181,34 @@ impl connector_sdk::cli::ConnectorConfig for OnePasswordArgs {
         )?;
         Ok(Box::new(crate::OnePassword::new(config)))
     }
+
+    /// Describes the connector without signing in: `op` is never run.
+    fn build_for_capabilities(
+        self,
+        _ctx: &connector_sdk::cli::BuildContext,
+    ) -> Result<Box<dyn connector_sdk::Connector>> {
+        let config = OnePasswordConfig::new(
+            "service",
+            &self.address,
+            None,
+            None,
+            None,
+            Some(connector_sdk::cli::placeholder_secret()),
+            self.limit_vault_permissions
+                .as_deref()
+                .map(split_list)
+                .unwrap_or_default(),
+            self.op_path,
+        )?;
+        Ok(Box::new(crate::OnePassword::new(config)))
+    }
+
+    fn capability_flags() -> Vec<connector_sdk::cli::CapabilityFlag> {
+        vec![connector_sdk::cli::CapabilityFlag::new(
+            "limit-vault-permissions",
+            "only the listed vault permissions are synced and provisioned",
+        )]
+    }
 }
 
 #[cfg(test)]

@@ -123,6 +123,21 @@ impl connector_sdk::cli::ConnectorConfig for SendgridArgs {
         )?;
         Ok(Box::new(crate::Sendgrid::new(config)?))
     }
+
+    fn build_for_capabilities(
+        mut self,
+        ctx: &connector_sdk::cli::BuildContext,
+    ) -> Result<Box<dyn connector_sdk::Connector>> {
+        self.api_key = Some(connector_sdk::cli::placeholder_secret());
+        self.build(ctx)
+    }
+
+    fn capability_flags() -> Vec<connector_sdk::cli::CapabilityFlag> {
+        vec![connector_sdk::cli::CapabilityFlag::new(
+            "ignore-subusers",
+            "subusers and teammates' subuser access are not synced (for plans without subusers)",
+        )]
+    }
 }
 
 #[cfg(test)]

@@ -110,6 +110,17 @@ impl connector_sdk::cli::ConnectorConfig for ValimailArgs {
         )?;
         Ok(Box::new(crate::Valimail::new(config)?))
     }
+
+    fn build_for_capabilities(
+        mut self,
+        ctx: &connector_sdk::cli::BuildContext,
+    ) -> Result<Box<dyn connector_sdk::Connector>> {
+        use connector_sdk::cli::placeholder_secret;
+        self.client_id = Some(placeholder_secret());
+        self.app_id = Some(placeholder_secret());
+        self.slug.get_or_insert_with(|| "example".to_string());
+        self.build(ctx)
+    }
 }
 
 #[cfg(test)]
