@@ -139,6 +139,23 @@ impl<T> Page<T> {
         self
     }
 
+    /// The same page with each item mapped by `f` (tokens, handed-out pages and total kept).
+    ///
+    /// ```
+    /// use connector_sdk::page::{Page, PageToken};
+    /// let page = Page::new(vec![1, 2], Some(PageToken::new("3"))).with_total(Some(9));
+    /// let page = page.map(|n| n.to_string());
+    /// assert_eq!((page.items, page.total), (vec!["1".to_string(), "2".to_string()], Some(9)));
+    /// ```
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+            parallel: self.parallel,
+            total: self.total,
+        }
+    }
+
     /// Says how many items the whole listing holds (see [`Page::total`]).
     ///
     /// ```

@@ -191,7 +191,7 @@ impl ScimClient {
         let start = pager.start_index(token)?;
         let resp = self.list::<T>(&query.start_at(start, pager.count)).await?;
         let next = pager.next(start, resp.resources.len(), resp.total_results);
-        Ok(Page::new(resp.resources, next))
+        Ok(Page::new(resp.resources, next).with_total(resp.total_results))
     }
 
     /// The resources whose `attribute` equals `value` (an escaped `eq` filter).

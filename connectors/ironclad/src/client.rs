@@ -2,8 +2,6 @@
 //! extension, the membership PATCH decisions, and `parse_error`. The SCIM shapes and the
 //! client are the SDK's ([`connector_sdk::scim`]).
 
-use std::time::Duration;
-
 use connector_sdk::http::auth::OAuth2ClientCredentials;
 use connector_sdk::http::{HttpClient, Response, RetryPolicy, error_from_response};
 use connector_sdk::scim::{
@@ -84,20 +82,10 @@ pub struct IroncladClient {
 }
 
 impl IroncladClient {
-    /// Ironclad's retry policy: 1 s doubling to 60 s, 5 attempts.
-    pub fn default_retry() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 5,
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-            max_total_wait: Duration::from_secs(300),
-        }
-    }
-
     /// A client for `config`: OAuth client credentials with the mode's scopes, the
     /// as-user header on every request, client-side pacing.
     pub fn new(config: &IroncladConfig) -> Result<Self> {
-        Self::with_retry(config, Self::default_retry())
+        Self::with_retry(config, RetryPolicy::default())
     }
 
     /// A client with another retry policy (tests use short waits).

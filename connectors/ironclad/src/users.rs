@@ -123,11 +123,11 @@ impl ResourceSyncer for UserSyncer {
         let pager = ScimPager::new(PAGE_SIZE);
         let req = pager.request(page.token.as_ref())?;
         let resp = self.client.list_users(req.start_index, PAGE_SIZE).await?;
-        let (next, parallel) = pager.continue_after(req, resp.resources.len(), resp.total_results);
-        Ok(
-            Page::new(resp.resources.iter().map(user_resource).collect(), next)
-                .with_parallel(parallel),
-        )
+        Ok(pager.page(
+            req,
+            resp.resources.iter().map(user_resource).collect(),
+            resp.total_results,
+        ))
     }
 
     fn account_manager(&self) -> Option<&dyn AccountManager> {

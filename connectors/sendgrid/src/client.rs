@@ -168,19 +168,9 @@ pub struct SendgridClient {
 }
 
 impl SendgridClient {
-    /// The default retry policy: honour reset headers, up to 6 attempts.
-    pub fn default_retry() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 6,
-            min_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(60),
-            max_total_wait: Duration::from_secs(600),
-        }
-    }
-
     /// A client for `config` with the default retry policy.
     pub fn new(config: &SendgridConfig) -> Result<Self> {
-        Self::with_retry(config, Self::default_retry())
+        Self::with_retry(config, RetryPolicy::default())
     }
 
     /// A client with another retry policy (tests use short waits).

@@ -174,20 +174,10 @@ fn path_refused(refusal: &ScimError) -> bool {
 }
 
 impl ValimailClient {
-    /// Valimail's retry policy: 1 s doubling to 60 s, at most 5 attempts.
-    pub fn default_retry() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 5,
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-            max_total_wait: Duration::from_secs(300),
-        }
-    }
-
-    /// A client for `config`: token exchange auth, one request at a time, Valimail's
-    /// backoff ([`ValimailClient::default_retry`]).
+    /// A client for `config`: token exchange auth, one request at a time, the SDK's
+    /// one backoff schedule ([`RetryPolicy::default`]).
     pub fn new(config: ValimailConfig) -> Result<Self> {
-        Self::with_retry(config, Self::default_retry())
+        Self::with_retry(config, RetryPolicy::default())
     }
 
     /// A client with another retry policy (tests use short waits).

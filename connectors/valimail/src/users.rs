@@ -82,13 +82,7 @@ impl UserCache {
         let mut slot = self.users.lock().await;
         let all: Vec<Keyed<User>> = stream_pages("Valimail users", |req: PageRequest| async move {
             let page = client.users_page(req.token.as_ref()).await?;
-            Ok(Page::new(
-                page.items
-                    .into_iter()
-                    .map(|u| Keyed(u.id.clone(), u))
-                    .collect(),
-                page.next,
-            ))
+            Ok(page.map(|u| Keyed(u.id.clone(), u)))
         })
         .try_collect()
         .await?;
@@ -130,10 +124,7 @@ impl ResourceSyncer for UserSyncer {
         page: PageRequest,
     ) -> Result<Page<Resource>> {
         let users = self.client.users_page(page.token.as_ref()).await?;
-        Ok(Page::new(
-            users.items.iter().map(user_resource).collect(),
-            users.next,
-        ))
+        Ok(users.map(|u| user_resource(&u)))
     }
 
     fn account_manager(&self) -> Option<&dyn AccountManager> {

@@ -317,12 +317,11 @@ async fn edge_04_a_server_ignoring_start_index_with_a_huge_total_terminates() {
         .respond_with(scim(200, list(page, Some(1_000_000))))
         .mount(&server)
         .await;
-    assert_eq!(users_of(&c).await.unwrap().len(), 100);
-    assert_eq!(
-        hits(&server, "GET", USERS).await.len(),
-        2,
-        "one repeat ends it"
-    );
+    // It terminates, and loudly: the page is asked for again twice, then the listing fails
+    // naming the gap instead of reporting 100 users as if they were all.
+    let err = users_of(&c).await.unwrap_err();
+    assert!(err.to_string().contains("999900 missing"), "{err}");
+    assert_eq!(hits(&server, "GET", USERS).await.len(), 4);
 }
 
 #[tokio::test]
