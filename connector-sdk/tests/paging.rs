@@ -361,10 +361,11 @@ async fn a_repeated_page_fails_the_sync_and_keeps_the_last_good_one() {
         .unwrap()
         .len();
 
-    // Without a total a repeated page ends the listing, with a warning that is kept.
+    // Without a total a page repeated three times (asked twice more) ends the listing,
+    // with a warning that is kept.
     let mut tenant = Tenant::new(10);
     tenant.totals = false;
-    tenant.repeat_user_page = AtomicUsize::new(1);
+    tenant.repeat_user_page = AtomicUsize::new(3);
     let options = SyncOptions {
         resume: false,
         ..opts()

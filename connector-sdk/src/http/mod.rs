@@ -701,10 +701,37 @@ impl RequestBuilder {
     /// not the JSON expected (HTML from a gateway, a body cut short) is retried for
     /// idempotent requests; the final error says what came back.
     pub async fn send_json<T: DeserializeOwned + Send>(self) -> Result<T> {
+        self.send_json_validated(|_: &T| Ok(())).await
+    }
+
+    /// [`send_json`](Self::send_json), where the parsed body must also pass `validate`
+    /// (e.g. a SCIM page must start where it was asked to). A body that fails it is
+    /// treated like one that does not parse: retried for idempotent requests, and the last
+    /// failure returned.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: connector_sdk::http::HttpClient) -> connector_sdk::Result<()> {
+    /// use connector_sdk::{Error, ErrorKind};
+    /// let page: serde_json::Value = client
+    ///     .get(&["Users"])
+    ///     .query(&[("startIndex", "101")])
+    ///     .send_json_validated(|v: &serde_json::Value| match v["startIndex"].as_u64() {
+    ///         Some(101) | None => Ok(()),
+    ///         Some(other) => Err(Error::new(ErrorKind::Unavailable, format!("got the page at {other}"))),
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_json_validated<T: DeserializeOwned + Send>(
+        self,
+        validate: impl Fn(&T) -> Result<()> + Send + Sync,
+    ) -> Result<T> {
         let mut parsed = None;
         let resp = self
             .send_checked(|r| {
-                parsed = Some(r.json::<T>()?);
+                let value = r.json::<T>()?;
+                validate(&value)?;
+                parsed = Some(value);
                 Ok(())
             })
             .await?;

@@ -18,8 +18,9 @@ pub struct DriverOptions {
     /// Pages of the listing fetched at once (at least 1). Only pages the connector handed
     /// out ([`Page::parallel`]) run side by side; the `next` chain is one page at a time.
     pub window: usize,
-    /// How many times a page of only already-read items is asked for again while the
-    /// listing's declared [total](Page::total) is not reached, before the listing fails.
+    /// How many times a page of only already-read items is asked for again before the
+    /// listing fails (a declared [total](Page::total) is not reached) or ends with a
+    /// warning (no total).
     pub refetch_repeated: u32,
 }
 
@@ -271,30 +272,31 @@ where
         let guarded = self.guard.accept(token.as_ref(), page)?;
         let mut warning = None;
         if guarded.only_repeats {
-            let read = self.guard.distinct();
+            // Ask again first: a cache or a moving index may answer right the next time.
+            if attempt < self.options.refetch_repeated {
+                tracing::debug!(
+                    listing = %self.guard.listing(),
+                    token = ?token.as_ref().map(PageToken::as_str),
+                    attempt = attempt + 1,
+                    "page held only items already read; asking again"
+                );
+                self.start(chain, token, attempt + 1);
+                return Ok(None);
+            }
             match self.declared_total {
-                Some(total) if read < total => {
-                    if attempt < self.options.refetch_repeated {
-                        tracing::debug!(
-                            listing = %self.guard.listing(),
-                            token = ?token.as_ref().map(PageToken::as_str),
-                            attempt = attempt + 1,
-                            "page held only items already read before the declared total; asking again"
-                        );
-                        self.start(chain, token, attempt + 1);
-                        return Ok(None);
-                    }
+                Some(total) if self.guard.distinct() < total => {
                     return Err(self.gap_error(token.as_ref(), &guarded.repeated, total, attempt));
                 }
                 Some(_) => {}
                 None => {
                     warning = Some(format!(
-                        "listing {} ended at a page ({}) that held only items already read ({}): \
-                         the API probably ignores the page parameter, so items after it may be \
-                         missing from this sync",
+                        "listing {} ended at a page ({}) that held only items already read ({}), \
+                         {} time(s) in a row: the API probably ignores the page parameter, so items \
+                         after it may be missing from this sync",
                         self.guard.listing(),
                         describe_token(token.as_ref()),
                         sample(&guarded.repeated),
+                        attempt + 1,
                     ));
                 }
             }

@@ -171,11 +171,27 @@ impl ScimClient {
     }
 
     /// One list request.
+    ///
+    /// A page that says it starts elsewhere than asked (`startIndex` in the answer differs
+    /// from the one sent: a cache keyed on the path, an off-by-one) is treated like a bad
+    /// answer and asked for again, so it can never stand in for the page asked for.
     pub async fn list<T: ScimResource>(&self, query: &ListQuery) -> Result<ListResponse<T>> {
+        let asked = query.start_index;
         self.http
             .get(&self.segments(T::ENDPOINT, None))
             .query(&query.pairs())
-            .send_json()
+            .send_json_validated(move |page: &ListResponse<T>| match (asked, page.start_index) {
+                (Some(asked), Some(got)) if got != asked && !page.resources.is_empty() => {
+                    Err(Error::new(
+                        ErrorKind::Unavailable,
+                        format!(
+                            "the SCIM server answered a request for startIndex {asked} with the page at \
+                             startIndex {got}: a cache or proxy in front of it may be repeating pages"
+                        ),
+                    ))
+                }
+                _ => Ok(()),
+            })
             .await
     }
 

@@ -14,7 +14,8 @@ use crate::connector::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Entitlement, Grant, Resource, ResourceType};
 use crate::page::{
-    DrivenPage, DriverOptions, Identified, ListingDriver, Page, PageRequest, PageToken,
+    DrivenPage, DriverOptions, Identified, ListingDriver, PAGING_ERROR, Page, PageRequest,
+    PageToken,
 };
 use crate::syncer::ResourceSyncer;
 
@@ -398,7 +399,14 @@ impl Engine<'_> {
                 },
             )
             .await
-            .map_err(|e| e.context(format!("listing {type_id} resources")))?;
+            .map_err(|e| {
+                // The driver's own errors already name the listing.
+                if e.context_pairs().iter().any(|(k, _)| *k == PAGING_ERROR) {
+                    e
+                } else {
+                    e.context(format!("listing {type_id} resources"))
+                }
+            })?;
         if completed {
             lock(&self.state).top_level.insert(
                 type_id.clone(),

@@ -8,8 +8,11 @@
 //! * [`SyntheticConnector`]: a stateless tenant of any size, for benchmarks.
 //! * [`LogCapture`]: what `tracing` logs on the current thread, for assertions.
 //! * [`SimServer`]: the loopback HTTP server behind every connector's simulated tenant.
+//! * [`FaultProxy`]: a proxy that fails requests the way real servers and networks do
+//!   (5xx, resets, HTML and cut bodies, 401, 429s, lying totals, repeated pages).
 
 pub mod conformance;
+pub mod faults;
 pub mod log_capture;
 pub mod memory;
 pub mod sim_server;
@@ -19,6 +22,7 @@ pub use conformance::{
     ConformanceFailure, ConformanceOptions, ConformanceReport, Violation, assert_conformance,
     assert_no_secret, check_conformance, check_provisioning_idempotent,
 };
+pub use faults::{Fault, FaultPlan, FaultProxy, Injected};
 pub use log_capture::LogCapture;
 pub use memory::{MemoryConnector, TenantState};
 pub use sim_server::{SimHandler, SimServer};

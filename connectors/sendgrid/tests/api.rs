@@ -648,11 +648,12 @@ async fn edge_18_subuser_access_pages_by_cursor_and_stops_on_null_or_a_stuck_cur
     assert_eq!(ids, ["1", "2", "3"]);
     let stuck = grants(&c, &teammate_res("b@x.com")).await.unwrap();
     assert_eq!(stuck.len(), 1);
+    // The repeat is asked for twice more (a cache may recover), then the listing ends.
     assert!(
         requests(&server, "GET", "/v3/teammates/b@x.com/subuser_access")
             .await
             .len()
-            <= 2
+            <= 4
     );
 }
 
