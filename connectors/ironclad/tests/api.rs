@@ -833,6 +833,17 @@ async fn the_simulated_tenant_passes_the_conformance_kit_and_provisioning_is_ide
     assert!(sim.state().members("g-empty").is_empty());
 }
 
+/// The kit reads listings through the SDK's one driver, handed-out pages included: a
+/// 250-user tenant (three pages, two handed out by the first) has no false violation.
+#[tokio::test]
+async fn the_kit_reads_a_250_user_tenant_through_handed_out_pages() {
+    let sim = IroncladSimulator::start_with(SimState::large(250, 5, 300)).await;
+    let c = sim_connector(&sim, true);
+    let report = connector_sdk::testing::assert_conformance(&c).await;
+    assert_eq!(report.resources_by_type["user"], 250);
+    assert_eq!(report.resources_by_type["group"], 5);
+}
+
 #[tokio::test]
 async fn edge_02_revoking_the_as_users_own_admin_membership_warns_and_still_revokes() {
     let sim = IroncladSimulator::start().await;
