@@ -30,18 +30,154 @@ use super::error_body::api_message;
 pub struct AuthStamp(pub u64);
 
 /// Adds credentials to requests and refreshes them after a 401.
+///
+/// A provider sees an [`AuthRequest`] (the SDK's, not an HTTP library's type), so an
+/// upgrade of the HTTP stack never breaks one. Providers that fetch tokens over HTTP get
+/// a [`TokenHttp`] from the client they are installed in ([`AuthProvider::attach`]), so
+/// token requests share the connector's rate limiter, timeout and User-Agent.
 #[async_trait]
 pub trait AuthProvider: Send + Sync {
-    /// Adds credentials to `request`; returns it and a stamp of the credentials used.
-    async fn authorize(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(reqwest::RequestBuilder, AuthStamp)>;
+    /// Adds credentials to `request`; returns a stamp of the credentials used.
+    async fn authorize(&self, request: &mut AuthRequest) -> Result<AuthStamp>;
 
     /// A request sent with `stamp` got a 401. Returns `true` when fresh credentials may
     /// succeed (the provider dropped the stale token), `false` when replaying is pointless
     /// (static credentials).
     async fn unauthorized(&self, stamp: AuthStamp) -> bool;
+
+    /// Called once when the provider is installed in an [`HttpClient`](super::HttpClient),
+    /// with what token requests should be made with. The default ignores it.
+    fn attach(&self, _token_http: &TokenHttp) {}
+}
+
+/// The credentials of one outgoing request, as an [`AuthProvider`] sets them. Values are
+/// marked sensitive (never logged by the HTTP stack) and `Debug` shows only names.
+///
+/// ```
+/// use connector_sdk::http::auth::AuthRequest;
+/// use secrecy::SecretString;
+/// let mut req = AuthRequest::default();
+/// req.bearer(&SecretString::from("t0k3n"));
+/// req.header("x-api-key", &SecretString::from("k3y")).unwrap();
+/// let shown = format!("{req:?}");
+/// assert!(shown.contains("authorization") && !shown.contains("t0k3n") && !shown.contains("k3y"));
+/// ```
+#[derive(Default)]
+pub struct AuthRequest {
+    headers: reqwest::header::HeaderMap,
+}
+
+impl fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl AuthRequest {
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(&mut self, token: &SecretString) {
+        // A token with bytes HTTP cannot carry is refused by `header`; the bearer form
+        // reports it when the request is sent.
+        let _ = self.set(
+            reqwest::header::AUTHORIZATION,
+            &format!("Bearer {}", token.expose_secret()),
+        );
+    }
+
+    /// `Authorization: Basic base64(<username>:<password>)`.
+    pub fn basic(&mut self, username: &str, password: &SecretString) {
+        use base64::Engine;
+        let raw = format!("{username}:{}", password.expose_secret());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+        let _ = self.set(reqwest::header::AUTHORIZATION, &format!("Basic {encoded}"));
+    }
+
+    /// Any other credential header (e.g. `x-api-key`).
+    pub fn header(&mut self, name: &str, value: &SecretString) -> Result<()> {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            Error::invalid_argument(format!("{name:?} is not a valid HTTP header name"))
+        })?;
+        self.set(name, value.expose_secret())
+    }
+
+    fn set(&mut self, name: reqwest::header::HeaderName, value: &str) -> Result<()> {
+        let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+            Error::invalid_argument(format!(
+                "the credential for header {name} holds characters HTTP cannot carry"
+            ))
+        })?;
+        value.set_sensitive(true);
+        self.headers.insert(name, value);
+        Ok(())
+    }
+
+    pub(crate) fn into_headers(self) -> reqwest::header::HeaderMap {
+        self.headers
+    }
+}
+
+/// What token requests are made with: the rate limiter, timeout and User-Agent of the
+/// client a provider is installed in. [`TokenHttp::client`] makes an
+/// [`HttpClient`](super::HttpClient) for a token endpoint's origin, without auth and
+/// without its own retries (the client retries a failed token request with the request
+/// that needed it).
+#[derive(Clone)]
+pub struct TokenHttp {
+    pub(crate) user_agent: String,
+    pub(crate) timeout: Duration,
+    pub(crate) limiter: Arc<crate::ratelimit::RateLimiter>,
+}
+
+impl fmt::Debug for TokenHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenHttp")
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TokenHttp {
+    fn default() -> Self {
+        TokenHttp {
+            user_agent: format!("connector-sdk/{}", env!("CARGO_PKG_VERSION")),
+            timeout: Duration::from_secs(30),
+            limiter: Arc::new(crate::ratelimit::RateLimiter::unlimited()),
+        }
+    }
+}
+
+impl TokenHttp {
+    /// A client for `base_url` (e.g. the token URL's origin) sharing the limiter.
+    pub fn client(&self, base_url: &str) -> Result<super::HttpClient> {
+        let mut builder = super::HttpClient::builder(base_url)?
+            .timeout(self.timeout)
+            .limiter(self.limiter.clone())
+            .retry(super::RetryPolicy::none());
+        builder.user_agent = self.user_agent.clone();
+        builder.build()
+    }
+}
+
+/// The client a token provider makes its requests with: the attached one, else a default.
+#[derive(Default)]
+struct TokenClients {
+    attached: std::sync::OnceLock<TokenHttp>,
+}
+
+impl TokenClients {
+    fn client(&self, base_url: &str) -> Result<super::HttpClient> {
+        self.attached
+            .get()
+            .cloned()
+            .unwrap_or_default()
+            .client(base_url)
+    }
+
+    fn attach(&self, token_http: &TokenHttp) {
+        let _ = self.attached.set(token_http.clone());
+    }
 }
 
 /// A static bearer token (`Authorization: Bearer …`), e.g. an API key.
@@ -64,14 +200,9 @@ impl fmt::Debug for BearerToken {
 
 #[async_trait]
 impl AuthProvider for BearerToken {
-    async fn authorize(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(reqwest::RequestBuilder, AuthStamp)> {
-        Ok((
-            request.bearer_auth(self.token.expose_secret()),
-            AuthStamp(0),
-        ))
+    async fn authorize(&self, request: &mut AuthRequest) -> Result<AuthStamp> {
+        request.bearer(&self.token);
+        Ok(AuthStamp(0))
     }
 
     async fn unauthorized(&self, _stamp: AuthStamp) -> bool {
@@ -106,14 +237,9 @@ impl fmt::Debug for BasicAuth {
 
 #[async_trait]
 impl AuthProvider for BasicAuth {
-    async fn authorize(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(reqwest::RequestBuilder, AuthStamp)> {
-        Ok((
-            request.basic_auth(&self.username, Some(self.password.expose_secret())),
-            AuthStamp(0),
-        ))
+    async fn authorize(&self, request: &mut AuthRequest) -> Result<AuthStamp> {
+        request.basic(&self.username, &self.password);
+        Ok(AuthStamp(0))
     }
 
     async fn unauthorized(&self, _stamp: AuthStamp) -> bool {
@@ -235,7 +361,7 @@ pub struct OAuth2ClientCredentials {
     client_secret: SecretString,
     scopes: Vec<String>,
     style: ClientAuthStyle,
-    http: reqwest::Client,
+    http: TokenClients,
     cache: TokenCache,
 }
 
@@ -304,7 +430,7 @@ impl OAuth2ClientCredentials {
             client_secret,
             scopes,
             style: ClientAuthStyle::Body,
-            http: default_token_http(),
+            http: TokenClients::default(),
             cache: TokenCache::default(),
         }
     }
@@ -321,45 +447,38 @@ impl OAuth2ClientCredentials {
         self
     }
 
-    /// Uses `http` for token requests.
-    pub fn with_http(mut self, http: reqwest::Client) -> Self {
-        self.http = http;
-        self
-    }
-
     async fn fetch(&self) -> Result<Token> {
         // grant_type, client_id, client_secret, scope: the order of RFC 6749's examples.
         let scope = self.scopes.join(" ");
         let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
+        let origin = self.token_url.origin().ascii_serialization();
         let mut req = self
             .http
-            .post(self.token_url.clone())
-            .header(reqwest::header::ACCEPT, "application/json");
+            .client(&origin)?
+            .request_url(super::Method::POST, self.token_url.as_str())?
+            // Asking for a token twice is harmless.
+            .idempotent(true);
         match self.style {
             ClientAuthStyle::Body => {
                 form.push(("client_id", &self.client_id));
                 form.push(("client_secret", self.client_secret.expose_secret()));
             }
             ClientAuthStyle::Basic => {
-                req = req.basic_auth(&self.client_id, Some(self.client_secret.expose_secret()));
+                req = req.basic_auth(&self.client_id, &self.client_secret);
             }
         }
         if !scope.is_empty() {
             form.push(("scope", &scope));
         }
-        let resp = req.form(&form).send().await.map_err(|e| {
-            super::transport_error(&e, "POST", self.token_url.path())
-                .context("requesting an OAuth token")
-        })?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| {
-            super::transport_error(&e, "POST", self.token_url.path())
-                .context("reading the OAuth token response")
-        })?;
-        if !(200..300).contains(&status) {
-            return Err(oauth_error(status, &body));
+        let resp = req
+            .form(&form)
+            .send_raw()
+            .await
+            .map_err(|e| e.context("requesting an OAuth token"))?;
+        if !resp.is_success() {
+            return Err(oauth_error(resp.status(), resp.body()));
         }
-        parse_token_response(&body)
+        parse_token_response(resp.body())
     }
 }
 
@@ -394,26 +513,21 @@ fn parse_token_response(body: &[u8]) -> Result<Token> {
     })
 }
 
-fn default_token_http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default()
-}
-
 #[async_trait]
 impl AuthProvider for OAuth2ClientCredentials {
-    async fn authorize(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(reqwest::RequestBuilder, AuthStamp)> {
+    async fn authorize(&self, request: &mut AuthRequest) -> Result<AuthStamp> {
         let (token, stamp) = self.cache.get(|| self.fetch()).await?;
-        Ok((request.bearer_auth(token.expose_secret()), stamp))
+        request.bearer(&token);
+        Ok(stamp)
     }
 
     async fn unauthorized(&self, stamp: AuthStamp) -> bool {
         self.cache.invalidate(stamp).await;
         true
+    }
+
+    fn attach(&self, token_http: &TokenHttp) {
+        self.http.attach(token_http);
     }
 }
 
@@ -422,21 +536,26 @@ pub type TokenFuture = Pin<Box<dyn Future<Output = Result<Token>> + Send>>;
 
 /// A custom token exchange (e.g. Valimail's `POST /auth`), cached and refreshed like OAuth.
 ///
+/// The function gets a [`TokenHttp`]: the rate limiter, timeout and User-Agent of the
+/// client the provider is installed in, to make an SDK [`HttpClient`](super::HttpClient)
+/// for the token endpoint. A failure it reports as retryable (a 429 or 5xx) is retried
+/// with the request that needed the token.
+///
 /// ```
 /// use std::time::Duration;
-/// use connector_sdk::http::auth::{Token, TokenExchange};
+/// use connector_sdk::http::auth::{Token, TokenExchange, TokenHttp};
 /// use secrecy::SecretString;
 ///
-/// let exchange = TokenExchange::new(|_http: reqwest::Client| {
+/// let exchange = TokenExchange::new(|_http: TokenHttp| {
 ///     Box::pin(async move {
-///         // POST credentials somewhere, parse the reply…
+///         // POST credentials with _http.client(…), parse the reply…
 ///         Ok(Token { secret: SecretString::from("t0k3n"), expires_in: Some(Duration::from_secs(600)) })
 ///     })
 /// });
 /// ```
 pub struct TokenExchange {
-    exchange: Arc<dyn Fn(reqwest::Client) -> TokenFuture + Send + Sync>,
-    http: reqwest::Client,
+    exchange: Arc<dyn Fn(TokenHttp) -> TokenFuture + Send + Sync>,
+    http: std::sync::OnceLock<TokenHttp>,
     cache: TokenCache,
 }
 
@@ -447,11 +566,11 @@ impl fmt::Debug for TokenExchange {
 }
 
 impl TokenExchange {
-    /// A provider that gets tokens by calling `exchange` with an HTTP client.
-    pub fn new(exchange: impl Fn(reqwest::Client) -> TokenFuture + Send + Sync + 'static) -> Self {
+    /// A provider that gets tokens by calling `exchange`.
+    pub fn new(exchange: impl Fn(TokenHttp) -> TokenFuture + Send + Sync + 'static) -> Self {
         TokenExchange {
             exchange: Arc::new(exchange),
-            http: default_token_http(),
+            http: std::sync::OnceLock::new(),
             cache: TokenCache::default(),
         }
     }
@@ -461,30 +580,24 @@ impl TokenExchange {
         self.cache = cache;
         self
     }
-
-    /// Uses `http` for the exchange.
-    pub fn with_http(mut self, http: reqwest::Client) -> Self {
-        self.http = http;
-        self
-    }
 }
 
 #[async_trait]
 impl AuthProvider for TokenExchange {
-    async fn authorize(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(reqwest::RequestBuilder, AuthStamp)> {
-        let (token, stamp) = self
-            .cache
-            .get(|| (self.exchange)(self.http.clone()))
-            .await?;
-        Ok((request.bearer_auth(token.expose_secret()), stamp))
+    async fn authorize(&self, request: &mut AuthRequest) -> Result<AuthStamp> {
+        let http = self.http.get().cloned().unwrap_or_default();
+        let (token, stamp) = self.cache.get(|| (self.exchange)(http)).await?;
+        request.bearer(&token);
+        Ok(stamp)
     }
 
     async fn unauthorized(&self, stamp: AuthStamp) -> bool {
         self.cache.invalidate(stamp).await;
         true
+    }
+
+    fn attach(&self, token_http: &TokenHttp) {
+        let _ = self.http.set(token_http.clone());
     }
 }
 

@@ -225,15 +225,23 @@ impl HttpClientBuilder {
             .default_headers(self.headers)
             .build()
             .map_err(|e| Error::internal(format!("could not build the HTTP client: {e}")))?;
+        let limiter = self
+            .limiter
+            .unwrap_or_else(|| Arc::new(RateLimiter::unlimited()));
+        if let Some(auth) = &self.auth {
+            auth.attach(&auth::TokenHttp {
+                user_agent: self.user_agent.clone(),
+                timeout: self.timeout,
+                limiter: limiter.clone(),
+            });
+        }
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 http,
                 base: self.base,
                 timeout: self.timeout,
                 auth: self.auth,
-                limiter: self
-                    .limiter
-                    .unwrap_or_else(|| Arc::new(RateLimiter::unlimited())),
+                limiter,
                 retry: self.retry,
                 error_mapper: self.error_mapper,
                 in_flight: self
@@ -426,6 +434,28 @@ impl RequestBuilder {
         self
     }
 
+    /// Sends `pairs` as an `application/x-www-form-urlencoded` body, in their order.
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body = Some(body.into_bytes());
+        self.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        self
+    }
+
+    /// HTTP basic auth on this request only (e.g. an OAuth client authenticating to its
+    /// token endpoint); the value is marked sensitive.
+    pub fn basic_auth(mut self, username: &str, password: &secrecy::SecretString) -> Self {
+        let mut credentials = auth::AuthRequest::default();
+        credentials.basic(username, password);
+        self.headers.extend(credentials.into_headers());
+        self
+    }
+
     /// Sends `body` as JSON (`Content-Type: application/json`).
     pub fn json<T: Serialize + ?Sized>(self, body: &T) -> Self {
         self.json_as(body, JSON)
@@ -528,9 +558,10 @@ impl RequestBuilder {
             }
             let mut stamp = None;
             if let Some(a) = &inner.auth {
-                match a.authorize(req).await {
-                    Ok((r, s)) => {
-                        req = r;
+                let mut credentials = auth::AuthRequest::default();
+                match a.authorize(&mut credentials).await {
+                    Ok(s) => {
+                        req = req.headers(credentials.into_headers());
                         stamp = Some(s);
                     }
                     // A rate-limited or unavailable token endpoint is retried like the request.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use connector_sdk::http::auth::{Token, TokenExchange};
+use connector_sdk::http::auth::{Token, TokenExchange, TokenHttp};
 use connector_sdk::http::{HttpClient, Response, RetryPolicy, api_message, error_from_response};
 use connector_sdk::page::{Page, PageToken, ScimPager};
 use connector_sdk::ratelimit::RateLimitInfo;
@@ -78,36 +78,22 @@ fn auth_body(config: &ValimailConfig) -> Value {
 
 /// `POST /auth`: any 2xx with `token` and `expires-at` or `expires_at` (RFC 3339, 0–9
 /// fractional digits, or missing: the token is then kept until a 401).
-async fn exchange(http: reqwest::Client, config: Arc<ValimailConfig>) -> Result<Token> {
-    let mut url = config.base_url.clone();
-    if let Ok(mut p) = url.path_segments_mut() {
-        p.pop_if_empty().push("auth");
-    }
+async fn exchange(http: TokenHttp, config: Arc<ValimailConfig>) -> Result<Token> {
+    // Through the SDK's client: paced by the connector's limiter; a 429/5xx/connection
+    // failure is retried with the request that needed the token. Asking twice is harmless.
     let resp = http
-        .post(url)
-        .header(reqwest::header::ACCEPT, "application/json")
+        .client(config.base_url.as_str())?
+        .post(&["auth"])
+        .idempotent(true)
         .json(&auth_body(&config))
-        .send()
+        .send_raw()
         .await
-        .map_err(|e| {
-            let kind = if e.is_timeout() {
-                ErrorKind::DeadlineExceeded
-            } else {
-                ErrorKind::Unavailable
-            };
-            Error::new(kind, "POST /auth failed: could not reach Valimail")
-                .with_context("cause", e.to_string())
-        })?;
-    let status = resp.status().as_u16();
+        .map_err(|e| e.context("POST /auth: could not reach Valimail"))?;
+    let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.bytes().await.map_err(|_| {
-        Error::new(
-            ErrorKind::Unavailable,
-            "POST /auth: the response was cut off",
-        )
-    })?;
+    let body = resp.body();
     if !(200..300).contains(&status) {
-        let api = api_message(&body).unwrap_or_default();
+        let api = api_message(body).unwrap_or_default();
         return Err(match status {
             429 | 500..=599 => {
                 let kind = if status == 429 { ErrorKind::ResourceExhausted } else { ErrorKind::Unavailable };
@@ -132,7 +118,7 @@ async fn exchange(http: reqwest::Client, config: Arc<ValimailConfig>) -> Result<
         });
     }
     // Never quote the body in an error: it holds the token.
-    let v: Value = serde_json::from_slice(&body)
+    let v: Value = serde_json::from_slice(body)
         .map_err(|_| Error::internal("POST /auth returned a body that is not JSON"))?;
     let token = v
         .get("token")

@@ -1185,3 +1185,51 @@ async fn no_deprovisioning_is_advertised() {
     let names: Vec<&str> = caps.actions.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["enable_user", "disable_user"]);
 }
+
+/// `POST /auth` goes through the SDK's client: a 503 is retried with the request that
+/// needed the token, and the rate-limit headers it answers with pace the next request.
+#[tokio::test]
+async fn the_token_call_is_retried_on_503_and_feeds_the_shared_limiter() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/auth"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("<html>down</html>"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    // The token comes with a spent budget: the next request must wait for the reset.
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2;
+    Mock::given(method("POST"))
+        .and(path("/auth"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-ratelimit-limit", "10")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+                .set_body_json(json!({"token": "tok"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path(USERS))
+        .respond_with(scim(
+            200,
+            list(vec![u("id1", "a@x.com", None, None)], Some(1)),
+        ))
+        .mount(&server)
+        .await;
+    let c = connector_for(&server, "acme");
+    let started = std::time::Instant::now();
+    assert_eq!(users_of(&c).await.unwrap().len(), 1);
+    assert_eq!(hits(&server, "POST", "/auth").await.len(), 2);
+    // (the request that fetched the token had its turn already; the next one waits)
+    assert_eq!(users_of(&c).await.unwrap().len(), 1);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "the listing did not wait for the reset the token call reported: {:?}",
+        started.elapsed()
+    );
+}
