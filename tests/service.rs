@@ -290,7 +290,9 @@ async fn without_provisioning_write_tasks_fail_non_retryable_and_unknown_types_a
     let feed = c1.enqueue_other(TaskType::EventFeed(proto::Empty {}));
     let untyped = c1.enqueue_task(None);
     let schemas = c1.enqueue_other(TaskType::ActionListSchemas(Default::default()));
-    let w = start(&c1, &creds, dir.path(), &[]);
+    // GetTasks asked for but not implemented by the server: GetTask takes over.
+    c1.set_get_tasks_unimplemented(true);
+    let w = start_env(&c1, &creds, dir.path(), &[], &[("BATON_GET_TASKS", "1")]);
     let f = c1.wait_for_finish(&grant, WAIT).await.unwrap();
     let (code, message, non_retryable) = failure(&f);
     assert_eq!(code, 9, "{message}");
@@ -458,7 +460,18 @@ async fn tokens_refresh_finish_task_is_retried_and_a_missing_next_poll_is_not_a_
     c1.set_next_poll(None);
     c1.fail_next_finishes(1);
     let creds = c1.credentials("refresh");
-    let w = start(&c1, &creds, dir.path(), &["--provisioning"]);
+    let w = start(
+        &c1,
+        &creds,
+        dir.path(),
+        &[
+            "--provisioning",
+            "--health-check-port",
+            "0",
+            "--health-check-address",
+            "127.0.0.1",
+        ],
+    );
     assert!(
         c1.wait_until(WAIT, |c| !c.hellos().is_empty()).await,
         "{}",
@@ -487,6 +500,27 @@ async fn tokens_refresh_finish_task_is_retried_and_a_missing_next_poll_is_not_a_
         c1.rejections()
     );
     assert!(w.logs().contains("FinishTask failed"), "{}", w.logs());
+    // /healthz reports the loop.
+    let logs = w.logs();
+    let url = logs
+        .split("health endpoint: http://")
+        .nth(1)
+        .and_then(|r| r.split("/healthz").next())
+        .expect("health endpoint printed")
+        .to_string();
+    let mut sock = std::net::TcpStream::connect(&url).unwrap();
+    use std::io::{Read, Write};
+    sock.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    sock.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    let json: serde_json::Value =
+        serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(json["c1"]["connected"], true, "{json}");
+    assert_eq!(json["c1"]["healthy"], true, "{json}");
+    assert!(json["c1"]["last_poll_unix"].as_u64().is_some(), "{json}");
+    assert!(json["c1"]["polls"].as_u64().unwrap() >= 2, "{json}");
     assert_eq!(c1.finishes().len(), 1);
     println!(
         "polls in 4 s without next_poll: {polls}; token requests: {}",
