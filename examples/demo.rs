@@ -7,7 +7,9 @@
 //! Starts simulated Valimail, SendGrid and Ironclad tenants (HTTP on 127.0.0.1) and a fake
 //! 1Password `op`, syncs each connector into its own `.c1z`, prints what each holds, then
 //! makes one grant per connector through its provisioner, syncs again, and shows the new
-//! grant in the new file. Inspect the files afterwards with
+//! grant in the new file. Last, service mode: a fake ConductorOne on 127.0.0.1 (TLS, the
+//! token endpoint and the task API) hands the SendGrid connector a sync, a grant and a revoke,
+//! and the demo prints what ConductorOne received. Inspect the files afterwards with
 //! `cargo run --example inspect -- demo-out/sendgrid.c1z grants`.
 
 use std::path::{Path, PathBuf};
@@ -187,11 +189,138 @@ async fn run() -> Result<()> {
         sync_and_show(name, *connector, &path).await?;
         round_trip(name, *connector, &path, rt).await?;
     }
+    service_mode(&sendgrid_sim, &out).await?;
     println!(
         "\nDone in {:.1} s. Inspect a file: cargo run --example inspect -- {}/sendgrid.c1z grants",
         t0.elapsed().as_secs_f64(),
         out.display()
     );
+    Ok(())
+}
+
+/// Service mode: the SendGrid connector as a worker of a fake ConductorOne.
+async fn service_mode(sim: &SendgridSimulator, out: &Path) -> Result<()> {
+    use connector_sdk::service::fake::FakeC1;
+    use connector_sdk::service::proto::{self, FinalState, names};
+    use connector_sdk::service::{ServiceConfig, StatusHandle, run_service};
+    use connector_sdk::store::convert;
+    use connector_sdk::sync::StopSignal;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    println!(
+        "\nService mode: a fake ConductorOne on 127.0.0.1 hands SendGrid a sync, a grant and a revoke"
+    );
+    let c1 = FakeC1::start().await?;
+    let creds = c1.credentials("demo-sendgrid");
+    // Ids from the last local sync: grant kim a scope she lacks, revoke the demo's grant.
+    let reader = C1zReader::open(&out.join("sendgrid.c1z"))?;
+    let kim = ResourceId::new("teammate", "kim@acme.example");
+    let principal = reader
+        .resource(&kim)?
+        .ok_or_else(|| Error::not_found("kim is not in the SendGrid sync"))?;
+    let entitlement = reader
+        .entitlements(None)?
+        .into_iter()
+        .filter(|e| e.resource().resource_type == "scope")
+        .find(|e| {
+            reader
+                .grant(&format!("{}:teammate:{}", e.id(), kim.resource))
+                .ok()
+                .flatten()
+                .is_none()
+        })
+        .ok_or_else(|| Error::not_found("no scope left to grant"))?;
+    let scope = reader
+        .resource(entitlement.resource())?
+        .ok_or_else(|| Error::not_found("scope resource"))?;
+    let held = reader
+        .grant("scope:whitelabel.read:assigned:teammate:kim@acme.example")?
+        .ok_or_else(|| Error::not_found("the round trip's grant"))?;
+    drop(reader);
+    let sync_task = c1.enqueue_sync_full();
+    let grant_task = c1.enqueue_grant(
+        convert::entitlement_to_proto(&entitlement, Some(&scope), &BTreeMap::new()),
+        convert::resource_to_proto(&principal),
+    );
+    let revoke_task = c1.enqueue_revoke(convert::grant_to_proto(&held).0);
+
+    let mut config = ServiceConfig::new(&creds.client_id, creds.client_secret.clone());
+    config.extra_ca_pem = Some(c1.ca_pem().as_bytes().to_vec());
+    config.provisioning = true;
+    config.host_id = Some("demo-host".into());
+    config.app_name = "baton-sendgrid".into();
+    config.app_version = env!("CARGO_PKG_VERSION").into();
+    let stop = StopSignal::new();
+    let worker = tokio::spawn(run_service(
+        std::sync::Arc::new(Sendgrid::new(sim.config())?),
+        config,
+        stop.clone(),
+        StatusHandle::default(),
+    ));
+    let t = Instant::now();
+    let wait = Duration::from_secs(30);
+    let sync = c1.wait_for_finish(&sync_task, wait).await?;
+    let grant = c1.wait_for_finish(&grant_task, wait).await?;
+    let revoke = c1.wait_for_finish(&revoke_task, wait).await?;
+    stop.trigger();
+    worker
+        .await
+        .map_err(|e| Error::internal(format!("service task: {e}")))??;
+
+    let ok = |f: &proto::FinishTaskRequest| match &f.final_state {
+        Some(FinalState::Success(s)) => Ok(s.response.clone()),
+        _ => Err(Error::internal(format!(
+            "task {} failed: {:?}",
+            f.task_id,
+            f.status.as_ref().map(|s| s.message.clone())
+        ))),
+    };
+    let hello = c1.hellos().into_iter().next().unwrap_or_default();
+    let meta = hello.connector_metadata.unwrap_or_default();
+    println!(
+        "  C1 received: token requests {}, Hello from host {:?} ({}, {} resource types with capabilities)",
+        c1.token_requests(),
+        hello.host_id,
+        meta.display_name,
+        meta.capabilities
+            .map(|c| c.resource_type_capabilities.len())
+            .unwrap_or(0)
+    );
+    ok(&sync)?;
+    let upload = c1
+        .uploads()
+        .into_iter()
+        .find(|u| u.task_id == sync_task)
+        .ok_or_else(|| Error::internal("no upload"))?;
+    let path = out.join("c1-upload.c1z");
+    upload.save(&path)?;
+    let stats = C1zReader::open(&path)?.stats()?;
+    println!(
+        "  sync_full {sync_task}: {} heartbeat(s), upload of {} bytes in {} chunk(s) → {} resources, {} entitlements, {} grants ({})",
+        c1.heartbeats(&sync_task).len(),
+        upload.bytes.len(),
+        upload.chunks,
+        stats.resources,
+        stats.entitlements,
+        stats.grants,
+        path.display()
+    );
+    let response = ok(&grant)?.ok_or_else(|| Error::internal("grant without response"))?;
+    let granted: proto::GrantResponse = proto::from_any(names::GRANT_RESPONSE, &response)
+        .ok_or_else(|| Error::internal("grant response"))?;
+    let ids: Vec<&str> = granted.grants.iter().map(|g| g.id.as_str()).collect();
+    println!(
+        "  grant {grant_task}: GrantManagerServiceGrantResponse with {}",
+        ids.join(", ")
+    );
+    let response = ok(&revoke)?.ok_or_else(|| Error::internal("revoke without response"))?;
+    println!(
+        "  revoke {revoke_task}: {} for {}",
+        response.type_url.rsplit('/').next().unwrap_or_default(),
+        held.id()
+    );
+    println!("  service mode done in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
 }
 

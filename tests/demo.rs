@@ -23,6 +23,17 @@ fn the_demo_syncs_four_tenants_and_round_trips_a_grant_each() {
         );
     }
     assert_eq!(text.matches("round trip: granted").count(), 4, "{text}");
+    // The service-mode part: a fake C1 received a Hello, an upload, a grant and a revoke.
+    assert!(text.contains("C1 received: token requests"), "{text}");
+    assert!(text.contains("sync_full "), "{text}");
+    assert!(
+        text.contains("GrantManagerServiceGrantResponse with scope:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("c1.connector.v2.GrantManagerServiceRevokeResponse"),
+        "{text}"
+    );
     for f in [
         "valimail.c1z",
         "sendgrid.c1z",

@@ -84,6 +84,8 @@
 //!   environment, a clean child environment, timeouts, stderr classified into error kinds,
 //!   an injectable runner); [`retry`]: the HTTP client's retry schedule for anything else.
 //! * [`schema`]: typed field schemas for action arguments and account profiles.
+//! * `service` (feature `service`, enabled by `cli`): service mode, the ConductorOne task
+//!   loop over gRPC.
 //! * `cli` (feature `cli`): the command-line runner every connector binary uses.
 //! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
 
@@ -108,6 +110,8 @@ pub mod ratelimit;
 pub mod retry;
 pub mod schema;
 pub mod scim;
+#[cfg(feature = "service")]
+pub mod service;
 pub mod store;
 pub mod sync;
 pub mod syncer;

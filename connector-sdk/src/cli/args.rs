@@ -152,21 +152,31 @@ pub struct CommonArgs {
     #[arg(long, help_heading = "Generated credentials")]
     pub print_credentials: bool,
 
-    /// ConductorOne client id (from upstream's manifests). This runner does not upload to
-    /// ConductorOne: with it set and no --service-interval, it runs in service mode hourly.
+    /// ConductorOne client id (NAME@HOST/SUFFIX, as ConductorOne shows it). With
+    /// --client-secret, the binary runs in service mode: it connects to ConductorOne, runs its
+    /// tasks (syncs, grants, revokes, account creation…) and uploads syncs.
     #[arg(
         id = "baton_client_id",
         long = "client-id",
         help_heading = "Service mode"
     )]
     pub client_id: Option<String>,
-    /// ConductorOne client secret (accepted for drop-in manifests; never used or printed).
+    /// ConductorOne client secret (secret-token:…); never printed.
     #[arg(id = "baton_client_secret", long = "client-secret", value_parser = secret, hide_env_values = true, help_heading = "Service mode")]
     pub client_secret: Option<SecretString>,
-    /// Host id (accepted for drop-in manifests; shown in logs).
+    /// Host id sent to ConductorOne (default: the host name).
     #[arg(id = "baton_host_id", long = "host-id", help_heading = "Service mode")]
     pub host_id: Option<String>,
-    /// Run as a service: sync every interval (e.g. "1h", "15m") until SIGTERM.
+    /// ConductorOne tasks run at once in service mode (1..100).
+    #[arg(long, default_value_t = 3, help_heading = "Service mode")]
+    pub task_concurrency: usize,
+    /// After SIGTERM or SIGINT in service mode, how long running tasks may go on before they
+    /// are stopped and finished as retryable (e.g. "25s", under Kubernetes' 30 s).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "25s", help_heading = "Service mode")]
+    pub shutdown_grace_period: Duration,
+    /// Without ConductorOne: run as a local service, syncing into --file every interval
+    /// (e.g. "1h", "15m") until SIGTERM. Ignored when --client-id is set (ConductorOne then
+    /// schedules the syncs).
     #[arg(long, value_parser = humantime::parse_duration, help_heading = "Service mode")]
     pub service_interval: Option<Duration>,
     /// Serve GET /healthz on this port in service mode.

@@ -42,7 +42,10 @@
 //! * subcommands `capabilities` (works without credentials or network: see
 //!   [`ConnectorConfig::build_for_capabilities`]), `config` (JSON schema of the fields)
 //!   and `validate`;
-//! * service mode (`--service-interval 1h`): syncs until SIGTERM, with `/healthz`.
+//! * service mode (`--client-id`/`--client-secret`, `BATON_CLIENT_ID`/`BATON_CLIENT_SECRET`):
+//!   a worker of ConductorOne's task queue ([`crate::service`]), with `/healthz`;
+//! * local service mode without ConductorOne (`--service-interval 1h`): syncs into `--file`
+//!   until SIGTERM, with `/healthz`.
 //!
 //! Exit codes, for supervisors and scripts:
 //!
@@ -53,9 +56,12 @@
 //! | 2 | bad configuration or usage: a missing or malformed flag or variable, named in the message |
 //! | 3 | sync incomplete, resumable: a one-shot sync stopped before the end (SIGTERM, SIGINT, `--max-sync-duration`) after saving a checkpoint; run again to resume |
 //!
-//! The codes are [`EXIT_FAILURE`], [`EXIT_USAGE`] and [`EXIT_INCOMPLETE`].
+//! The codes are [`EXIT_FAILURE`], [`EXIT_USAGE`] and [`EXIT_INCOMPLETE`]. In service mode
+//! with a client id, a failure exits with its gRPC code, as upstream (16 when ConductorOne
+//! refuses the credentials, 2 for a malformed one, 0 after SIGTERM/SIGINT).
 
 mod args;
+mod c1_service;
 mod credentials;
 mod ops;
 mod output;
@@ -281,6 +287,8 @@ enum Outcome {
     Done,
     /// A one-shot sync stopped early with a checkpoint.
     Incomplete,
+    /// Service mode ended with this exit code (a gRPC code), its error already printed.
+    Exit(u8),
 }
 
 /// Rewrites a clap error so it names the variable of the flag at fault, and never
@@ -436,6 +444,7 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
     match dispatch(app, cli).await {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Incomplete) => ExitCode::from(EXIT_INCOMPLETE),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(e) if e.kind() == ErrorKind::InvalidArgument => usage_error(&e),
         Err(e) => {
             eprintln!("error: {e}");
@@ -491,18 +500,15 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
         ..SyncOptions::default()
     };
     let progress = bar.as_ref().map(output::progress_fn);
-    // Upstream's manifests set BATON_CLIENT_ID for a long-running connector: run as a
-    // service (hourly unless told otherwise), without any upload.
-    let interval = common.service_interval.or_else(|| {
-        common.client_id.as_ref().map(|_| {
-            tracing::warn!(
-                host_id = common.host_id.as_deref().unwrap_or(""),
-                "BATON_CLIENT_ID is set: running in service mode every hour; this runner keeps --file up to date and does not upload to ConductorOne"
-            );
-            std::time::Duration::from_secs(3600)
-        })
-    });
-    match interval {
+    // Upstream's manifests set BATON_CLIENT_ID and BATON_CLIENT_SECRET: service mode, a
+    // worker of ConductorOne's task queue.
+    if common.client_id.is_some() || common.client_secret.is_some() {
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        return c1_service::run(app, connector, &common, options, stop).await;
+    }
+    match common.service_interval {
         None => {
             service::stop_on_signals(stop.clone());
             let report = sync_to_file(

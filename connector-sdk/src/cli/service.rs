@@ -1,4 +1,5 @@
-//! Service mode: sync on an interval, a health endpoint, clean shutdown on SIGTERM.
+//! Local service mode (sync on an interval), the health endpoint of both service modes,
+//! clean shutdown on SIGTERM.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -20,11 +21,17 @@ pub(crate) struct Health {
     pub(crate) last_success_unix: Option<u64>,
     pub(crate) last_error: Option<String>,
     pub(crate) running: bool,
+    /// The ConductorOne task loop, in service mode with a client id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) c1: Option<crate::service::StatusHandle>,
 }
 
 impl Health {
     /// Healthy unless the last sync failed.
     fn ok(&self) -> bool {
+        if let Some(c1) = &self.c1 {
+            return c1.get().healthy();
+        }
         self.last_error.is_none()
     }
 

@@ -1,0 +1,315 @@
+//! The bearer token: an EdDSA JWT client assertion exchanged at `/auth/v1/token`
+//! (spec §1.4–1.6), cached and refreshed before it expires, one fetch at a time.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::Signer as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::credentials::{ClientId, ClientSecret};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The assertion's header: `alg` then `nonce` (no `kid`, no `typ`), as go-jose writes it.
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'a str,
+    nonce: String,
+}
+
+/// The assertion's claims, in go-jose's order; times in Unix seconds; `aud` a string.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Claims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) aud: String,
+    pub(crate) exp: i64,
+    pub(crate) nbf: i64,
+    pub(crate) iat: i64,
+}
+
+/// Signs a fresh client assertion: `{"alg":"EdDSA","nonce":<32 hex>}` over
+/// `{iss, sub, aud, exp: now+120, nbf: now-120, iat: now}`.
+pub(crate) fn sign_assertion(id: &ClientId, secret: &ClientSecret) -> SecretString {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let nonce: [u8; 16] = rand::random();
+    let header = Header {
+        alg: "EdDSA",
+        nonce: nonce.iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    let claims = Claims {
+        iss: id.as_str().to_string(),
+        sub: id.as_str().to_string(),
+        aud: id.audience(),
+        exp: now + 120,
+        nbf: now - 120,
+        iat: now,
+    };
+    let h = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
+    let p = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
+    let signing_input = format!("{h}.{p}");
+    let sig = secret.signing_key().sign(signing_input.as_bytes());
+    SecretString::from(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(sig.to_bytes())
+    ))
+}
+
+/// A token and when to stop using it.
+struct Cached {
+    authorization: SecretString,
+    refresh_at: Instant,
+}
+
+/// Fetches, caches and refreshes the bearer token. One fetch runs at a time; callers
+/// arriving during a fetch wait for its result.
+pub(crate) struct TokenSource {
+    id: ClientId,
+    secret: ClientSecret,
+    url: String,
+    http: reqwest::Client,
+    cache: tokio::sync::Mutex<Option<Cached>>,
+    fetches: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("client_id", &self.id)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    #[serde(default)]
+    access_token: String,
+    #[serde(default)]
+    token_type: String,
+    /// An integer, as Go decodes it into an `int`.
+    #[serde(default)]
+    expires_in: i64,
+}
+
+impl TokenSource {
+    /// A source posting to `https://<host>/auth/v1/token` with `tls`.
+    pub(crate) fn new(
+        id: ClientId,
+        secret: ClientSecret,
+        host: &str,
+        tls: rustls::ClientConfig,
+        version: &str,
+    ) -> Result<TokenSource> {
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .user_agent(format!(
+                "baton-c1-credential-provider connector-sdk-rust/{version}"
+            ))
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::internal(format!("could not build the token client: {e}")))?;
+        Ok(TokenSource {
+            id,
+            secret,
+            url: format!("https://{host}/auth/v1/token"),
+            http,
+            cache: tokio::sync::Mutex::new(None),
+            fetches: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Tokens fetched so far.
+    pub(crate) fn fetches(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The `authorization` header value (`Bearer <token>`), fetching a token when none is
+    /// cached or the cached one is about to expire.
+    pub(crate) async fn authorization(&self) -> Result<SecretString> {
+        let mut cache = self.cache.lock().await;
+        if let Some(c) = cache.as_ref()
+            && Instant::now() < c.refresh_at
+        {
+            return Ok(c.authorization.clone());
+        }
+        let fresh = self.fetch().await?;
+        let out = fresh.authorization.clone();
+        *cache = Some(fresh);
+        Ok(out)
+    }
+
+    /// Forgets the cached token (after the server refused it).
+    pub(crate) async fn invalidate(&self) {
+        *self.cache.lock().await = None;
+    }
+
+    async fn fetch(&self) -> Result<Cached> {
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let assertion = sign_assertion(&self.id, &self.secret);
+        // Keys in sorted order, as Go's url.Values.Encode writes them.
+        let form = [
+            ("client_assertion", assertion.expose_secret()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_id", self.id.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        let started = Instant::now();
+        let response = self
+            .http
+            .post(&self.url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| {
+                let kind = if e.is_timeout() {
+                    ErrorKind::DeadlineExceeded
+                } else {
+                    ErrorKind::Unavailable
+                };
+                Error::new(
+                    kind,
+                    format!(
+                        "failed to get a token from {}: {}",
+                        self.url,
+                        without_url(&e)
+                    ),
+                )
+            })?;
+        let status = response.status();
+        if status.as_u16() != 200 {
+            // 4xx: the credentials are refused (fatal at startup); 5xx: retried.
+            let kind = if status.is_server_error() || status.as_u16() == 429 {
+                ErrorKind::Unavailable
+            } else {
+                ErrorKind::Unauthenticated
+            };
+            return Err(Error::new(
+                kind,
+                format!(
+                    "failed to get token: {status} from {}{}",
+                    self.url,
+                    if kind == ErrorKind::Unauthenticated {
+                        "; check --client-id (BATON_CLIENT_ID) and --client-secret (BATON_CLIENT_SECRET)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .with_http_status(status.as_u16()));
+        }
+        let body = response.bytes().await.map_err(|e| {
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("reading the token response: {}", without_url(&e)),
+            )
+        })?;
+        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+            Error::new(
+                ErrorKind::Unauthenticated,
+                format!(
+                    "failed to get token: the response of {} is not the expected JSON ({e})",
+                    self.url
+                ),
+            )
+        })?;
+        if parsed.access_token.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Unauthenticated,
+                "failed to get token: empty access token",
+            ));
+        }
+        let kind = match parsed.token_type.to_ascii_lowercase().as_str() {
+            "" | "bearer" => "Bearer".to_string(),
+            "mac" => "MAC".to_string(),
+            "basic" => "Basic".to_string(),
+            _ => parsed.token_type.clone(),
+        };
+        let lifetime = Duration::from_secs(parsed.expires_in.max(0) as u64);
+        // Refresh ahead of expiry: 10 s as golang.org/x/oauth2 does, less for short-lived
+        // tokens so they are still reused.
+        let margin = Duration::from_secs(10).min(lifetime / 4);
+        let refresh_at = started + lifetime.saturating_sub(margin);
+        tracing::debug!(
+            expires_in_s = parsed.expires_in,
+            "fetched a ConductorOne access token"
+        );
+        Ok(Cached {
+            authorization: SecretString::from(format!("{kind} {}", parsed.access_token)),
+            refresh_at,
+        })
+    }
+}
+
+/// A reqwest error's text without its URL (which carries no secret here, but keeps messages
+/// short) and with its source chain.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(&format!(" ({url})"), "");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::credentials::encode_client_secret;
+
+    #[test]
+    fn assertions_have_upstreams_header_and_claims_and_verify() {
+        let id = ClientId::parse("otter@tenant.example.com:8443/ccc").unwrap();
+        let secret = ClientSecret::parse(&encode_client_secret(&[3u8; 32])).unwrap();
+        let jws = sign_assertion(&id, &secret);
+        let parts: Vec<&str> = jws.expose_secret().split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert!(
+            header.starts_with(r#"{"alg":"EdDSA","nonce":""#),
+            "{header}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&header).unwrap();
+        let nonce = v["nonce"].as_str().unwrap();
+        assert_eq!(nonce.len(), 32);
+        assert!(
+            nonce
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_eq!(v.as_object().unwrap().len(), 2);
+        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert!(payload.starts_with(r#"{"iss":"otter@tenant.example.com:8443/ccc","sub":"otter@tenant.example.com:8443/ccc","aud":"tenant.example.com","exp":"#), "{payload}");
+        let c: Claims = serde_json::from_str(&payload).unwrap();
+        assert_eq!(c.exp - c.iat, 120);
+        assert_eq!(c.iat - c.nbf, 120);
+        let sig: [u8; 64] = URL_SAFE_NO_PAD
+            .decode(parts[2])
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let vk = secret.signing_key().verifying_key();
+        vk.verify_strict(
+            format!("{}.{}", parts[0], parts[1]).as_bytes(),
+            &ed25519_dalek::Signature::from_bytes(&sig),
+        )
+        .unwrap();
+        // A fresh nonce every time.
+        let again = sign_assertion(&id, &secret);
+        assert_ne!(again.expose_secret(), jws.expose_secret());
+    }
+}

@@ -1,0 +1,647 @@
+//! Service mode end to end: the `baton_memory` binary against the fake ConductorOne
+//! (`connector_sdk::service::fake`, TLS on 127.0.0.1, trusted through `SSL_CERT_FILE`).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::command;
+use connector_sdk::model::ResourceId;
+use connector_sdk::service::fake::{FakeC1, TestCredentials};
+use connector_sdk::service::proto::{self, FinalState, FinishTaskRequest, TaskType, names};
+use connector_sdk::store::convert;
+use connector_sdk::store::{C1zReader, GrantFilter};
+use secrecy::ExposeSecret;
+
+const KEY: &str = "memory-key-sekrit-123";
+
+/// A running connector binary and where its output goes.
+struct Worker {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn sigterm(&self) {
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Waits for the exit (killing the child after `timeout`).
+    fn wait(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn memory(dir: &Path) -> std::process::Command {
+    let mut c = command("baton_memory");
+    c.current_dir(dir)
+        .env("BATON_MEMORY_API_KEY", KEY)
+        .env("BATON_MEMORY_STATE", dir.join("tenant.json"))
+        .env("BATON_LOG_LEVEL", "trace")
+        .env("BATON_NO_PROGRESS", "true");
+    c
+}
+
+/// Starts `baton_memory` in service mode against `c1` with `extra` flags.
+fn start(c1: &FakeC1, creds: &TestCredentials, dir: &Path, extra: &[&str]) -> Worker {
+    start_env(c1, creds, dir, extra, &[])
+}
+
+/// [`start`] with extra environment variables.
+fn start_env(
+    c1: &FakeC1,
+    creds: &TestCredentials,
+    dir: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Worker {
+    let log = dir.join(format!("worker-{}.log", fastrand_suffix()));
+    let out = std::fs::File::create(&log).unwrap();
+    let child = memory(dir)
+        .env("BATON_CLIENT_ID", &creds.client_id)
+        .env("BATON_CLIENT_SECRET", creds.client_secret.expose_secret())
+        .env("SSL_CERT_FILE", c1.ca_file())
+        .env("BATON_HOST_ID", "test-worker")
+        .args(extra)
+        .envs(env.iter().copied())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    Worker { child, log }
+}
+
+fn fastrand_suffix() -> String {
+    format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// A local one-shot sync of the same tenant, for ids and for comparison.
+fn local_sync(dir: &Path) -> C1zReader {
+    let path = dir.join("local.c1z");
+    let o = memory(dir).args(["--file"]).arg(&path).output().unwrap();
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    C1zReader::open(&path).unwrap()
+}
+
+fn success(f: &FinishTaskRequest) -> (Option<proto::Any>, Vec<proto::Any>) {
+    match &f.final_state {
+        Some(FinalState::Success(s)) => (s.response.clone(), s.annotations.clone()),
+        other => panic!("expected success, got {other:?} status {:?}", f.status),
+    }
+}
+
+fn failure(f: &FinishTaskRequest) -> (i32, String, bool) {
+    match &f.final_state {
+        Some(FinalState::Error(e)) => {
+            let s = f.status.clone().unwrap_or_default();
+            (s.code, s.message, e.non_retryable)
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn ent_proto(r: &C1zReader, id: &str) -> proto::Entitlement {
+    let e = r.entitlement(id).unwrap().unwrap();
+    let res = r.resource(e.resource()).unwrap().unwrap();
+    convert::entitlement_to_proto(&e, Some(&res), &BTreeMap::new())
+}
+
+fn resource_proto(r: &C1zReader, t: &str, id: &str) -> proto::Resource {
+    convert::resource_to_proto(&r.resource(&ResourceId::new(t, id)).unwrap().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_sync_upload_grant_and_revoke_through_the_fake_c1() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_sync(dir.path());
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("memory-test");
+    let sync_id = c1.enqueue_sync_full();
+    let mut w = start(&c1, &creds, dir.path(), &["--provisioning"]);
+
+    // Hello with the connector's metadata.
+    assert!(
+        c1.wait_until(WAIT, |c| !c.hellos().is_empty()).await,
+        "{}",
+        w.logs()
+    );
+    let hello = c1.hellos().remove(0);
+    assert_eq!(hello.host_id, "test-worker");
+    assert!(hello.task_id.is_empty());
+    let meta = hello.connector_metadata.unwrap();
+    assert!(!meta.display_name.is_empty());
+    let caps = meta.capabilities.unwrap();
+    let group = caps
+        .resource_type_capabilities
+        .iter()
+        .find(|c| c.resource_type.as_ref().unwrap().id == "group")
+        .unwrap();
+    assert!(group.capabilities.contains(&proto::capability::PROVISION));
+    assert!(
+        caps.connector_capabilities
+            .contains(&proto::capability::SYNC)
+    );
+    assert!(hello.build_info.unwrap().package == "baton-memory");
+    assert!(!hello.os_info.unwrap().os.is_empty());
+
+    // The sync: uploaded in chunks, decoding to what a local sync holds.
+    let f = c1.wait_for_finish(&sync_id, WAIT).await.unwrap();
+    let (response, _) = success(&f);
+    assert!(response.is_none());
+    assert_eq!(f.host_id, "test-worker");
+    let uploads = c1.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].task_id, sync_id);
+    assert!(uploads[0].largest_chunk <= 512 * 1024);
+    let up = dir.path().join("uploaded.c1z");
+    uploads[0].save(&up).unwrap();
+    let remote = C1zReader::open(&up).unwrap();
+    assert_eq!(
+        remote.resources(None).unwrap(),
+        local.resources(None).unwrap()
+    );
+    assert_eq!(
+        remote.entitlements(None).unwrap(),
+        local.entitlements(None).unwrap()
+    );
+    assert_eq!(
+        remote.grants(&GrantFilter::default()).unwrap(),
+        local.grants(&GrantFilter::default()).unwrap()
+    );
+    assert!(
+        !c1.heartbeats(&sync_id).is_empty(),
+        "the sync heartbeats first"
+    );
+
+    // A grant and a revoke, with upstream's response messages.
+    let grant_id = c1.enqueue_grant(
+        ent_proto(&local, "group:g2:member"),
+        resource_proto(&local, "user", "u5"),
+    );
+    let f = c1.wait_for_finish(&grant_id, WAIT).await.unwrap();
+    let (response, _) = success(&f);
+    let resp: proto::GrantResponse =
+        proto::from_any(names::GRANT_RESPONSE, response.as_ref().unwrap()).unwrap();
+    assert_eq!(resp.grants.len(), 1);
+    assert_eq!(resp.grants[0].id, "group:g2:member:user:u5");
+
+    let (g, _) = convert::grant_to_proto(&local.grant("group:g1:member:user:u1").unwrap().unwrap());
+    let revoke_id = c1.enqueue_revoke(g);
+    let f = c1.wait_for_finish(&revoke_id, WAIT).await.unwrap();
+    let (response, _) = success(&f);
+    assert!(
+        proto::from_any::<proto::RevokeResponse>(
+            names::REVOKE_RESPONSE,
+            response.as_ref().unwrap()
+        )
+        .is_some()
+    );
+    assert!(c1.rejections().is_empty(), "{:?}", c1.rejections());
+
+    // SIGTERM with nothing running: exit 0.
+    w.sigterm();
+    assert_eq!(w.wait(Duration::from_secs(10)), Some(0), "{}", w.logs());
+    let logs = w.logs();
+    assert!(!logs.contains(creds.client_secret.expose_secret()));
+    assert!(!logs.contains("fake-token-"), "{logs}");
+    assert!(!logs.contains(KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_follow_the_server_interval_and_a_cancelled_task_finishes_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    c1.set_heartbeat_interval(Duration::from_millis(1000));
+    let creds = c1.credentials("hb");
+    let id = c1.enqueue_sync_full();
+    let w = start(&c1, &creds, dir.path(), &["--memory-latency", "2s"]);
+    // Let three interval heartbeats arrive after the first one, then cancel.
+    assert!(
+        c1.wait_until(WAIT, |c| c.heartbeats(&id).len() >= 4).await,
+        "{}",
+        w.logs()
+    );
+    let beats = c1.heartbeats(&id);
+    let gaps: Vec<f64> = beats
+        .windows(2)
+        .map(|p| (p[1] - p[0]).as_secs_f64())
+        .collect();
+    for g in &gaps[..3] {
+        assert!((0.8..1.7).contains(g), "heartbeat gaps {gaps:?}");
+    }
+    c1.cancel(&id);
+    let f = c1.wait_for_finish(&id, WAIT).await.unwrap();
+    let (code, message, non_retryable) = failure(&f);
+    assert_eq!(code, 1, "{message}");
+    assert!(message.contains("cancelled by ConductorOne"), "{message}");
+    assert!(!non_retryable);
+    assert!(c1.uploads().is_empty());
+    println!("heartbeat gaps (s): {gaps:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_provisioning_write_tasks_fail_non_retryable_and_unknown_types_are_unsupported() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_sync(dir.path());
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("ro");
+    let grant = c1.enqueue_grant(
+        ent_proto(&local, "group:g2:member"),
+        resource_proto(&local, "user", "u5"),
+    );
+    let feed = c1.enqueue_other(TaskType::EventFeed(proto::Empty {}));
+    let untyped = c1.enqueue_task(None);
+    let schemas = c1.enqueue_other(TaskType::ActionListSchemas(Default::default()));
+    // GetTasks asked for but not implemented by the server: GetTask takes over.
+    c1.set_get_tasks_unimplemented(true);
+    let w = start_env(&c1, &creds, dir.path(), &[], &[("BATON_GET_TASKS", "1")]);
+    let f = c1.wait_for_finish(&grant, WAIT).await.unwrap();
+    let (code, message, non_retryable) = failure(&f);
+    assert_eq!(code, 9, "{message}");
+    assert!(non_retryable);
+    assert!(message.contains("BATON_PROVISIONING"), "{message}");
+    for id in [&feed, &untyped] {
+        let f = c1.wait_for_finish(id, WAIT).await.unwrap();
+        let (code, message, non_retryable) = failure(&f);
+        assert_eq!(code, 2);
+        assert!(message.contains("unsupported task type"), "{message}");
+        assert!(!non_retryable);
+    }
+    // Reading schemas is not a write.
+    let f = c1.wait_for_finish(&schemas, WAIT).await.unwrap();
+    let (resp, _) = success(&f);
+    let list: proto::ListActionSchemasResponse =
+        proto::from_any(names::LIST_ACTION_SCHEMAS_RESPONSE, resp.as_ref().unwrap()).unwrap();
+    let names_: Vec<&str> = list.schemas.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names_, ["enable_user", "disable_user"]);
+    assert!(list.schemas[1].arguments[0].is_required);
+    assert!(c1.rejections().is_empty(), "{:?}", c1.rejections());
+    drop(w);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_account_is_encrypted_to_the_age_recipient_and_delete_and_actions_answer() {
+    use age::secrecy::ExposeSecret as _;
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("prov");
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let create = c1.enqueue_other(TaskType::CreateAccount(proto::CreateAccountTask {
+        account_info: Some(proto::AccountInfo {
+            emails: vec![proto::AccountEmail {
+                address: "grace@example.com".into(),
+                is_primary: true,
+            }],
+            login: "grace".into(),
+            login_aliases: vec![],
+            profile: None,
+        }),
+        credential_options: Some(proto::CredentialOptions {
+            force_change_at_next_login: false,
+            options: Some(proto::CredentialOptionKind::RandomPassword(
+                proto::RandomPassword { length: 20 },
+            )),
+        }),
+        encryption_configs: vec![proto::EncryptionConfig {
+            principal: None,
+            provider: String::new(),
+            key_id: "k1".into(),
+            config: Some(proto::EncryptionKind::AgeRecipientConfig(
+                proto::AgeRecipientConfig {
+                    recipient: recipient.clone(),
+                },
+            )),
+        }],
+        resource_type_id: "user".into(),
+    }));
+    let delete = c1.enqueue_other(TaskType::DeleteResource(proto::DeleteResourceTask {
+        resource_id: Some(proto::ResourceId {
+            resource_type: "user".into(),
+            resource: "u4".into(),
+            baton_resource: false,
+        }),
+        parent_resource_id: None,
+    }));
+    let bad_delete = c1.enqueue_other(TaskType::DeleteResource(Default::default()));
+    let get_schema = c1.enqueue_other(TaskType::ActionGetSchema(proto::ActionGetSchemaTask {
+        name: "disable_user".into(),
+        annotations: vec![],
+    }));
+    let args = serde_json::json!({"user_id": "u2"});
+    let invoke = c1.enqueue_other(TaskType::ActionInvoke(proto::ActionInvokeTask {
+        name: "disable_user".into(),
+        args: Some(convert::struct_from_profile(args.as_object().unwrap())),
+        annotations: vec![],
+        resource_type_id: String::new(),
+    }));
+    let w = start(
+        &c1,
+        &creds,
+        dir.path(),
+        &["--provisioning", "--memory-random-passwords"],
+    );
+    let f = c1.wait_for_finish(&create, WAIT).await.unwrap();
+    let (resp, _) = success(&f);
+    let created: proto::CreateAccountResponse =
+        proto::from_any(names::CREATE_ACCOUNT_RESPONSE, resp.as_ref().unwrap()).unwrap();
+    let Some(proto::CreateAccountResult::Success(ok)) = &created.result else {
+        panic!("{created:?}");
+    };
+    assert!(ok.is_create_account_result);
+    assert_eq!(created.encrypted_data.len(), 1);
+    let data = &created.encrypted_data[0];
+    assert_eq!(data.provider, "baton/age/v1");
+    assert_eq!(data.key_ids.len(), 1);
+    assert_eq!(data.key_ids[0].len(), 64);
+    let plain = age::decrypt(&identity, &data.encrypted_bytes).unwrap();
+    let password = String::from_utf8(plain).unwrap();
+    assert!(password.chars().count() >= 16, "{}", password.len());
+
+    let f = c1.wait_for_finish(&delete, WAIT).await.unwrap();
+    let (resp, _) = success(&f);
+    assert!(
+        proto::from_any::<proto::DeleteResourceResponse>(
+            names::DELETE_RESOURCE_RESPONSE,
+            resp.as_ref().unwrap()
+        )
+        .is_some()
+    );
+    let f = c1.wait_for_finish(&bad_delete, WAIT).await.unwrap();
+    let (_, message, non_retryable) = failure(&f);
+    assert!(
+        non_retryable && message.contains("malformed delete resource task"),
+        "{message}"
+    );
+
+    let f = c1.wait_for_finish(&get_schema, WAIT).await.unwrap();
+    let (resp, _) = success(&f);
+    let schema: proto::GetActionSchemaResponse =
+        proto::from_any(names::GET_ACTION_SCHEMA_RESPONSE, resp.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        schema.schema.unwrap().action_type,
+        [proto::action_type::ACCOUNT_DISABLE]
+    );
+
+    let f = c1.wait_for_finish(&invoke, WAIT).await.unwrap();
+    let (resp, _) = success(&f);
+    let out: proto::InvokeActionResponse =
+        proto::from_any(names::INVOKE_ACTION_RESPONSE, resp.as_ref().unwrap()).unwrap();
+    assert_eq!(out.status, proto::action_status::COMPLETE);
+    let result = convert::profile_from_struct(out.response.as_ref().unwrap());
+    assert_eq!(result["enabled"], false);
+    let status = c1.enqueue_other(TaskType::ActionStatus(proto::ActionStatusTask {
+        name: String::new(),
+        id: out.id.clone(),
+        annotations: vec![],
+    }));
+    let f = c1.wait_for_finish(&status, WAIT).await.unwrap();
+    let (resp, _) = success(&f);
+    let st: proto::GetActionStatusResponse =
+        proto::from_any(names::GET_ACTION_STATUS_RESPONSE, resp.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        (st.id.as_str(), st.status),
+        (out.id.as_str(), proto::action_status::COMPLETE)
+    );
+
+    // The password is nowhere in clear: not in the logs (TRACE), not in the tenant's files
+    // other than the tenant itself, not in the FinishTask.
+    let logs = w.logs();
+    assert!(!logs.contains(&password), "password in logs");
+    let finish_bytes = format!("{:?}", c1.finishes());
+    assert!(!finish_bytes.contains(&password));
+    let _ = identity.to_string().expose_secret().len();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_refresh_finish_task_is_retried_and_a_missing_next_poll_is_not_a_busy_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_sync(dir.path());
+    let c1 = FakeC1::start().await.unwrap();
+    c1.set_token_lifetime(2);
+    c1.set_next_poll(None);
+    c1.fail_next_finishes(1);
+    let creds = c1.credentials("refresh");
+    let w = start(
+        &c1,
+        &creds,
+        dir.path(),
+        &[
+            "--provisioning",
+            "--health-check-port",
+            "0",
+            "--health-check-address",
+            "127.0.0.1",
+        ],
+    );
+    assert!(
+        c1.wait_until(WAIT, |c| !c.hellos().is_empty()).await,
+        "{}",
+        w.logs()
+    );
+    let grant = c1.enqueue_grant(
+        ent_proto(&local, "group:g2:member"),
+        resource_proto(&local, "user", "u5"),
+    );
+    let f = c1.wait_for_finish(&grant, WAIT).await.unwrap();
+    success(&f);
+    // Watch the loop for 4 s: tokens (2 s) are refreshed before they expire.
+    let before = c1.polls().len();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let polls = c1.polls().len() - before;
+    assert!(polls <= 6, "{polls} polls in 4 s without next_poll");
+    assert!(polls >= 2, "{polls} polls in 4 s");
+    assert!(
+        c1.token_requests() >= 3,
+        "{} token requests",
+        c1.token_requests()
+    );
+    assert!(
+        c1.rejections().is_empty(),
+        "refused calls: {:?}",
+        c1.rejections()
+    );
+    assert!(w.logs().contains("FinishTask failed"), "{}", w.logs());
+    // /healthz reports the loop.
+    let logs = w.logs();
+    let url = logs
+        .split("health endpoint: http://")
+        .nth(1)
+        .and_then(|r| r.split("/healthz").next())
+        .expect("health endpoint printed")
+        .to_string();
+    let mut sock = std::net::TcpStream::connect(&url).unwrap();
+    use std::io::{Read, Write};
+    sock.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    sock.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    let json: serde_json::Value =
+        serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(json["c1"]["connected"], true, "{json}");
+    assert_eq!(json["c1"]["healthy"], true, "{json}");
+    assert!(json["c1"]["last_poll_unix"].as_u64().is_some(), "{json}");
+    assert!(json["c1"]["polls"].as_u64().unwrap() >= 2, "{json}");
+    assert_eq!(c1.finishes().len(), 1);
+    println!(
+        "polls in 4 s without next_poll: {polls}; token requests: {}",
+        c1.token_requests()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_c1_down_at_startup_is_retried_until_it_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    c1.set_available(false);
+    let creds = c1.credentials("down");
+    let w = start(&c1, &creds, dir.path(), &[]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(c1.hellos().is_empty());
+    c1.set_available(true);
+    let started = Instant::now();
+    assert!(
+        c1.wait_until(WAIT, |c| !c.hellos().is_empty()).await,
+        "{}",
+        w.logs()
+    );
+    assert!(
+        w.logs().contains("startup Hello failed; retrying"),
+        "{}",
+        w.logs()
+    );
+    println!("connected {:?} after C1 came back", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_sync_finishes_it_as_retryable_and_exits_0_within_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("term");
+    let id = c1.enqueue_sync_full();
+    let mut w = start(
+        &c1,
+        &creds,
+        dir.path(),
+        &["--memory-latency", "1s", "--shutdown-grace-period", "1s"],
+    );
+    assert!(
+        c1.wait_until(WAIT, |c| !c.heartbeats(&id).is_empty()).await,
+        "{}",
+        w.logs()
+    );
+    let t = Instant::now();
+    w.sigterm();
+    let code = w.wait(Duration::from_secs(15));
+    let took = t.elapsed();
+    assert_eq!(code, Some(0), "{}", w.logs());
+    let f = c1
+        .finishes()
+        .into_iter()
+        .find(|f| f.task_id == id)
+        .expect("finished");
+    let (code, message, non_retryable) = failure(&f);
+    assert!(!non_retryable, "{message}");
+    assert_eq!(code, 14, "{message}");
+    assert!(message.contains("shutting down"), "{message}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    println!("SIGTERM to exit: {took:?} (grace 1 s)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_secret_fails_before_any_call_without_printing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let good = c1.credentials("bad");
+    let tail = "eyJrdHkiOiJPS1AiLCJjcnYiOiJFZDI1NTE5IiwiZCI6Im5vcGUifQ";
+    let bad = TestCredentials {
+        client_id: good.client_id.clone(),
+        client_secret: format!("secret-token:conductorone.com:v1:{tail}").into(),
+    };
+    let mut w = start(&c1, &bad, dir.path(), &[]);
+    assert_eq!(w.wait(Duration::from_secs(10)), Some(2));
+    let logs = w.logs();
+    assert!(
+        logs.contains("--client-secret (BATON_CLIENT_SECRET)"),
+        "{logs}"
+    );
+    assert!(!logs.contains(tail), "{logs}");
+    assert_eq!(c1.token_requests(), 0);
+    // A malformed client id names its flag too.
+    let bad_id = TestCredentials {
+        client_id: "no-at-sign".into(),
+        client_secret: good.client_secret.clone(),
+    };
+    let mut w = start(&c1, &bad_id, dir.path(), &[]);
+    assert_eq!(w.wait(Duration::from_secs(10)), Some(2));
+    assert!(
+        w.logs().contains("--client-id (BATON_CLIENT_ID)"),
+        "{}",
+        w.logs()
+    );
+    assert!(!w.logs().contains(good.client_secret.expose_secret()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_tasks_with_concurrency_3_runs_three_slow_tasks_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("batch");
+    let ids: Vec<String> = (0..3).map(|_| c1.enqueue_sync_full()).collect();
+    let w = start_env(
+        &c1,
+        &creds,
+        dir.path(),
+        &["--task-concurrency", "3", "--memory-latency", "300ms"],
+        &[("BATON_GET_TASKS", "true")],
+    );
+    for id in &ids {
+        c1.wait_for_finish(id, WAIT).await.unwrap();
+    }
+    let times: Vec<(Instant, Instant)> = ids.iter().map(|i| c1.task_times(i).unwrap()).collect();
+    let last_start = times.iter().map(|t| t.0).max().unwrap();
+    let first_end = times.iter().map(|t| t.1).min().unwrap();
+    assert!(last_start < first_end, "the three tasks did not overlap");
+    let overlap = first_end - last_start;
+    assert!(!c1.get_tasks_requests().is_empty(), "{}", w.logs());
+    println!("three syncs overlapped for {overlap:?}");
+}
