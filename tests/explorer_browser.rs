@@ -216,7 +216,9 @@ fn markup_file(path: &Path) -> &'static str {
         .with_group_trait(GroupTrait::default());
     store.put_resources(&[user.clone(), group.clone()]).unwrap();
     let member = Entitlement::assignment(&group, "member").with_display_name(EVIL);
-    store.put_entitlements(&group, &[member.clone()]).unwrap();
+    store
+        .put_entitlements(&group, std::slice::from_ref(&member))
+        .unwrap();
     store
         .put_grants(&[Grant::new(&member, user.id.clone())])
         .unwrap();

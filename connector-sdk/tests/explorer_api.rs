@@ -70,9 +70,11 @@ fn write_fixture(path: &Path) {
         let platform_member = Entitlement::assignment(&platform, "member");
         let read = Entitlement::permission(&vault, "read");
         let write = Entitlement::permission(&vault, "write");
-        store.put_entitlements(&eng, &[eng_member.clone()]).unwrap();
         store
-            .put_entitlements(&platform, &[platform_member.clone()])
+            .put_entitlements(&eng, std::slice::from_ref(&eng_member))
+            .unwrap();
+        store
+            .put_entitlements(&platform, std::slice::from_ref(&platform_member))
             .unwrap();
         store
             .put_entitlements(&vault, &[read.clone(), write.clone()])

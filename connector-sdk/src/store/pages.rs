@@ -131,14 +131,14 @@ pub enum DiffItem {
     /// A resource added or removed.
     Resource {
         /// The resource as stored in the sync that has it.
-        resource: Resource,
+        resource: Box<Resource>,
     },
     /// A resource in both syncs whose record changed.
     Changed {
         /// In the older sync.
-        before: Resource,
+        before: Box<Resource>,
         /// In the newer sync.
-        after: Resource,
+        after: Box<Resource>,
     },
     /// An entitlement added or removed.
     Entitlement {
@@ -542,8 +542,8 @@ impl C1zReader {
                         Ok((
                             id,
                             DiffItem::Changed {
-                                before: decode_resource(&a)?,
-                                after: decode_resource(&b)?,
+                                before: Box::new(decode_resource(&a)?),
+                                after: Box::new(decode_resource(&b)?),
                             },
                         ))
                     })
@@ -558,7 +558,7 @@ impl C1zReader {
                             id,
                             if kind.table() == "v1_resources" {
                                 DiffItem::Resource {
-                                    resource: decode_resource(&d)?,
+                                    resource: Box::new(decode_resource(&d)?),
                                 }
                             } else {
                                 DiffItem::Entitlement {
