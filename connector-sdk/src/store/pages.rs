@@ -283,6 +283,29 @@ fn grant_rows(conn: &Connection, sql: &str, args: &[&dyn ToSql]) -> Result<Vec<(
     Ok(out)
 }
 
+/// Resources of one type (`?4`), optionally matching `?5`, after row `?2`.
+const SQL_RESOURCES_OF_TYPE: &str = "SELECT id, data FROM v1_resources
+    WHERE resource_type_id = ?4 AND sync_id = ?1 AND id > ?2
+      AND (?5 IS NULL OR explorer_match(data, ?5)) ORDER BY id LIMIT ?3";
+/// Resources of every type (`?4` is NULL), optionally matching `?5`: a row-id range scan.
+const SQL_RESOURCES: &str = "SELECT id, data FROM v1_resources
+    WHERE ?4 IS NULL AND sync_id = ?1 AND id > ?2
+      AND (?5 IS NULL OR explorer_match(data, ?5)) ORDER BY id LIMIT ?3";
+const SQL_ENTITLEMENTS_OF_RESOURCE: &str = "SELECT id, data FROM v1_entitlements
+    WHERE resource_type_id = ?1 AND resource_id = ?2 AND sync_id = ?3 AND id > ?4
+    ORDER BY id LIMIT ?5";
+const SQL_GRANTS_OF_ENTITLEMENT: &str = "SELECT {cols} FROM v1_grants
+    WHERE entitlement_id = ?1 AND sync_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4";
+const SQL_GRANTS_OF_PRINCIPAL: &str = "SELECT {cols} FROM v1_grants
+    WHERE principal_resource_type_id = ?1 AND principal_resource_id = ?2
+      AND sync_id = ?3 AND id > ?4 ORDER BY id LIMIT ?5";
+const SQL_GRANTS_ON_RESOURCE: &str = "SELECT {cols} FROM v1_grants
+    WHERE resource_type_id = ?1 AND resource_id = ?2 AND sync_id = ?3 AND id > ?4
+    ORDER BY id LIMIT ?5";
+const SQL_GRANT_OF: &str = "SELECT {cols} FROM v1_grants
+    WHERE entitlement_id = ?1 AND principal_resource_type_id = ?2
+      AND principal_resource_id = ?3 AND sync_id = ?4 ORDER BY id LIMIT 1";
+
 impl C1zReader {
     /// The resource types with how many resources of each the sync holds.
     pub fn resource_type_counts(&self) -> Result<Vec<TypeCount>> {
@@ -317,26 +340,15 @@ impl C1zReader {
         let needle = search
             .map(|s| s.trim().to_lowercase())
             .filter(|s| !s.is_empty());
-        if needle.is_some() {
-            register_match(conn)?;
-        }
-        let by_type = if resource_type.is_some() {
-            "resource_type_id = ?4 AND"
+        register_match(conn)?;
+        let sql = if resource_type.is_some() {
+            SQL_RESOURCES_OF_TYPE
         } else {
-            "(?4 IS NULL) AND"
+            SQL_RESOURCES
         };
-        let matching = if needle.is_some() {
-            format!("AND {MATCH_FN}(data, ?5)")
-        } else {
-            "AND ?5 IS NULL".to_string()
-        };
-        let sql = format!(
-            "SELECT id, data FROM v1_resources WHERE {by_type} sync_id = ?1 AND id > ?2 {matching}
-              ORDER BY id LIMIT ?3"
-        );
         let rows = blob_rows(
             conn,
-            &sql,
+            sql,
             &[sync, &after, &(limit as i64 + 1), &resource_type, &needle],
         )?;
         let rows = rows
@@ -355,9 +367,7 @@ impl C1zReader {
     ) -> Result<RowPage<Entitlement>> {
         let rows = blob_rows(
             self.conn(),
-            "SELECT id, data FROM v1_entitlements
-              WHERE resource_type_id = ?1 AND resource_id = ?2 AND sync_id = ?3 AND id > ?4
-              ORDER BY id LIMIT ?5",
+            SQL_ENTITLEMENTS_OF_RESOURCE,
             &[
                 &resource.resource_type,
                 &resource.resource,
@@ -395,22 +405,17 @@ impl C1zReader {
         let rows = match of {
             GrantsOf::Entitlement(e) => grant_rows(
                 self.conn(),
-                "SELECT {cols} FROM v1_grants WHERE entitlement_id = ?1 AND sync_id = ?2
-                   AND id > ?3 ORDER BY id LIMIT ?4",
+                SQL_GRANTS_OF_ENTITLEMENT,
                 &[&e, sync, &after, &lim],
             )?,
             GrantsOf::Principal(p) => grant_rows(
                 self.conn(),
-                "SELECT {cols} FROM v1_grants
-                  WHERE principal_resource_type_id = ?1 AND principal_resource_id = ?2
-                    AND sync_id = ?3 AND id > ?4 ORDER BY id LIMIT ?5",
+                SQL_GRANTS_OF_PRINCIPAL,
                 &[&p.resource_type, &p.resource, sync, &after, &lim],
             )?,
             GrantsOf::Resource(r) => grant_rows(
                 self.conn(),
-                "SELECT {cols} FROM v1_grants
-                  WHERE resource_type_id = ?1 AND resource_id = ?2
-                    AND sync_id = ?3 AND id > ?4 ORDER BY id LIMIT ?5",
+                SQL_GRANTS_ON_RESOURCE,
                 &[&r.resource_type, &r.resource, sync, &after, &lim],
             )?,
         };
@@ -445,9 +450,7 @@ impl C1zReader {
     pub fn grant_of(&self, entitlement: &str, principal: &ResourceId) -> Result<Option<Grant>> {
         Ok(grant_rows(
             self.conn(),
-            "SELECT {cols} FROM v1_grants
-              WHERE entitlement_id = ?1 AND principal_resource_type_id = ?2
-                AND principal_resource_id = ?3 AND sync_id = ?4 ORDER BY id LIMIT 1",
+            SQL_GRANT_OF,
             &[
                 &entitlement,
                 &principal.resource_type,
@@ -602,5 +605,54 @@ fn diff_sql(kind: DiffKind, columns: &str, paged: bool) -> String {
                (SELECT 1 FROM {table} a WHERE a.external_id = b.external_id AND a.sync_id = {other})
              {page}"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each paged list is answered from the index the module docs name, in a database
+    /// with exactly the c1z schema (no statistics, as in real files).
+    #[test]
+    fn every_paged_list_uses_an_index_of_the_schema() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::super::c1z::DDL).unwrap();
+        register_match(&conn).unwrap();
+        let cols = GRANT_COLUMNS.replace("{x}", "expansion");
+        for (sql, index) in [
+            (SQL_RESOURCES_OF_TYPE, "idx_resources_resource_type_id_v1"),
+            (
+                SQL_ENTITLEMENTS_OF_RESOURCE,
+                "idx_entitlements_resource_id_v1",
+            ),
+            (
+                SQL_GRANTS_OF_ENTITLEMENT,
+                "idx_grants_entitlement_sync_grant_v1",
+            ),
+            (SQL_GRANTS_OF_PRINCIPAL, "idx_grants_principal_id_v1"),
+            (
+                SQL_GRANTS_ON_RESOURCE,
+                "idx_grants_resource_type_id_resource_id_v1",
+            ),
+            (SQL_GRANT_OF, "idx_grants_entitlement_id_principal_id_v1"),
+        ] {
+            let sql = sql.replace("{cols}", &cols);
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> = stmt
+                .query_map(
+                    rusqlite::params_from_iter(vec![1i64; stmt.parameter_count()]),
+                    |r| r.get::<_, String>(3),
+                )
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            let plan = plan.join("; ");
+            assert!(plan.contains(index), "{sql}\nplan: {plan}");
+            assert!(
+                !plan.contains("TEMP B-TREE"),
+                "sorts instead of paging: {plan}"
+            );
+        }
     }
 }
