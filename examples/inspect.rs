@@ -19,7 +19,11 @@ use connector_sdk::{Error, Result};
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
-#[command(about = "Inspect a .c1z sync file", version)]
+#[command(
+    about = "Inspect a .c1z sync file",
+    version,
+    after_help = "Browse a file in a web page instead (the access explorer): inspect serve FILE [--listen 127.0.0.1:8080]"
+)]
 struct Args {
     /// The .c1z file to read.
     file: PathBuf,
