@@ -344,6 +344,7 @@ fn run(args: Args) -> Result<()> {
 #[derive(Parser, Debug)]
 #[command(
     name = "inspect serve",
+    bin_name = "inspect serve",
     about = "Browse a .c1z in a web page: who has what, through what, and what changed (read-only)"
 )]
 struct ServeArgs {
