@@ -195,6 +195,10 @@ async fn run() -> Result<()> {
         t0.elapsed().as_secs_f64(),
         out.display()
     );
+    println!(
+        "Explore who has what, through which group, and what the round trip changed, in a browser:\n  cargo run --example inspect -- serve {}/1password.c1z    # then open http://127.0.0.1:8080/",
+        out.display()
+    );
     Ok(())
 }
 

@@ -5,19 +5,25 @@
 //! cargo run --example inspect -- sync.c1z resources -t user
 //! cargo run --example inspect -- sync.c1z grants -e group:g1:member --output json
 //! cargo run --example inspect -- sync.c1z diff
+//! cargo run --example inspect -- serve sync.c1z        # the access explorer, a web page
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use connector_sdk::explorer::{self, ExploreArgs};
 use connector_sdk::model::ResourceId;
 use connector_sdk::store::{C1zReader, GrantFilter};
 use connector_sdk::{Error, Result};
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
-#[command(about = "Inspect a .c1z sync file", version)]
+#[command(
+    about = "Inspect a .c1z sync file",
+    version,
+    after_help = "Browse a file in a web page instead (the access explorer): inspect serve FILE [--listen 127.0.0.1:8080]"
+)]
 struct Args {
     /// The .c1z file to read.
     file: PathBuf,
@@ -334,7 +340,42 @@ fn run(args: Args) -> Result<()> {
     }
 }
 
+/// `inspect serve FILE`: the access explorer.
+#[derive(Parser, Debug)]
+#[command(
+    name = "inspect serve",
+    bin_name = "inspect serve",
+    about = "Browse a .c1z in a web page: who has what, through what, and what changed (read-only)"
+)]
+struct ServeArgs {
+    /// The .c1z file to browse.
+    file: PathBuf,
+    #[command(flatten)]
+    args: ExploreArgs,
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(explorer::serve(
+        &args.file,
+        args.args.listen,
+        args.args.allow_remote,
+    ))
+}
+
 fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "serve") {
+        return match serve(ServeArgs::parse_from(&argv[1..])) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -101,6 +101,8 @@ pub mod command;
 pub mod connector;
 pub mod delete;
 pub mod error;
+#[cfg(feature = "explorer")]
+pub mod explorer;
 pub mod flags;
 pub mod http;
 pub mod model;

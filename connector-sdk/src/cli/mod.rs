@@ -40,8 +40,9 @@
 //!   `--invoke-action`/`--invoke-action-args`, `--list-action-schemas`; all but the last
 //!   refuse to run without `--provisioning`;
 //! * subcommands `capabilities` (works without credentials or network: see
-//!   [`ConnectorConfig::build_for_capabilities`]), `config` (JSON schema of the fields)
-//!   and `validate`;
+//!   [`ConnectorConfig::build_for_capabilities`]), `config` (JSON schema of the fields),
+//!   `validate`, and `explore [FILE] [--listen ADDR]`, the access explorer over the sync
+//!   file (see [`crate::explorer`]; no credentials needed);
 //! * service mode (`--client-id`/`--client-secret`, `BATON_CLIENT_ID`/`BATON_CLIENT_SECRET`):
 //!   a worker of ConductorOne's task queue ([`crate::service`]), with `/healthz`;
 //! * local service mode without ConductorOne (`--service-interval 1h`): syncs into `--file`
@@ -221,6 +222,14 @@ enum Sub {
     Config,
     /// Check the configuration and credentials with one cheap call.
     Validate,
+    /// Browse a sync file in a web page (read-only, loopback by default): who has what,
+    /// through which group, and what changed since the previous sync. No credentials needed.
+    Explore {
+        /// The .c1z file to browse (default: --file).
+        file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        args: crate::explorer::ExploreArgs,
+    },
 }
 
 /// Runs the binary: parses `std::env::args`, then syncs or runs the operation asked for.
@@ -423,8 +432,11 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
         );
         return ExitCode::SUCCESS;
     }
-    // `capabilities` describes the connector without credentials.
-    let describe_only = matches.subcommand_name() == Some("capabilities");
+    // `capabilities` describes the connector without credentials; `explore` only reads a file.
+    let describe_only = matches!(
+        matches.subcommand_name(),
+        Some("capabilities") | Some("explore")
+    );
     // Required connector values, checked before any network call.
     let missing: Vec<String> = required_args(&cmd)
         .iter()
@@ -465,6 +477,11 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
         app,
         provisioning: common.provisioning,
     };
+    if let Some(Sub::Explore { file, args }) = &cli.command {
+        let file = file.as_ref().unwrap_or(&common.file);
+        crate::explorer::serve(file, args.listen, args.allow_remote).await?;
+        return Ok(Outcome::Done);
+    }
     if cli.command == Some(Sub::Capabilities) {
         let connector = cli.connector.build_for_capabilities(&ctx)?;
         let doc = capabilities_document::<C>(connector.as_ref())?;
@@ -478,7 +495,7 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
             println!("{}: configuration and credentials are valid", app.name);
             return Ok(Outcome::Done);
         }
-        Some(Sub::Capabilities | Sub::Config) | None => {}
+        Some(Sub::Capabilities | Sub::Config | Sub::Explore { .. }) | None => {}
     }
     if let Some(op) = operation {
         if op.writes() && !common.provisioning {

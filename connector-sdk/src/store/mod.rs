@@ -10,16 +10,22 @@
 //!   removed by the next, see [`remove_stale`]), keeps the syncs
 //!   already in the file (so two syncs can be compared), and saves atomically: `out.tmp`,
 //!   fsync, rename. A crash never leaves a half-written file in place of a good one.
-//! * [`C1zReader`] opens a file read-only and answers queries about one sync.
+//! * [`C1zReader`] opens a file read-only and answers queries about one sync, including
+//!   paged ones for browsing large files ([`RowPage`]) and how a principal holds a grant
+//!   ([`Access`]).
 
+mod access;
 pub mod c1z;
 pub mod convert;
+mod pages;
 pub mod proto;
 mod query;
 mod reader;
 mod workdir;
 mod writer;
 
+pub use access::{Access, AccessStep, is_direct};
+pub use pages::{DiffCounts, DiffItem, DiffKind, GrantsOf, RowPage, TypeCount};
 pub use query::{DiffReport, SyncRun, SyncStats};
 pub use reader::{C1zReader, GrantFilter};
 pub use workdir::{WORKDIR_PREFIX, remove_stale};

@@ -95,7 +95,7 @@ pub struct DiffReport {
     pub grants_removed: Vec<String>,
 }
 
-fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
+pub(super) fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
     let mut stmt = conn
         .prepare(&format!("PRAGMA table_info({table})"))
         .map_err(sql_error)?;

@@ -94,6 +94,11 @@ impl C1zReader {
         Ok(self)
     }
 
+    /// The open database, for the paged queries of sibling modules.
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// The sync being read.
     pub fn sync(&self) -> &SyncRun {
         &self.sync

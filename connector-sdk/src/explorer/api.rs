@@ -1,0 +1,752 @@
+//! The JSON API under `/api/`: every handler reads the file through the shared
+//! [`C1zReader`] on a blocking thread and answers one page at most.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{Grant, Resource, ResourceId};
+use crate::store::{Access, C1zReader, DiffItem, DiffKind, GrantsOf, RowPage, SyncRun};
+
+use super::error::ApiError;
+use super::params::Params;
+
+/// What every handler shares: the open file.
+pub(crate) struct Shared {
+    /// The reader; SQLite connections are used by one thread at a time.
+    pub(crate) reader: Mutex<C1zReader>,
+    /// The file's name, shown in the page's title.
+    pub(crate) file_name: String,
+}
+
+/// The state handed to handlers.
+pub(crate) type AppState = Arc<Shared>;
+
+/// Runs `f` on the reader on a blocking thread and answers its value as JSON.
+async fn answer<T, F>(state: AppState, f: F) -> Response
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&C1zReader) -> Result<T, ApiError> + Send + 'static,
+{
+    let job = tokio::task::spawn_blocking(move || {
+        let reader = state.reader.lock().unwrap_or_else(|p| p.into_inner());
+        f(&reader)
+    });
+    match job.await {
+        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => {
+            ApiError::from(crate::Error::internal(format!("the query failed: {e}"))).into_response()
+        }
+    }
+}
+
+fn path_error(e: PathRejection) -> Response {
+    ApiError::bad_request(format!("malformed path: {}", e.body_text())).into_response()
+}
+
+/// A page of rows with the cursor of the next one.
+#[derive(Serialize)]
+struct Paged<T> {
+    items: Vec<T>,
+    /// Pass as `after` for the next page; `null` on the last.
+    next: Option<i64>,
+}
+
+/// A link to a resource: its `type:id` key and name.
+#[derive(Serialize, Clone)]
+struct ResourceLink {
+    key: String,
+    resource_type: String,
+    display_name: String,
+}
+
+/// A link to an entitlement.
+#[derive(Serialize, Clone)]
+struct EntitlementLink {
+    id: String,
+    display_name: String,
+}
+
+/// Names of resources and entitlements, looked up once per request.
+struct Names<'a> {
+    reader: &'a C1zReader,
+    sync: String,
+    resources: HashMap<ResourceId, String>,
+    entitlements: HashMap<String, String>,
+}
+
+impl<'a> Names<'a> {
+    fn new(reader: &'a C1zReader) -> Self {
+        Names::in_sync(reader, &reader.sync().sync_id)
+    }
+
+    fn in_sync(reader: &'a C1zReader, sync: &str) -> Self {
+        Names {
+            reader,
+            sync: sync.to_string(),
+            resources: HashMap::new(),
+            entitlements: HashMap::new(),
+        }
+    }
+
+    fn resource(&mut self, id: &ResourceId) -> Result<ResourceLink, ApiError> {
+        let name = match self.resources.get(id) {
+            Some(n) => n.clone(),
+            None => {
+                let n = self
+                    .reader
+                    .resource_in(&self.sync, id)?
+                    .map(|r| r.display_name)
+                    .unwrap_or_default();
+                self.resources.insert(id.clone(), n.clone());
+                n
+            }
+        };
+        Ok(ResourceLink {
+            key: id.to_string(),
+            resource_type: id.resource_type.clone(),
+            display_name: name,
+        })
+    }
+
+    fn entitlement(&mut self, id: &str) -> Result<EntitlementLink, ApiError> {
+        let name = match self.entitlements.get(id) {
+            Some(n) => n.clone(),
+            None => {
+                let n = self
+                    .reader
+                    .entitlement_in(&self.sync, id)?
+                    .map(|e| e.display_name)
+                    .unwrap_or_default();
+                self.entitlements.insert(id.to_string(), n.clone());
+                n
+            }
+        };
+        Ok(EntitlementLink {
+            id: id.to_string(),
+            display_name: name,
+        })
+    }
+}
+
+/// GET /api/file: the file and the sync shown.
+pub(crate) async fn file(State(state): State<AppState>) -> Response {
+    let name = state.file_name.clone();
+    answer(state, move |r| {
+        Ok(serde_json::json!({
+            "file": name,
+            "sync": r.sync(),
+            "syncs": r.syncs()?.len(),
+            "read_only": true,
+        }))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct TypeRow {
+    id: String,
+    display_name: String,
+    traits: Vec<&'static str>,
+    description: String,
+    resources: u64,
+}
+
+/// GET /api/resource-types: the types with their resource counts.
+pub(crate) async fn resource_types(State(state): State<AppState>) -> Response {
+    answer(state, |r| {
+        let items: Vec<TypeRow> = r
+            .resource_type_counts()?
+            .into_iter()
+            .map(|t| TypeRow {
+                traits: t.resource_type.traits.iter().map(|k| k.as_str()).collect(),
+                id: t.resource_type.id,
+                display_name: t.resource_type.display_name,
+                description: t.resource_type.description,
+                resources: t.resources,
+            })
+            .collect();
+        Ok(serde_json::json!({ "items": items }))
+    })
+    .await
+}
+
+/// One resource in a list.
+#[derive(Serialize)]
+struct ResourceRow {
+    key: String,
+    resource_type: String,
+    id: String,
+    display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<String>,
+}
+
+fn status_name(r: &Resource) -> Option<String> {
+    r.user
+        .as_ref()
+        .and_then(|u| serde_json::to_value(u.status).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
+}
+
+impl From<Resource> for ResourceRow {
+    fn from(r: Resource) -> Self {
+        let email = r.user.as_ref().and_then(|u| {
+            u.emails
+                .iter()
+                .find(|e| e.primary)
+                .or(u.emails.first())
+                .map(|e| e.address.clone())
+        });
+        ResourceRow {
+            key: r.id.to_string(),
+            status: status_name(&r),
+            resource_type: r.id.resource_type,
+            id: r.id.resource,
+            display_name: r.display_name,
+            email,
+            parent: r.parent.map(|p| p.to_string()),
+        }
+    }
+}
+
+/// GET /api/resources?type=&q=&after=&limit=: resources, paged, searchable by name,
+/// email, login or id.
+pub(crate) async fn resources(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let params = match Params::parse(raw.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    answer(state, move |r| {
+        let (after, limit) = (params.after()?, params.limit()?);
+        let page = r.resources_page(params.text("type"), params.text("q"), after, limit)?;
+        Ok(Paged {
+            items: page.items.into_iter().map(ResourceRow::from).collect(),
+            next: page.next,
+        })
+    })
+    .await
+}
+
+fn find_resource(r: &C1zReader, id: &ResourceId) -> Result<Resource, ApiError> {
+    r.resource(id)?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no resource {id} in sync {} of this file",
+            r.sync().sync_id
+        ))
+    })
+}
+
+#[derive(Serialize)]
+struct ResourceView {
+    key: String,
+    resource_type_name: String,
+    resource: Resource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<ResourceLink>,
+    /// Entitlements on the resource.
+    entitlements: u64,
+    /// Grants of those entitlements.
+    grants: u64,
+    /// Grants the resource holds as a principal.
+    access: u64,
+}
+
+/// GET /api/resources/{type}/{id}: one resource with its counts.
+pub(crate) async fn resource(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let Path((t, id)) = match path {
+        Ok(p) => p,
+        Err(e) => return path_error(e),
+    };
+    answer(state, move |r| {
+        let rid = ResourceId::new(t, id);
+        let resource = find_resource(r, &rid)?;
+        let mut names = Names::new(r);
+        let resource_type_name = r
+            .resource_types()?
+            .into_iter()
+            .find(|x| x.id == rid.resource_type)
+            .map(|x| x.display_name)
+            .unwrap_or_default();
+        Ok(ResourceView {
+            key: rid.to_string(),
+            resource_type_name,
+            status: status_name(&resource),
+            parent: resource
+                .parent
+                .as_ref()
+                .map(|p| names.resource(p))
+                .transpose()?,
+            entitlements: r.entitlement_count(&rid)?,
+            grants: r.grant_count(GrantsOf::Resource(&rid))?,
+            access: r.grant_count(GrantsOf::Principal(&rid))?,
+            resource,
+        })
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct EntitlementRow {
+    id: String,
+    display_name: String,
+    slug: String,
+    purpose: crate::model::Purpose,
+    description: String,
+    holders: u64,
+}
+
+/// GET /api/resources/{type}/{id}/entitlements: the entitlements on a resource, paged.
+pub(crate) async fn resource_entitlements(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let (Path((t, id)), params) = match (path, Params::parse(raw.as_deref())) {
+        (Err(e), _) => return path_error(e),
+        (_, Err(e)) => return e.into_response(),
+        (Ok(p), Ok(q)) => (p, q),
+    };
+    answer(state, move |r| {
+        let rid = ResourceId::new(t, id);
+        let (after, limit) = (params.after()?, params.limit()?);
+        find_resource(r, &rid)?;
+        let page = r.entitlements_page(&rid, after, limit)?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|e| {
+                Ok(EntitlementRow {
+                    holders: r.grant_count(GrantsOf::Entitlement(e.id()))?,
+                    id: e.id().to_string(),
+                    slug: e.slug().to_string(),
+                    display_name: e.display_name,
+                    purpose: e.purpose,
+                    description: e.description,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(Paged {
+            items,
+            next: page.next,
+        })
+    })
+    .await
+}
+
+/// One step of an inherited path, with names.
+#[derive(Serialize)]
+struct StepView {
+    entitlement: EntitlementLink,
+    resource: ResourceLink,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grant_id: Option<String>,
+}
+
+/// One grant with names and how it is held.
+#[derive(Serialize)]
+struct GrantView {
+    grant_id: String,
+    entitlement: EntitlementLink,
+    /// The resource the entitlement is on.
+    resource: ResourceLink,
+    principal: ResourceLink,
+    /// Held directly (as the connector listed it).
+    direct: bool,
+    /// Inherited paths, each from the principal outward.
+    paths: Vec<Vec<StepView>>,
+    /// Members of the principal inherit the grant.
+    expandable: bool,
+}
+
+fn grant_view(r: &C1zReader, names: &mut Names<'_>, g: &Grant) -> Result<GrantView, ApiError> {
+    let Access { direct, paths } = r.access(g)?;
+    let paths = paths
+        .into_iter()
+        .map(|p| {
+            p.into_iter()
+                .map(|s| {
+                    Ok(StepView {
+                        entitlement: names.entitlement(&s.entitlement_id)?,
+                        resource: names.resource(&s.resource)?,
+                        grant_id: s.grant_id,
+                    })
+                })
+                .collect::<Result<Vec<_>, ApiError>>()
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(GrantView {
+        grant_id: g.id().to_string(),
+        entitlement: names.entitlement(g.entitlement_id())?,
+        resource: names.resource(g.entitlement_resource())?,
+        principal: names.resource(g.principal())?,
+        direct,
+        paths,
+        expandable: g.expandable.is_some(),
+    })
+}
+
+fn grants_page(r: &C1zReader, page: RowPage<Grant>) -> Result<Paged<GrantView>, ApiError> {
+    let mut names = Names::new(r);
+    Ok(Paged {
+        items: page
+            .items
+            .iter()
+            .map(|g| grant_view(r, &mut names, g))
+            .collect::<Result<_, _>>()?,
+        next: page.next,
+    })
+}
+
+/// Which grant list of a resource to answer.
+#[derive(Clone, Copy)]
+pub(crate) enum ResourceGrants {
+    /// Grants of the entitlements on the resource.
+    On,
+    /// Grants the resource holds as a principal, with paths.
+    Held,
+}
+
+/// GET /api/resources/{type}/{id}/grants and …/access: grants on a resource, or what a
+/// principal holds and through what.
+pub(crate) async fn resource_grants(
+    which: ResourceGrants,
+    state: AppState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    raw: Option<String>,
+) -> Response {
+    let (Path((t, id)), params) = match (path, Params::parse(raw.as_deref())) {
+        (Err(e), _) => return path_error(e),
+        (_, Err(e)) => return e.into_response(),
+        (Ok(p), Ok(q)) => (p, q),
+    };
+    answer(state, move |r| {
+        let rid = ResourceId::new(t, id);
+        let (after, limit) = (params.after()?, params.limit()?);
+        find_resource(r, &rid)?;
+        let of = match which {
+            ResourceGrants::On => GrantsOf::Resource(&rid),
+            ResourceGrants::Held => GrantsOf::Principal(&rid),
+        };
+        grants_page(r, r.grants_page(of, after, limit)?)
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct EntitlementView {
+    entitlement: crate::model::Entitlement,
+    resource: ResourceLink,
+    holders: u64,
+}
+
+/// GET /api/entitlements/{id}: one entitlement with its resource and holder count.
+pub(crate) async fn entitlement(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Path(id) = match path {
+        Ok(p) => p,
+        Err(e) => return path_error(e),
+    };
+    answer(state, move |r| {
+        let e = find_entitlement(r, &id)?;
+        let mut names = Names::new(r);
+        Ok(EntitlementView {
+            resource: names.resource(e.resource())?,
+            holders: r.grant_count(GrantsOf::Entitlement(&id))?,
+            entitlement: e,
+        })
+    })
+    .await
+}
+
+fn find_entitlement(r: &C1zReader, id: &str) -> Result<crate::model::Entitlement, ApiError> {
+    r.entitlement(id)?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no entitlement {id} in sync {} of this file",
+            r.sync().sync_id
+        ))
+    })
+}
+
+/// GET /api/entitlements/{id}/holders: who holds an entitlement and how, paged.
+pub(crate) async fn holders(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let (Path(id), params) = match (path, Params::parse(raw.as_deref())) {
+        (Err(e), _) => return path_error(e),
+        (_, Err(e)) => return e.into_response(),
+        (Ok(p), Ok(q)) => (p, q),
+    };
+    answer(state, move |r| {
+        let (after, limit) = (params.after()?, params.limit()?);
+        find_entitlement(r, &id)?;
+        grants_page(r, r.grants_page(GrantsOf::Entitlement(&id), after, limit)?)
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct SyncRow {
+    #[serde(flatten)]
+    run: SyncRun,
+    warnings: usize,
+    current: bool,
+}
+
+/// GET /api/syncs: the syncs in the file, oldest first.
+pub(crate) async fn syncs(State(state): State<AppState>) -> Response {
+    answer(state, |r| {
+        let current = r.sync().sync_id.clone();
+        let items: Vec<SyncRow> = r
+            .syncs()?
+            .into_iter()
+            .map(|s| SyncRow {
+                warnings: s.warnings().len(),
+                current: s.sync_id == current,
+                run: s,
+            })
+            .collect();
+        Ok(serde_json::json!({ "items": items, "current": current }))
+    })
+    .await
+}
+
+/// `from` and `to` of a diff: the given ones, or the previous finished sync and the one
+/// being read.
+fn diff_syncs(r: &C1zReader, params: &Params) -> Result<(String, String), ApiError> {
+    let to = params
+        .text("to")
+        .map(str::to_string)
+        .unwrap_or_else(|| r.sync().sync_id.clone());
+    if let Some(from) = params.text("from") {
+        return Ok((from.to_string(), to));
+    }
+    let runs = r.syncs()?;
+    let end = runs
+        .iter()
+        .find(|s| s.sync_id == to)
+        .ok_or_else(|| ApiError::not_found(format!("the file holds no sync {to}")))?
+        .clone();
+    let prev = runs
+        .into_iter()
+        .filter(|s| s.ended_at.is_some() && s.sync_id != to)
+        .filter(|s| (&s.ended_at, &s.sync_id) < (&end.ended_at, &end.sync_id))
+        .max_by(|a, b| (&a.ended_at, &a.sync_id).cmp(&(&b.ended_at, &b.sync_id)))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "the file holds no finished sync before {to} to compare with; sync again to see what changes"
+            ))
+        })?;
+    Ok((prev.sync_id, to))
+}
+
+/// GET /api/diff?from=&to=: how many changes of each kind (default: the previous finished
+/// sync to the one being read).
+pub(crate) async fn diff(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let params = match Params::parse(raw.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    answer(state, move |r| {
+        let (from, to) = diff_syncs(r, &params)?;
+        let counts = r.diff_counts(&from, &to)?;
+        let kinds: Vec<Value> = counts
+            .counts
+            .iter()
+            .map(|(k, n)| serde_json::json!({ "kind": k.as_str(), "count": n }))
+            .collect();
+        Ok(serde_json::json!({ "from": from, "to": to, "kinds": kinds }))
+    })
+    .await
+}
+
+/// One changed field of a resource.
+#[derive(Serialize)]
+struct FieldChange {
+    field: String,
+    before: Value,
+    after: Value,
+}
+
+#[derive(Serialize)]
+struct DiffRow {
+    /// `added`, `removed` or `changed`.
+    change: &'static str,
+    /// `resource`, `entitlement` or `grant`.
+    what: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<ResourceLink>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entitlement: Option<EntitlementLink>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<ResourceLink>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grant_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<FieldChange>,
+}
+
+/// Flattens nested objects into `a.b.c` keys (arrays stay whole).
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.clone());
+        }
+    }
+}
+
+/// The fields that differ between two versions of a resource.
+fn field_changes(before: &Resource, after: &Resource) -> Vec<FieldChange> {
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
+    flatten(
+        "",
+        &serde_json::to_value(before).unwrap_or_default(),
+        &mut a,
+    );
+    flatten("", &serde_json::to_value(after).unwrap_or_default(), &mut b);
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| FieldChange {
+            field: k.clone(),
+            before: a.get(k).cloned().unwrap_or(Value::Null),
+            after: b.get(k).cloned().unwrap_or(Value::Null),
+        })
+        .collect()
+}
+
+/// GET /api/diff/{kind}?from=&to=&after=&limit=: one kind of change, paged.
+pub(crate) async fn diff_kind(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let (Path(kind), params) = match (path, Params::parse(raw.as_deref())) {
+        (Err(e), _) => return path_error(e),
+        (_, Err(e)) => return e.into_response(),
+        (Ok(p), Ok(q)) => (p, q),
+    };
+    let Some(kind) = DiffKind::parse(&kind) else {
+        let known: Vec<&str> = DiffKind::ALL.iter().map(|k| k.as_str()).collect();
+        return ApiError::not_found(format!(
+            "no kind of change {kind:?}; one of {}",
+            known.join(", ")
+        ))
+        .into_response();
+    };
+    answer(state, move |r| {
+        let (after, limit) = (params.after()?, params.limit()?);
+        let (from, to) = diff_syncs(r, &params)?;
+        let page = r.diff_page(&from, &to, kind, after, limit)?;
+        let removed = matches!(
+            kind,
+            DiffKind::GrantsRemoved | DiffKind::ResourcesRemoved | DiffKind::EntitlementsRemoved
+        );
+        let change = if removed {
+            "removed"
+        } else if kind == DiffKind::ResourcesChanged {
+            "changed"
+        } else {
+            "added"
+        };
+        let mut names = Names::in_sync(r, if removed { &from } else { &to });
+        let empty = || DiffRow {
+            change,
+            what: "resource",
+            resource: None,
+            entitlement: None,
+            principal: None,
+            grant_id: None,
+            fields: Vec::new(),
+        };
+        let items = page
+            .items
+            .into_iter()
+            .map(|item| {
+                Ok(match item {
+                    DiffItem::Resource { resource } => DiffRow {
+                        resource: Some(ResourceLink {
+                            key: resource.id.to_string(),
+                            resource_type: resource.id.resource_type.clone(),
+                            display_name: resource.display_name,
+                        }),
+                        ..empty()
+                    },
+                    DiffItem::Changed { before, after } => DiffRow {
+                        fields: field_changes(&before, &after),
+                        resource: Some(ResourceLink {
+                            key: after.id.to_string(),
+                            resource_type: after.id.resource_type.clone(),
+                            display_name: after.display_name,
+                        }),
+                        ..empty()
+                    },
+                    DiffItem::Entitlement { entitlement } => DiffRow {
+                        what: "entitlement",
+                        resource: Some(names.resource(entitlement.resource())?),
+                        entitlement: Some(EntitlementLink {
+                            id: entitlement.id().to_string(),
+                            display_name: entitlement.display_name,
+                        }),
+                        ..empty()
+                    },
+                    DiffItem::Grant { grant } => DiffRow {
+                        what: "grant",
+                        resource: Some(names.resource(grant.entitlement_resource())?),
+                        entitlement: Some(names.entitlement(grant.entitlement_id())?),
+                        principal: Some(names.resource(grant.principal())?),
+                        grant_id: Some(grant.id().to_string()),
+                        ..empty()
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(serde_json::json!({
+            "from": from,
+            "to": to,
+            "kind": kind.as_str(),
+            "items": items,
+            "next": page.next,
+        }))
+    })
+    .await
+}
+
+/// Any other path: a JSON 404.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
+    ApiError::not_found(format!(
+        "no such page: {}; the page is at / and the API under /api/",
+        uri.path()
+    ))
+    .into_response()
+}

@@ -1,0 +1,240 @@
+//! The access explorer (feature `explorer`, enabled by `cli`): a read-only web page and
+//! JSON API over a `.c1z`, served by the binary itself. Pick a person and see everything
+//! they hold and through what (directly, or via which group and expandable grant); pick an
+//! entitlement and see who holds it; see what changed between two syncs.
+//!
+//! ```no_run
+//! # async fn f() -> connector_sdk::Result<()> {
+//! use connector_sdk::explorer::Explorer;
+//! let bound = Explorer::open("sync.c1z".as_ref())?
+//!     .bind("127.0.0.1:0".parse().unwrap(), false)
+//!     .await?;
+//! println!("http://{}/", bound.local_addr());
+//! bound.serve_until(std::future::pending()).await
+//! # }
+//! ```
+//!
+//! Run it with `inspect serve FILE` or `<connector> explore [FILE]`.
+//!
+//! * Read-only: only `GET` routes exist, and the file is read from a private decompressed
+//!   copy opened read-only; the `.c1z` itself is never written.
+//! * Loopback by default: there is no authentication, so a non-loopback address needs
+//!   `allow_remote` (`--allow-remote`) and prints a warning.
+//! * Large files stay fast: every list is one keyset-paged SQL query over an index of the
+//!   schema (see [`crate::store::RowPage`]); the page never loads a whole table.
+//!
+//! API (all `GET`, JSON; errors are `{"error": "…"}` with 400 or 404; lists take
+//! `limit` (1–500, default 50) and `after` (the `next` of the previous page)):
+//!
+//! | path | answers |
+//! |---|---|
+//! | `/api/file` | the file name and the sync shown |
+//! | `/api/resource-types` | types with their resource counts |
+//! | `/api/resources?type=&q=` | resources, searchable by name, email, login or id |
+//! | `/api/resources/{type}/{id}` | one resource with counts |
+//! | `/api/resources/{type}/{id}/entitlements` | its entitlements with holder counts |
+//! | `/api/resources/{type}/{id}/grants` | grants of its entitlements |
+//! | `/api/resources/{type}/{id}/access` | what it holds as a principal, with paths |
+//! | `/api/entitlements/{id}` | one entitlement |
+//! | `/api/entitlements/{id}/holders` | who holds it and how |
+//! | `/api/syncs` | the syncs in the file |
+//! | `/api/diff?from=&to=` | counts of each kind of change (default: previous → shown) |
+//! | `/api/diff/{kind}?from=&to=` | one kind: `grants-added`, `grants-removed`, `resources-added`, `resources-removed`, `resources-changed`, `entitlements-added`, `entitlements-removed` |
+
+mod api;
+#[cfg(feature = "cli")]
+mod args;
+mod assets;
+mod error;
+mod params;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::error::{Error, Result};
+use crate::store::C1zReader;
+
+#[cfg(feature = "cli")]
+pub use args::ExploreArgs;
+
+/// The default address: loopback, port 8080.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// An opened file, ready to serve.
+pub struct Explorer {
+    state: api::AppState,
+}
+
+impl std::fmt::Debug for Explorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Explorer")
+            .field("file", &self.state.file_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Explorer {
+    /// Opens `path` read-only at its latest finished sync. Fails with the reader's clear
+    /// message on a missing file, a file that is not a `.c1z`, or one with no finished sync.
+    pub fn open(path: &Path) -> Result<Explorer> {
+        let reader = C1zReader::open(path)
+            .map_err(|e| e.context(format!("the explorer cannot open {}", path.display())))?;
+        Ok(Explorer::from_reader(
+            reader,
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// Serves an already opened reader (at whichever sync it looks at).
+    pub fn from_reader(reader: C1zReader, file_name: String) -> Explorer {
+        Explorer {
+            state: Arc::new(api::Shared {
+                reader: Mutex::new(reader),
+                file_name,
+            }),
+        }
+    }
+
+    fn router(&self) -> Router {
+        use api::ResourceGrants;
+        Router::new()
+            .route("/", get(assets::index))
+            .route("/assets/app.js", get(assets::app_js))
+            .route("/assets/style.css", get(assets::style_css))
+            .route("/api/file", get(api::file))
+            .route("/api/resource-types", get(api::resource_types))
+            .route("/api/resources", get(api::resources))
+            .route("/api/resources/{type}/{id}", get(api::resource))
+            .route(
+                "/api/resources/{type}/{id}/entitlements",
+                get(api::resource_entitlements),
+            )
+            .route(
+                "/api/resources/{type}/{id}/grants",
+                get(|axum::extract::State(s), p, axum::extract::RawQuery(q)| {
+                    api::resource_grants(ResourceGrants::On, s, p, q)
+                }),
+            )
+            .route(
+                "/api/resources/{type}/{id}/access",
+                get(|axum::extract::State(s), p, axum::extract::RawQuery(q)| {
+                    api::resource_grants(ResourceGrants::Held, s, p, q)
+                }),
+            )
+            .route("/api/entitlements/{id}", get(api::entitlement))
+            .route("/api/entitlements/{id}/holders", get(api::holders))
+            .route("/api/syncs", get(api::syncs))
+            .route("/api/diff", get(api::diff))
+            .route("/api/diff/{kind}", get(api::diff_kind))
+            .fallback(api::not_found)
+            .with_state(self.state.clone())
+    }
+
+    /// Binds `listen`. A non-loopback address is refused unless `allow_remote` (there is
+    /// no authentication: anyone who reaches the address reads the whole file).
+    pub async fn bind(self, listen: SocketAddr, allow_remote: bool) -> Result<BoundExplorer> {
+        check_listen(listen, allow_remote)?;
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+            Error::new(
+                crate::error::ErrorKind::Unavailable,
+                format!("cannot listen on {listen}: {e}"),
+            )
+        })?;
+        let addr = listener.local_addr()?;
+        Ok(BoundExplorer {
+            router: self.router(),
+            listener,
+            addr,
+        })
+    }
+}
+
+/// Refuses a non-loopback address unless `allow_remote`.
+pub fn check_listen(listen: SocketAddr, allow_remote: bool) -> Result<()> {
+    if listen.ip().is_loopback() || allow_remote {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(format!(
+        "--listen {listen} is not a loopback address and the explorer has no authentication: anyone who reaches it can read the whole file; add --allow-remote to serve it anyway, or listen on 127.0.0.1"
+    )))
+}
+
+/// An explorer listening on an address.
+pub struct BoundExplorer {
+    router: Router,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+impl std::fmt::Debug for BoundExplorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundExplorer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BoundExplorer {
+    /// The address it listens on (with the port chosen when asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn serve_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    crate::error::ErrorKind::Unavailable,
+                    format!("the explorer stopped: {e}"),
+                )
+            })
+    }
+}
+
+/// Opens `file`, listens on `listen`, prints the address, and serves until Ctrl-C or
+/// SIGTERM. What `inspect serve` and `<connector> explore` run.
+pub async fn serve(file: &Path, listen: SocketAddr, allow_remote: bool) -> Result<()> {
+    check_listen(listen, allow_remote)?;
+    let explorer = Explorer::open(file)?;
+    if !listen.ip().is_loopback() {
+        eprintln!(
+            "warning: the explorer listens on {listen}, beyond this machine, with no authentication: anyone who can reach it can read all of {}",
+            file.display()
+        );
+    }
+    let bound = explorer.bind(listen, allow_remote).await?;
+    println!(
+        "explorer: http://{}/ (read-only view of {}; Ctrl-C to stop)",
+        bound.local_addr(),
+        file.display()
+    );
+    bound.serve_until(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
