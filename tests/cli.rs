@@ -945,3 +945,31 @@ fn capabilities_need_no_credentials_and_name_the_flags_that_change_them() {
         stderr(&o)
     );
 }
+
+/// A SaaS that answers 400 in the middle of a sync failed the run (exit 1): it is not the
+/// operator's configuration (exit 2), and the message says what the API said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saas_400_during_a_sync_is_a_failure_not_a_configuration_error() {
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            serde_json::json!({"errors": [{"field": "limit", "message": "limit is invalid"}]}),
+        ))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = common::command("sendgrid");
+    cmd.current_dir(dir.path())
+        .env("BATON_SENDGRID_API_KEY", "SG.test-key")
+        .env("BATON_BASE_URL", server.uri())
+        .arg("--no-progress");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("limit is invalid"), "{err}");
+    assert!(err.contains("400"), "{err}");
+}

@@ -53,8 +53,8 @@
 //! | code | meaning |
 //! |---:|---|
 //! | 0 | success: the sync finished (or the operation or subcommand succeeded); a service stopped by SIGTERM or SIGINT |
-//! | 1 | failure: the sync or operation failed (the SaaS refused, the network, a connector bug…) |
-//! | 2 | bad configuration or usage: a missing or malformed flag or variable, named in the message |
+//! | 1 | failure: the sync or operation failed (the SaaS refused, even with a 400; the network; a connector bug…) |
+//! | 2 | bad configuration or usage: a missing or malformed flag or variable, named in the message (never an API's answer) |
 //! | 3 | sync incomplete, resumable: a one-shot sync stopped before the end (SIGTERM, SIGINT, `--max-sync-duration`) after saving a checkpoint; run again to resume |
 //!
 //! The codes are [`EXIT_FAILURE`], [`EXIT_USAGE`] and [`EXIT_INCOMPLETE`]. In service mode
@@ -457,12 +457,19 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Incomplete) => ExitCode::from(EXIT_INCOMPLETE),
         Ok(Outcome::Exit(code)) => ExitCode::from(code),
-        Err(e) if e.kind() == ErrorKind::InvalidArgument => usage_error(&e),
+        Err(e) if is_usage_error(&e) => usage_error(&e),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// Whether `e` is the operator's to fix in the flags: an invalid argument the runner or
+/// the connector's configuration raised. An API that refused a request (an HTTP status,
+/// or a CLI tool's `(4xx)`) failed the run: that is exit 1, never "bad configuration".
+fn is_usage_error(e: &Error) -> bool {
+    e.kind() == ErrorKind::InvalidArgument && e.http_status().is_none()
 }
 
 async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outcome> {
