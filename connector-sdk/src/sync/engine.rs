@@ -193,6 +193,7 @@ pub async fn sync_to_file(
                 warning_count,
                 pages: lock(&engine.progress).pages,
                 duration: started.elapsed(),
+                scope: options.scope(),
             })
         }
         Ok(()) => engine.finish(sync_id, resumed).await,
@@ -807,6 +808,7 @@ impl Engine<'_> {
             warning_count,
             pages: lock(&self.progress).pages,
             duration: self.started.elapsed(),
+            scope: self.options.scope(),
         })
     }
 }

@@ -256,4 +256,6 @@ pub struct SyncReport {
     pub pages: u64,
     /// Wall time.
     pub duration: Duration,
+    /// What the sync covered (a default scope: everything).
+    pub scope: SyncScope,
 }
