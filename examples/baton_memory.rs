@@ -174,6 +174,10 @@ impl ResourceSyncer for FaultySyncer {
     fn deleter(&self) -> Option<&dyn ResourceDeleter> {
         self.inner.deleter()
     }
+
+    fn getter(&self) -> Option<&dyn connector_sdk::getter::ResourceGetter> {
+        self.inner.getter()
+    }
 }
 
 impl ConnectorConfig for MemoryConfig {

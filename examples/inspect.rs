@@ -300,7 +300,9 @@ fn run(args: Args) -> Result<()> {
             emit(
                 out,
                 &syncs,
-                &["SYNC ID", "TYPE", "STARTED", "ENDED", "WARNINGS"],
+                &[
+                    "SYNC ID", "TYPE", "SCOPE", "PARENT", "STARTED", "ENDED", "WARNINGS",
+                ],
                 || {
                     syncs
                         .iter()
@@ -308,6 +310,12 @@ fn run(args: Args) -> Result<()> {
                             vec![
                                 s.sync_id.clone(),
                                 s.sync_type.clone(),
+                                s.scope().unwrap_or_default().describe(),
+                                if s.parent_sync_id.is_empty() {
+                                    "-".into()
+                                } else {
+                                    s.parent_sync_id.clone()
+                                },
                                 s.started_at.clone(),
                                 s.ended_at.clone().unwrap_or_else(|| "(unfinished)".into()),
                                 s.warnings().len().to_string(),

@@ -972,4 +972,102 @@ async fn a_saas_400_during_a_sync_is_a_failure_not_a_configuration_error() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("limit is invalid"), "{err}");
     assert!(err.contains("400"), "{err}");
+
+#[test]
+fn sync_scope_flags_and_a_targeted_sync_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sync.c1z");
+    // A malformed BID names the flag and its variable before any work.
+    let o = fails(
+        memory(dir.path()).args(["--sync-resources", "bid:r:user"]),
+        2,
+    );
+    assert!(
+        stderr(&o).contains("--sync-resources (BATON_SYNC_RESOURCES)")
+            && stderr(&o).contains("malformed resource BID"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!file.exists());
+    // An unknown type names the flag and the known types (here through the variable).
+    let o = fails(
+        memory(dir.path()).env("BATON_SYNC_RESOURCE_TYPES", "group,team"),
+        2,
+    );
+    assert!(
+        stderr(&o).contains("--sync-resource-types (BATON_SYNC_RESOURCE_TYPES)")
+            && stderr(&o).contains("document, folder, group, user"),
+        "{}",
+        stderr(&o)
+    );
+
+    ok(memory(dir.path()).args(["--sync-resource-types", "user,group", "--skip-grants"]));
+    let r = C1zReader::open(&file).unwrap();
+    let types: Vec<String> = r
+        .resource_types()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(types, ["user", "group"]);
+    let stats = r.stats().unwrap();
+    assert_eq!((stats.resources, stats.grants), (7, 0));
+    assert!(stats.entitlements > 0);
+
+    ok(memory(dir.path()).arg("--skip-entitlements-and-grants"));
+    let stats = C1zReader::open(&file).unwrap().stats().unwrap();
+    assert_eq!(
+        (stats.resources, stats.entitlements, stats.grants),
+        (12, 0, 0)
+    );
+
+    ok(memory(dir.path()).arg("--skip-expand-grants"));
+    assert_eq!(
+        grants_of(&file, "document:d1:read"),
+        ["group:g1", "user:u5"]
+    );
+    ok(&mut memory(dir.path()));
+    let full = C1zReader::open(&file).unwrap().sync().sync_id.clone();
+    assert!(grants_of(&file, "document:d1:read").contains(&"user:u2".to_string()));
+
+    // A grant made directly on the tenant, then a targeted sync of the two resources.
+    let tenant = dir.path().join("tenant.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tenant).unwrap()).unwrap();
+    state["groups"]["g2"]["members"]
+        .as_array_mut()
+        .unwrap()
+        .push("u5".into());
+    std::fs::write(&tenant, state.to_string()).unwrap();
+    let o = ok(memory(dir.path()).args(["--sync-resources", "bid:r:user/u5,bid:r:group/g2"]));
+    assert!(stdout(&o).contains("2 resources"), "{}", stdout(&o));
+    let r = C1zReader::open(&file).unwrap();
+    assert_eq!(
+        r.sync().sync_id,
+        full,
+        "the default view stays the full sync"
+    );
+    assert_eq!(grants_of(&file, "group:g2:member"), ["user:u4"]);
+    let partial = r.with_latest_sync().unwrap();
+    assert_eq!(partial.sync().sync_type, "partial");
+    assert_eq!(partial.sync().parent_sync_id, full);
+    let mut members: Vec<String> = partial
+        .grants(&GrantFilter {
+            entitlement: Some("group:g2:member".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .map(|g| g.principal().to_string())
+        .collect();
+    members.sort();
+    assert_eq!(members, ["user:u4", "user:u5"]);
+
+    // A deleted user: a warning, not a failure.
+    let o = ok(memory(dir.path()).args(["--sync-resources", "bid:r:user/u404"]));
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        all.contains("bid:r:user/u404") && all.contains("gone"),
+        "{all}"
+    );
 }

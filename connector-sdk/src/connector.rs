@@ -107,6 +107,9 @@ pub enum Capability {
     /// Resources of the type can be deleted.
     #[serde(rename = "CAPABILITY_RESOURCE_DELETE")]
     ResourceDelete,
+    /// Resources of the type can be fetched one by one, for targeted syncs.
+    #[serde(rename = "CAPABILITY_TARGETED_SYNC")]
+    TargetedSync,
 }
 
 /// The capabilities of one resource type.
@@ -168,6 +171,9 @@ pub fn capabilities(connector: &dyn Connector) -> Capabilities {
             };
             if s.deleter().is_some() {
                 caps.push(Capability::ResourceDelete);
+            }
+            if s.getter().is_some() {
+                caps.push(Capability::TargetedSync);
             }
             ResourceTypeCapabilities {
                 resource_type: rt.id,

@@ -95,6 +95,7 @@
 
 pub mod account;
 pub mod action;
+pub mod bid;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod command;
@@ -104,6 +105,7 @@ pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
 pub mod flags;
+pub mod getter;
 pub mod http;
 pub mod model;
 pub mod page;
@@ -135,6 +137,7 @@ pub mod prelude {
     pub use crate::connector::{Connector, ConnectorMetadata};
     pub use crate::delete::{DeleteOutcome, ResourceDeleter};
     pub use crate::error::{Error, ErrorKind, Result};
+    pub use crate::getter::ResourceGetter;
     pub use crate::model::{
         AccountType, AppTrait, Entitlement, Grant, GroupTrait, Profile, Purpose, Resource,
         ResourceId, ResourceType, RoleTrait, SecretTrait, TraitKind, UserStatus, UserTrait,

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use crate::account::AccountManager;
 use crate::delete::ResourceDeleter;
 use crate::error::Result;
+use crate::getter::ResourceGetter;
 use crate::model::{Entitlement, Grant, Resource, ResourceId, ResourceType};
 use crate::page::{Page, PageRequest};
 use crate::provision::Provisioner;
@@ -56,6 +57,12 @@ pub trait ResourceSyncer: Send + Sync {
 
     /// `Some(self)` when this syncer can delete its resources.
     fn deleter(&self) -> Option<&dyn ResourceDeleter> {
+        None
+    }
+
+    /// `Some(self)` when this syncer can fetch one resource by id, for targeted syncs
+    /// (`--sync-resources`).
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
         None
     }
 }

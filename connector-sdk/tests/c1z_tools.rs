@@ -204,3 +204,62 @@ async fn our_c1z_opens_with_zstd_and_sqlite3_with_the_spec_schema() {
     assert!(stats.starts_with("{\"resource_types\":4,\"resources\":12,\"entitlements\":5,\"grants\":12,\"resources_by_resource_type\":{\"document\":3,\"folder\":2,\"group\":2,\"user\":5}"), "{stats}");
     assert_eq!(sqlite(&db, "PRAGMA integrity_check"), "ok");
 }
+
+#[tokio::test]
+async fn a_file_with_a_partial_sync_opens_with_zstd_and_sqlite3() {
+    if !tool("zstd") || !tool("sqlite3") {
+        eprintln!("skipped: zstd and sqlite3 are needed (apt-get install sqlite3 zstd)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sync.c1z");
+    let c = MemoryConnector::seeded();
+    let full = sync_to_file(&c, &path, &SyncOptions::default(), None)
+        .await
+        .unwrap();
+    let targeted = SyncOptions {
+        targeted: connector_sdk::bid::parse_resource_bids("bid:r:user/u1,bid:r:group/g1").unwrap(),
+        ..SyncOptions::default()
+    };
+    let partial = sync_to_file(&c, &path, &targeted, None).await.unwrap();
+
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[..5], b"C1ZF\0");
+    let stripped = dir.path().join("db.zst");
+    std::fs::write(&stripped, &bytes[5..]).unwrap();
+    let db = dir.path().join("db");
+    let out = Command::new("zstd")
+        .args(["-d", "-q", "-f"])
+        .arg(&stripped)
+        .arg("-o")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sqlite(&db, "PRAGMA integrity_check"), "ok");
+    let runs = sqlite(
+        &db,
+        "SELECT sync_id, sync_type, parent_sync_id, ended_at IS NOT NULL FROM v1_sync_runs ORDER BY id",
+    );
+    assert_eq!(
+        runs,
+        format!(
+            "{}|full||1\n{}|partial|{}|1",
+            full.sync_id, partial.sync_id, full.sync_id
+        )
+    );
+    assert_eq!(
+        sqlite(
+            &db,
+            &format!(
+                "SELECT group_concat(external_id, ',') FROM (SELECT external_id FROM v1_resources WHERE sync_id = '{}' ORDER BY external_id)",
+                partial.sync_id
+            )
+        ),
+        "group:g1,user:u1"
+    );
+}

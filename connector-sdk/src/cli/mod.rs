@@ -517,11 +517,8 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
     }
     let stop = StopSignal::new();
     let options = SyncOptions {
-        workers: common.workers,
-        max_duration: common.max_sync_duration,
-        checkpoint_interval: common.checkpoint_interval,
         stop: stop.clone(),
-        ..SyncOptions::default()
+        ..common.sync_options()?
     };
     let progress = bar.as_ref().map(output::progress_fn);
     // Upstream's manifests set BATON_CLIENT_ID and BATON_CLIENT_SECRET: service mode, a

@@ -119,6 +119,14 @@ pub(crate) fn summary(report: &SyncReport, file: &std::path::Path) -> String {
         report.sync_id,
         if report.resumed { ", resumed" } else { "" }
     );
+    if !report.scope.targeted.is_empty() {
+        text.push_str(&format!(
+            " This was a {}, stored next to the file's last full sync, which stays its default view.",
+            report.scope.describe()
+        ));
+    } else if !report.scope.is_full() {
+        text.push_str(&format!(" Scope: {}.", report.scope.describe()));
+    }
     if report.expanded_grants > 0 {
         text.push_str(&format!(
             " {} grants came from group expansion.",

@@ -331,46 +331,55 @@ pub(crate) async fn run(
     }
 }
 
-/// The seam for the sync engine's task options: what of a `SyncFullTask` the engine honours
-/// today. Resource-type filters, skip flags and targeted syncs are logged and a full sync
-/// runs (a superset of what was asked); when `SyncOptions` grows those options, map them
-/// here.
+/// The sync engine's options for a `SyncFullTask`: the task's resource-type filter, skip
+/// flags and targeted resources replace whatever the binary was started with.
 pub(crate) fn sync_options_for(
     t: &SyncFullTask,
     base: &SyncOptions,
     stop: StopSignal,
-) -> SyncOptions {
+) -> std::result::Result<SyncOptions, Error> {
     let mut options = base.clone();
     options.stop = stop;
     // A fresh temporary file every task: nothing to resume.
     options.resume = false;
     options.max_duration = None;
-    if t.skip_expand_grants {
-        options.expand_grants = false;
-    }
-    let mut ignored = Vec::new();
-    if t.skip_entitlements_and_grants {
-        ignored.push("skip_entitlements_and_grants");
-    }
-    if t.skip_grants {
-        ignored.push("skip_grants");
-    }
-    if !t.sync_resource_type_ids.is_empty() {
-        ignored.push("sync_resource_type_ids");
-    }
-    if !t.targeted_sync_resources.is_empty() {
-        ignored.push("targeted_sync_resources");
-    }
-    if !ignored.is_empty() {
-        tracing::warn!(
-            options = %ignored.join(", "),
-            "the sync engine does not support these task options yet; running a full sync"
-        );
-    }
+    options.expand_grants = !t.skip_expand_grants;
+    options.skip_entitlements_and_grants = t.skip_entitlements_and_grants;
+    options.skip_grants = t.skip_grants;
+    options.resource_types = t
+        .sync_resource_type_ids
+        .iter()
+        .filter(|id| !id.trim().is_empty())
+        .cloned()
+        .collect();
+    options.targeted = t
+        .targeted_sync_resources
+        .iter()
+        .map(targeted_resource)
+        .collect::<std::result::Result<_, _>>()?;
     if !t.storage_engine.is_empty() {
         tracing::info!(storage_engine = %t.storage_engine, "the task asks for a storage engine; uploading the v1 (SQLite) c1z this SDK writes");
     }
-    options
+    Ok(options)
+}
+
+/// A targeted resource of a task: its id and, when set, its parent's.
+fn targeted_resource(r: &Resource) -> std::result::Result<crate::bid::ResourceBid, Error> {
+    let id = |p: &proto::ResourceId| {
+        let id = crate::model::ResourceId::new(&p.resource_type, &p.resource);
+        id.validate().map(|()| id).map_err(|e| {
+            Error::invalid_argument(format!("targeted_sync_resources: {}", e.message()))
+        })
+    };
+    let Some(rid) = &r.id else {
+        return Err(Error::invalid_argument(
+            "targeted_sync_resources: a resource has no id",
+        ));
+    };
+    Ok(crate::bid::ResourceBid {
+        id: id(rid)?,
+        parent: r.parent_resource_id.as_ref().map(id).transpose()?,
+    })
 }
 
 async fn sync_full(
@@ -397,7 +406,10 @@ async fn sync_full(
         }
     };
     let path = dir.path().join("sync.c1z");
-    let options = sync_options_for(&t, &ctx.sync, cancel.signal());
+    let options = match sync_options_for(&t, &ctx.sync, cancel.signal()) {
+        Ok(o) => o,
+        Err(e) => return Outcome::Failure(Failure::from_error(&e, false)),
+    };
     let started = std::time::Instant::now();
     let report = sync_to_file(ctx.connector.as_ref(), &path, &options, None).await;
     let report = match report {
@@ -868,5 +880,64 @@ pub(crate) fn action_schema(s: &ActionSchema) -> BatonActionSchema {
             })
             .collect(),
         resource_type_id: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+
+    fn rid(t: &str, r: &str) -> proto::ResourceId {
+        proto::ResourceId {
+            resource_type: t.into(),
+            resource: r.into(),
+            baton_resource: false,
+        }
+    }
+
+    #[test]
+    fn a_sync_full_task_narrows_the_sync_as_asked() {
+        let base = SyncOptions {
+            skip_grants: true,
+            resource_types: vec!["stale".into()],
+            ..SyncOptions::default()
+        };
+        let task = SyncFullTask {
+            skip_expand_grants: true,
+            skip_entitlements_and_grants: true,
+            sync_resource_type_ids: vec!["user".into(), " ".into()],
+            targeted_sync_resources: vec![
+                Resource {
+                    id: Some(rid("user", "u1")),
+                    ..Default::default()
+                },
+                Resource {
+                    id: Some(rid("item", "i/1")),
+                    parent_resource_id: Some(rid("vault", "v1")),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let o = sync_options_for(&task, &base, StopSignal::new()).unwrap();
+        assert!(!o.expand_grants && o.skip_entitlements_and_grants && !o.skip_grants);
+        assert!(!o.resume);
+        assert_eq!(o.resource_types, ["user"]);
+        let bids: Vec<String> = o.targeted.iter().map(ToString::to_string).collect();
+        assert_eq!(bids, ["bid:r:user/u1", "bid:r:vault/v1/item/i\\/1"]);
+        assert_eq!(
+            o.scope().describe(),
+            "partial sync of 2 resources; resources only; grants unexpanded"
+        );
+
+        let plain = sync_options_for(&SyncFullTask::default(), &base, StopSignal::new()).unwrap();
+        assert!(plain.scope().is_full(), "{:?}", plain.scope());
+
+        let bad = SyncFullTask {
+            targeted_sync_resources: vec![Resource::default()],
+            ..Default::default()
+        };
+        let err = sync_options_for(&bad, &base, StopSignal::new()).unwrap_err();
+        assert!(err.message().contains("targeted_sync_resources"), "{err}");
     }
 }

@@ -26,7 +26,7 @@ mod writer;
 
 pub use access::{Access, AccessStep, is_direct};
 pub use pages::{DiffCounts, DiffItem, DiffKind, GrantsOf, RowPage, TypeCount};
-pub use query::{DiffReport, SyncRun, SyncStats};
+pub use query::{DiffReport, SyncRun, SyncScope, SyncStats};
 pub use reader::{C1zReader, GrantFilter};
 pub use workdir::{WORKDIR_PREFIX, remove_stale};
 pub use writer::SyncStore;

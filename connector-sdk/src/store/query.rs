@@ -26,10 +26,77 @@ pub struct SyncRun {
     pub sync_type: String,
     /// The sync's checkpoint token.
     pub sync_token: String,
+    /// For a partial sync, the full sync it refines (`''` otherwise).
+    #[serde(default)]
+    pub parent_sync_id: String,
 }
 
 /// The key of a finished sync's token under which the SDK keeps the sync's warnings.
 pub(crate) const WARNINGS_KEY: &str = "rust_connector_sdk_warnings";
+/// The key of a sync's token under which the SDK keeps the sync's [`SyncScope`] when the
+/// sync was narrowed.
+pub(crate) const SCOPE_KEY: &str = "rust_connector_sdk_scope";
+
+/// What a narrowed sync covered, recorded in its token (next to its warnings) so readers
+/// can say "partial sync of 2 resources". A default scope is a full sync.
+///
+/// ```
+/// use connector_sdk::store::SyncScope;
+/// let scope = SyncScope { targeted: vec!["bid:r:user/1".into(), "bid:r:user/2".into()], ..Default::default() };
+/// assert_eq!(scope.describe(), "partial sync of 2 resources");
+/// assert_eq!(SyncScope::default().describe(), "full sync");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncScope {
+    /// Only these resource types were listed (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_types: Vec<String>,
+    /// Resources only: no entitlements, no grants.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_entitlements_and_grants: bool,
+    /// Entitlements but no grants.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_grants: bool,
+    /// Grants stored unexpanded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_expand_grants: bool,
+    /// A targeted sync of these resources (their BIDs, `bid:r:…`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targeted: Vec<String>,
+}
+
+impl SyncScope {
+    /// Whether nothing was narrowed.
+    pub fn is_full(&self) -> bool {
+        *self == SyncScope::default()
+    }
+
+    /// A short description: "full sync", "partial sync of 2 resources", "sync of user,
+    /// group; no grants"…
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.targeted.is_empty() {
+            let n = self.targeted.len();
+            parts.push(format!(
+                "partial sync of {n} resource{}",
+                if n == 1 { "" } else { "s" }
+            ));
+        } else if !self.resource_types.is_empty() {
+            parts.push(format!("sync of {}", self.resource_types.join(", ")));
+        } else {
+            parts.push("full sync".to_string());
+        }
+        if self.skip_entitlements_and_grants {
+            parts.push("resources only".into());
+        } else if self.skip_grants {
+            parts.push("no grants".into());
+        }
+        if self.skip_expand_grants {
+            parts.push("grants unexpanded".into());
+        }
+        parts.join("; ")
+    }
+}
 
 impl SyncRun {
     /// The warnings the sync recorded (kept in its token when it finished; the first 100).
@@ -38,6 +105,19 @@ impl SyncRun {
             .ok()
             .and_then(|v| serde_json::from_value(v.get(WARNINGS_KEY)?.clone()).ok())
             .unwrap_or_default()
+    }
+
+    /// What the sync covered, when it was narrowed (`None`: a full sync, or a file from
+    /// another SDK).
+    pub fn scope(&self) -> Option<SyncScope> {
+        serde_json::from_str::<serde_json::Value>(&self.sync_token)
+            .ok()
+            .and_then(|v| serde_json::from_value(v.get(SCOPE_KEY)?.clone()).ok())
+    }
+
+    /// Whether this is a full sync (`sync_type = 'full'`).
+    pub fn is_full(&self) -> bool {
+        self.sync_type == "full"
     }
 }
 
@@ -118,9 +198,14 @@ pub(crate) fn sync_runs(conn: &Connection) -> Result<Vec<SyncRun>> {
     } else {
         "'full'"
     };
+    let parent = if has_column(conn, "v1_sync_runs", "parent_sync_id")? {
+        "parent_sync_id"
+    } else {
+        "''"
+    };
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT sync_id, CAST(started_at AS TEXT), CAST(ended_at AS TEXT), {sync_type}, sync_token FROM v1_sync_runs ORDER BY id"
+            "SELECT sync_id, CAST(started_at AS TEXT), CAST(ended_at AS TEXT), {sync_type}, sync_token, {parent} FROM v1_sync_runs ORDER BY id"
         ))
         .map_err(sql_error)?;
     let rows = stmt
@@ -131,6 +216,7 @@ pub(crate) fn sync_runs(conn: &Connection) -> Result<Vec<SyncRun>> {
                 ended_at: r.get(2)?,
                 sync_type: r.get(3)?,
                 sync_token: r.get(4)?,
+                parent_sync_id: r.get(5)?,
             })
         })
         .map_err(sql_error)?;
@@ -138,10 +224,23 @@ pub(crate) fn sync_runs(conn: &Connection) -> Result<Vec<SyncRun>> {
         .map_err(sql_error)
 }
 
-/// The latest finished sync, as `baton` picks it (`ended_at DESC, sync_id DESC`).
+/// The sync a reader looks at by default: the latest finished *full* sync (as upstream's
+/// store picks its default view, `ended_at DESC, sync_id DESC`), or, in a file holding no
+/// finished full sync, the latest finished sync of any type.
 pub(crate) fn latest_finished(conn: &Connection) -> Result<Option<SyncRun>> {
     let runs = sync_runs(conn)?;
-    Ok(runs
+    let latest = |full_only: bool| {
+        runs.iter()
+            .filter(|r| r.ended_at.is_some() && (!full_only || r.is_full()))
+            .max_by(|a, b| (&a.ended_at, &a.sync_id).cmp(&(&b.ended_at, &b.sync_id)))
+            .cloned()
+    };
+    Ok(latest(true).or_else(|| latest(false)))
+}
+
+/// The latest finished sync of any type (full or partial).
+pub(crate) fn latest_finished_any(conn: &Connection) -> Result<Option<SyncRun>> {
+    Ok(sync_runs(conn)?
         .into_iter()
         .filter(|r| r.ended_at.is_some())
         .max_by(|a, b| (&a.ended_at, &a.sync_id).cmp(&(&b.ended_at, &b.sync_id))))

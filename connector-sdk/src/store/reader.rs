@@ -22,8 +22,10 @@ pub struct GrantFilter {
     pub resource: Option<ResourceId>,
 }
 
-/// A `.c1z` opened read-only, looking at one sync (the latest finished one by default, as
-/// the `baton` CLI does).
+/// A `.c1z` opened read-only, looking at one sync: by default the latest finished *full*
+/// sync (as upstream's store picks its default view), so a targeted (partial) sync written
+/// since does not hide the rest of the tenant; [`with_sync`](Self::with_sync) and
+/// [`with_latest_sync`](Self::with_latest_sync) look at another.
 ///
 /// ```no_run
 /// use connector_sdk::store::C1zReader;
@@ -49,7 +51,8 @@ impl std::fmt::Debug for C1zReader {
 }
 
 impl C1zReader {
-    /// Opens `path` at its latest finished sync. Fails with a clear message on a missing
+    /// Opens `path` at its latest finished full sync (or, with no full sync in it, its
+    /// latest finished sync of any type). Fails with a clear message on a missing
     /// file, a file that is not a c1z, a truncated one, upstream's newer v3 format, or a
     /// file with no finished sync.
     pub fn open(path: &Path) -> Result<Self> {
@@ -91,6 +94,14 @@ impl C1zReader {
             .into_iter()
             .find(|r| r.sync_id == sync_id)
             .ok_or_else(|| Error::not_found(format!("the file holds no sync {sync_id}")))?;
+        Ok(self)
+    }
+
+    /// Looks at the latest finished sync of any type, partial syncs included.
+    pub fn with_latest_sync(mut self) -> Result<Self> {
+        if let Some(run) = query::latest_finished_any(&self.conn)? {
+            self.sync = run;
+        }
         Ok(self)
     }
 
@@ -198,6 +209,8 @@ impl C1zReader {
             .syncs()?
             .into_iter()
             .filter(|r| r.ended_at.is_some() && r.sync_id != self.sync.sync_id)
+            // A full sync is compared with the previous full sync, not a partial one.
+            .filter(|r| !self.sync.is_full() || r.is_full())
             .filter(|r| (&r.ended_at, &r.sync_id) < (&self.sync.ended_at, &self.sync.sync_id))
             .collect();
         finished.sort_by(|a, b| (&a.ended_at, &a.sync_id).cmp(&(&b.ended_at, &b.sync_id)));

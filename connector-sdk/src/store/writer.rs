@@ -12,7 +12,7 @@ use crate::model::{Entitlement, Grant, Resource, ResourceId, ResourceType, grant
 
 use super::c1z::{self, sql_error};
 use super::convert;
-use super::query::{self, GrantQuery, SyncRun, SyncStats};
+use super::query::{self, GrantQuery, SyncRun, SyncScope, SyncStats};
 use super::workdir::WorkDir;
 
 /// How many finished full syncs a file keeps (upstream's default retention).
@@ -96,6 +96,25 @@ impl SyncStore {
 
     /// Starts a new full sync (removing unfinished ones left by earlier runs).
     pub fn start_sync(&mut self) -> Result<String> {
+        self.start("full", "")
+    }
+
+    /// Starts a partial sync (a targeted sync of a few resources), stored as upstream
+    /// stores one: `sync_type = 'partial'`, with the latest finished full sync of the file
+    /// as `parent_sync_id` (`''` when the file holds none). Readers keep showing the full
+    /// sync unless asked for this one.
+    pub fn start_partial_sync(&mut self) -> Result<String> {
+        let parent = self
+            .syncs()?
+            .into_iter()
+            .filter(|r| r.ended_at.is_some() && r.is_full())
+            .max_by(|a, b| (&a.ended_at, &a.sync_id).cmp(&(&b.ended_at, &b.sync_id)))
+            .map(|r| r.sync_id)
+            .unwrap_or_default();
+        self.start("partial", &parent)
+    }
+
+    fn start(&mut self, sync_type: &str, parent: &str) -> Result<String> {
         let unfinished: Vec<String> = self
             .syncs()?
             .into_iter()
@@ -107,8 +126,8 @@ impl SyncStore {
         self.conn
             .execute(
                 "INSERT INTO v1_sync_runs (sync_id, started_at, ended_at, sync_token, sync_type, parent_sync_id, linked_sync_id, supports_diff, grants_backfilled)
-                 VALUES (?1, ?2, NULL, '', 'full', '', '', 0, 1)",
-                params![id, c1z::sqlite_time(SystemTime::now())],
+                 VALUES (?1, ?2, NULL, '', ?3, ?4, '', 0, 1)",
+                params![id, c1z::sqlite_time(SystemTime::now()), sync_type, parent],
             )
             .map_err(sql_error)?;
         self.sync_id = Some(id.clone());
@@ -434,14 +453,27 @@ impl SyncStore {
     /// (`{"version":1,"rust_connector_sdk_warnings":[…]}`; upstream ignores the extra key),
     /// where [`SyncRun::warnings`] reads them back.
     pub fn finish_with_warnings(&mut self, warnings: &[String]) -> Result<SyncStats> {
+        self.finish_with(warnings, &SyncScope::default())
+    }
+
+    /// [`finish_with_warnings`](Self::finish_with_warnings), also recording what a narrowed
+    /// sync covered (`"rust_connector_sdk_scope"` in the token, read back by
+    /// [`SyncRun::scope`]; nothing is recorded for a full scope).
+    ///
+    /// Retention keeps the two latest finished full syncs, and the partial syncs whose
+    /// parent is one of them.
+    pub fn finish_with(&mut self, warnings: &[String], scope: &SyncScope) -> Result<SyncStats> {
         let sync = self.current()?.to_string();
         let stats = query::stats(&self.conn, &sync)?;
         let stats_json = serde_json::to_string(&stats)?;
-        let token = if warnings.is_empty() {
-            "{\"version\":1}".to_string()
-        } else {
-            serde_json::json!({"version": 1, query::WARNINGS_KEY: warnings}).to_string()
-        };
+        let mut token = serde_json::json!({"version": 1});
+        if !warnings.is_empty() {
+            token[query::WARNINGS_KEY] = serde_json::json!(warnings);
+        }
+        if !scope.is_full() {
+            token[query::SCOPE_KEY] = serde_json::to_value(scope)?;
+        }
+        let token = token.to_string();
         self.conn
             .execute(
                 "UPDATE v1_sync_runs SET ended_at = ?1, sync_token = ?4, supports_diff = 1, stats = ?2 WHERE sync_id = ?3",
@@ -459,6 +491,23 @@ impl SyncStore {
             .skip(KEEP_SYNCS)
             .map(|r| r.sync_id.clone())
             .collect();
+        // Partial syncs refine a kept full sync; those of a dropped (or missing) one go.
+        let kept: BTreeSet<&str> = finished
+            .iter()
+            .take(KEEP_SYNCS)
+            .map(|r| r.sync_id.as_str())
+            .collect();
+        drop_ids.extend(
+            self.syncs()?
+                .into_iter()
+                .filter(|r| {
+                    r.ended_at.is_some()
+                        && !r.is_full()
+                        && r.sync_id != sync
+                        && !kept.contains(r.parent_sync_id.as_str())
+                })
+                .map(|r| r.sync_id),
+        );
         drop_ids.extend(
             self.syncs()?
                 .into_iter()

@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::connector::Connector;
 use crate::error::{Error, ErrorKind, Result};
+use crate::flags::flag_and_env;
 use crate::model::{Entitlement, Grant, Resource, ResourceType};
 use crate::page::{
     DrivenPage, DriverOptions, Identified, ListingDriver, PAGING_ERROR, Page, PageRequest,
     PageToken,
 };
+use crate::store::SyncScope;
 use crate::syncer::ResourceSyncer;
 
 use super::store_thread::StoreHandle;
@@ -32,6 +34,9 @@ const MAX_WARNINGS_KEPT: usize = 100;
 struct Checkpoint {
     version: u32,
     rust_connector_sdk: State,
+    /// The scope of the interrupted sync: a run with another scope starts over.
+    #[serde(default)]
+    rust_connector_sdk_scope: SyncScope,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -96,34 +101,6 @@ pub async fn sync_to_file(
     progress: Option<&ProgressFn>,
 ) -> Result<SyncReport> {
     let started = Instant::now();
-    let store = StoreHandle::open(path.to_path_buf()).await?;
-    let resumable = if options.resume {
-        store
-            .call(|s| {
-                Ok(s.syncs()?
-                    .into_iter()
-                    .rev()
-                    .find(|r| r.ended_at.is_none())
-                    .and_then(|r| {
-                        serde_json::from_str::<Checkpoint>(&r.sync_token)
-                            .ok()
-                            .map(|c| (r.sync_id, c.rust_connector_sdk))
-                    }))
-            })
-            .await?
-    } else {
-        None
-    };
-    let resumed = resumable.is_some();
-    let (sync_id, state) = match resumable {
-        Some((id, state)) => {
-            let resume_id = id.clone();
-            store.call(move |s| s.resume_sync(&resume_id)).await?;
-            tracing::info!(sync_id = %id, "resuming an interrupted sync");
-            (id, state)
-        }
-        None => (store.call(|s| s.start_sync()).await?, State::default()),
-    };
     let mut syncers = BTreeMap::new();
     let mut types = BTreeMap::new();
     let mut ordered = Vec::new();
@@ -139,6 +116,46 @@ pub async fn sync_to_file(
         syncers.insert(rt.id.clone(), s);
         ordered.push(rt);
     }
+    check_scope(options, &syncers)?;
+    if !options.resource_types.is_empty() {
+        ordered.retain(|rt| options.resource_types.contains(&rt.id));
+    }
+    let targeted = !options.targeted.is_empty();
+    let scope = options.scope();
+    let store = StoreHandle::open(path.to_path_buf()).await?;
+    let resumable = if options.resume && !targeted {
+        let wanted = scope.clone();
+        store
+            .call(move |s| {
+                Ok(s.syncs()?
+                    .into_iter()
+                    .rev()
+                    .find(|r| r.ended_at.is_none() && r.is_full())
+                    .and_then(|r| {
+                        serde_json::from_str::<Checkpoint>(&r.sync_token)
+                            .ok()
+                            .filter(|c| c.rust_connector_sdk_scope == wanted)
+                            .map(|c| (r.sync_id, c.rust_connector_sdk))
+                    }))
+            })
+            .await?
+    } else {
+        None
+    };
+    let resumed = resumable.is_some();
+    let (sync_id, state) = match resumable {
+        Some((id, state)) => {
+            let resume_id = id.clone();
+            store.call(move |s| s.resume_sync(&resume_id)).await?;
+            tracing::info!(sync_id = %id, "resuming an interrupted sync");
+            (id, state)
+        }
+        None if targeted => (
+            store.call(|s| s.start_partial_sync()).await?,
+            State::default(),
+        ),
+        None => (store.call(|s| s.start_sync()).await?, State::default()),
+    };
     let engine = Engine {
         syncers,
         types,
@@ -157,7 +174,12 @@ pub async fn sync_to_file(
         children_done: AtomicBool::new(false),
         rows_added: tokio::sync::Notify::new(),
     };
-    match engine.run(ordered).await {
+    let ran = if targeted {
+        engine.run_targeted(ordered).await
+    } else {
+        engine.run(ordered).await
+    };
+    match ran {
         Ok(()) if engine.stop.load(Ordering::SeqCst) => {
             engine.checkpoint(true).await?;
             let (warnings, warning_count) = lock(&engine.warnings).clone();
@@ -171,6 +193,7 @@ pub async fn sync_to_file(
                 warning_count,
                 pages: lock(&engine.progress).pages,
                 duration: started.elapsed(),
+                scope: options.scope(),
             })
         }
         Ok(()) => engine.finish(sync_id, resumed).await,
@@ -239,6 +262,76 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// Whether `--sync-resource-types` lets resources of `type_id` be listed.
+    fn selected(&self, type_id: &str) -> bool {
+        self.options.resource_types.is_empty()
+            || self.options.resource_types.iter().any(|t| t == type_id)
+    }
+
+    /// A targeted sync: every named resource fetched by id, stored with its entitlements
+    /// and grants (not its children). A resource that is gone is a warning.
+    async fn run_targeted(&self, ordered: Vec<ResourceType>) -> Result<()> {
+        self.set_phase(Phase::ResourceTypes);
+        self.store
+            .call(move |s| s.put_resource_types(&ordered))
+            .await?;
+        self.set_phase(Phase::Resources);
+        let mut fetched = Vec::new();
+        for bid in &self.options.targeted {
+            if self.stopped() {
+                return Ok(());
+            }
+            let (Some(syncer), Some(rt)) = (
+                self.syncer(&bid.id.resource_type),
+                self.types.get(&bid.id.resource_type),
+            ) else {
+                continue;
+            };
+            let Some(getter) = syncer.getter() else {
+                continue;
+            };
+            let got = {
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| Error::internal("sync stopped"))?;
+                getter.get(&bid.id, bid.parent.as_ref()).await
+            };
+            let mut resource = match got {
+                Ok(r) => r,
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    self.warn(format!(
+                        "{bid}: the resource is gone ({}); nothing stored for it",
+                        e.message()
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(e.context(format!("fetching {bid}"))),
+            };
+            if resource.id != bid.id {
+                return Err(Error::internal(format!(
+                    "connector bug: fetching {} returned resource {}",
+                    bid.id, resource.id
+                )));
+            }
+            if resource.parent.is_none() {
+                resource.parent = bid.parent.clone();
+            }
+            self.store_resources(rt, None, vec![resource.clone()])
+                .await?;
+            fetched.push(resource);
+        }
+        self.set_phase(Phase::EntitlementsAndGrants);
+        for resource in fetched {
+            if self.stopped() {
+                return Ok(());
+            }
+            self.details_of(resource).await?;
+        }
+        Ok(())
+    }
+
     fn stopped(&self) -> bool {
         if self.options.stop.is_triggered() {
             self.stop.store(true, Ordering::SeqCst);
@@ -285,6 +378,7 @@ impl Engine<'_> {
         let token = serde_json::to_string(&Checkpoint {
             version: 1,
             rust_connector_sdk: lock(&self.state).clone(),
+            rust_connector_sdk_scope: self.options.scope(),
         })?;
         self.store.call(move |s| s.checkpoint(&token)).await
     }
@@ -345,6 +439,7 @@ impl Engine<'_> {
             let st = lock(&self.state);
             self.types
                 .keys()
+                .filter(|t| self.selected(t))
                 .filter_map(|t| match st.top_level.get(t) {
                     Some(l) if l.done => None,
                     Some(l) => Some((t.clone(), l.token.clone().map(PageToken::new))),
@@ -533,6 +628,9 @@ impl Engine<'_> {
             else {
                 continue;
             };
+            if !self.selected(child_type) {
+                continue;
+            }
             let what = format!("listing {child_type} resources under {}", parent.id);
             let parent = &parent;
             let result = self
@@ -560,9 +658,10 @@ impl Engine<'_> {
         let Some(rt) = self.types.get(&resource.id.resource_type) else {
             return Ok(());
         };
-        if rt.skip_entitlements_and_grants {
+        if rt.skip_entitlements_and_grants || self.options.skip_entitlements_and_grants {
             return Ok(());
         }
+        let skip_grants = self.options.skip_grants;
         let Some(syncer) = self.syncer(&rt.id) else {
             return Ok(());
         };
@@ -590,6 +689,9 @@ impl Engine<'_> {
                 },
             )
             .await?;
+            if skip_grants {
+                return Ok(());
+            }
             self.drain(
                 format!("grants of {}", r.id),
                 None,
@@ -691,9 +793,10 @@ impl Engine<'_> {
         }
         let (warnings, warning_count) = lock(&self.warnings).clone();
         let kept = warnings.clone();
+        let scope = self.options.scope();
         let stats = self
             .store
-            .call(move |s| s.finish_with_warnings(&kept))
+            .call(move |s| s.finish_with(&kept, &scope))
             .await?;
         Ok(SyncReport {
             sync_id,
@@ -705,8 +808,52 @@ impl Engine<'_> {
             warning_count,
             pages: lock(&self.progress).pages,
             duration: self.started.elapsed(),
+            scope: self.options.scope(),
         })
     }
+}
+
+/// Checks the narrowing options against the connector's types: an unknown type id in
+/// `--sync-resource-types`, or a targeted resource of an unknown type or of a type that
+/// cannot be fetched by id, is an error naming the flag.
+fn check_scope(
+    options: &SyncOptions,
+    syncers: &BTreeMap<String, Arc<dyn ResourceSyncer>>,
+) -> Result<()> {
+    let known = || syncers.keys().cloned().collect::<Vec<_>>().join(", ");
+    for t in &options.resource_types {
+        if !syncers.contains_key(t) {
+            return Err(Error::invalid_argument(format!(
+                "{}: unknown resource type {t:?}; this connector syncs [{}]",
+                flag_and_env("sync-resource-types"),
+                known()
+            )));
+        }
+    }
+    for bid in &options.targeted {
+        let Some(syncer) = syncers.get(&bid.id.resource_type) else {
+            return Err(Error::invalid_argument(format!(
+                "{}: {bid} is of unknown resource type {:?}; this connector syncs [{}]",
+                flag_and_env("sync-resources"),
+                bid.id.resource_type,
+                known()
+            )));
+        };
+        if syncer.getter().is_none() {
+            let fetchable: Vec<_> = syncers
+                .iter()
+                .filter(|(_, s)| s.getter().is_some())
+                .map(|(t, _)| t.clone())
+                .collect();
+            return Err(Error::invalid_argument(format!(
+                "{}: resources of type {:?} cannot be fetched one by one (targeted sync supports [{}])",
+                flag_and_env("sync-resources"),
+                bid.id.resource_type,
+                fetchable.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A listed entitlement must be well formed and belong to the resource it was listed for.

@@ -44,7 +44,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::SyncStats;
+use crate::bid::ResourceBid;
+use crate::store::{SyncScope, SyncStats};
 
 pub use engine::sync_to_file;
 
@@ -74,6 +75,39 @@ pub struct SyncOptions {
     /// When triggered, the sync stops at the next page, saves a checkpoint and returns
     /// an incomplete report (the next run resumes). Used for SIGTERM.
     pub stop: StopSignal,
+    /// Only list resources of these types (empty: every type). Grants whose principal is
+    /// of another type are still kept, as upstream does. An id the connector does not
+    /// sync fails the sync naming `--sync-resource-types` and the known types.
+    pub resource_types: Vec<String>,
+    /// Resources only: no entitlements and no grants are listed.
+    pub skip_entitlements_and_grants: bool,
+    /// Entitlements but no grants.
+    pub skip_grants: bool,
+    /// A targeted sync of these resources: each is fetched by id through its type's
+    /// [`ResourceGetter`](crate::getter::ResourceGetter), with its entitlements and grants
+    /// (not its children), and stored as a partial sync whose parent is the file's latest
+    /// full sync. A resource that is gone is a warning. Empty: a normal sync.
+    pub targeted: Vec<ResourceBid>,
+}
+
+impl SyncOptions {
+    /// What this sync covers, as recorded in the finished sync's token.
+    ///
+    /// ```
+    /// use connector_sdk::sync::SyncOptions;
+    /// assert!(SyncOptions::default().scope().is_full());
+    /// let o = SyncOptions { skip_grants: true, ..SyncOptions::default() };
+    /// assert_eq!(o.scope().describe(), "full sync; no grants");
+    /// ```
+    pub fn scope(&self) -> SyncScope {
+        SyncScope {
+            resource_types: self.resource_types.clone(),
+            skip_entitlements_and_grants: self.skip_entitlements_and_grants,
+            skip_grants: self.skip_grants,
+            skip_expand_grants: !self.expand_grants,
+            targeted: self.targeted.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 /// A shared flag asking a running sync (or service loop) to stop.
@@ -141,6 +175,10 @@ impl Default for SyncOptions {
             max_duration: None,
             resume: true,
             stop: StopSignal::new(),
+            resource_types: Vec::new(),
+            skip_entitlements_and_grants: false,
+            skip_grants: false,
+            targeted: Vec::new(),
         }
     }
 }
@@ -218,4 +256,6 @@ pub struct SyncReport {
     pub pages: u64,
     /// Wall time.
     pub duration: Duration,
+    /// What the sync covered (a default scope: everything).
+    pub scope: SyncScope,
 }

@@ -12,7 +12,10 @@
 //! * child resources name the parent they were listed under, and every parent exists;
 //! * entitlements and grants belong to the resource they were listed for;
 //! * every grant's entitlement and principal exist, the principal's type is one the
-//!   entitlement is grantable to, and expandable grants name existing entitlements.
+//!   entitlement is grantable to, and expandable grants name existing entitlements;
+//! * for a type with a [`ResourceGetter`](crate::getter::ResourceGetter), fetching each
+//!   listed resource by id returns what the listing returned, and fetching an id that does
+//!   not exist is `NotFound`.
 //!
 //! Every violation names the offending id.
 
@@ -57,6 +60,8 @@ pub struct ConformanceReport {
     pub pages: u64,
     /// Resources per type id.
     pub resources_by_type: BTreeMap<String, usize>,
+    /// Resources fetched by id and compared with their listing (types with a getter).
+    pub fetched_by_id: usize,
 }
 
 /// One failed check.
@@ -301,6 +306,48 @@ pub async fn check_conformance(
         }
     }
 
+    // Fetching by id agrees with listing.
+    let mut fetched_by_id = 0;
+    let mut probed: HashSet<String> = HashSet::new();
+    for r in &resources {
+        let Some((_, idx)) = types.get(&r.id.resource_type).cloned() else {
+            continue;
+        };
+        let Some(getter) = syncers[idx].getter() else {
+            continue;
+        };
+        fetched_by_id += 1;
+        match getter.get(&r.id, r.parent.as_ref()).await {
+            Ok(got) if got == *r => {}
+            Ok(got) => run.fail(
+                "get agrees with list",
+                r.id.to_string(),
+                format!("get returned {got:?}, the listing {r:?}"),
+            ),
+            Err(e) => run.fail(
+                "get agrees with list",
+                r.id.to_string(),
+                format!("get failed: {e}"),
+            ),
+        }
+        if probed.insert(r.id.resource_type.clone()) {
+            let missing = ResourceId::new(&r.id.resource_type, "conformance-no-such-id-0");
+            match getter.get(&missing, r.parent.as_ref()).await {
+                Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
+                Err(e) => run.fail(
+                    "get of a missing id is NotFound",
+                    missing.to_string(),
+                    format!("failed with {:?}: {e}", e.kind()),
+                ),
+                Ok(got) => run.fail(
+                    "get of a missing id is NotFound",
+                    missing.to_string(),
+                    format!("returned {}", got.id),
+                ),
+            }
+        }
+    }
+
     // Entitlements and grants of every resource.
     let mut entitlements: HashMap<String, Entitlement> = HashMap::new();
     let mut grants: Vec<Grant> = Vec::new();
@@ -431,6 +478,7 @@ pub async fn check_conformance(
         grants: grants.len(),
         pages: run.pages,
         resources_by_type: by_type,
+        fetched_by_id,
     };
     if run.violations.is_empty() {
         Ok(report)

@@ -27,6 +27,7 @@ use crate::action::{ActionHandler, ActionSchema, ActionType};
 use crate::connector::{Connector, ConnectorMetadata};
 use crate::delete::{DeleteOutcome, ResourceDeleter};
 use crate::error::{Error, ErrorKind, Result};
+use crate::getter::ResourceGetter;
 use crate::model::{
     Entitlement, Grant, GroupTrait, Profile, Resource, ResourceId, ResourceType, TraitKind,
     UserStatus, UserTrait, entitlement_id,
@@ -441,6 +442,34 @@ impl ResourceSyncer for UserSyncer {
     fn deleter(&self) -> Option<&dyn ResourceDeleter> {
         Some(self)
     }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ResourceGetter for UserSyncer {
+    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+        self.state
+            .lock()
+            .users
+            .get(&id.resource)
+            .map(|u| user_resource(&id.resource, u))
+            .ok_or_else(|| Error::not_found(format!("no user {}", id.resource)))
+    }
+}
+
+#[async_trait]
+impl ResourceGetter for GroupSyncer {
+    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+        self.state
+            .lock()
+            .groups
+            .get(&id.resource)
+            .map(|g| group_resource(&id.resource, g))
+            .ok_or_else(|| Error::not_found(format!("no group {}", id.resource)))
+    }
 }
 
 #[async_trait]
@@ -585,6 +614,10 @@ impl ResourceSyncer for GroupSyncer {
     }
 
     fn provisioner(&self) -> Option<&dyn Provisioner> {
+        Some(self)
+    }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
         Some(self)
     }
 }

@@ -127,6 +127,11 @@ impl IroncladClient {
         self.scim.list(&ListQuery::page(start_index, count)).await
     }
 
+    /// One user by id (`GET /scim/v2/Users/{id}`); `None` on 404.
+    pub async fn get_user(&self, id: &str) -> Result<Option<User>> {
+        self.scim.get(id).await
+    }
+
     /// Users with `userName` equal to `email`.
     pub async fn find_by_user_name(&self, email: &str) -> Result<Vec<User>> {
         self.scim.find_eq("userName", email).await

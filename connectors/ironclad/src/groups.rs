@@ -141,6 +141,22 @@ impl ResourceSyncer for GroupSyncer {
     fn provisioner(&self) -> Option<&dyn Provisioner> {
         (!self.read_only).then_some(self as &dyn Provisioner)
     }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
+    }
+}
+
+/// One group by id: SCIM `GET /Groups/{id}` (a targeted sync).
+#[async_trait]
+impl ResourceGetter for GroupSyncer {
+    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+        self.client
+            .get_group(&id.resource)
+            .await?
+            .map(|g| group_resource(&g))
+            .ok_or_else(|| Error::not_found(format!("Ironclad has no group {}", id.resource)))
+    }
 }
 
 #[async_trait]

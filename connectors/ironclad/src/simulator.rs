@@ -42,7 +42,7 @@ pub struct SimState {
     pub admins: Vec<String>,
     /// Token lifetime in seconds.
     pub token_lifetime: u64,
-    /// Requests per route (`token`, `GET Users`, `GET Groups`, `GET Group`, `PATCH Group`, `POST Users`).
+    /// Requests per route (`token`, `GET Users`, `GET User`, `GET Groups`, `GET Group`, `PATCH Group`, `POST Users`).
     pub requests: BTreeMap<String, u64>,
     /// Delay of every response.
     pub latency: Duration,
@@ -418,6 +418,13 @@ impl SimState {
                         ),
                     },
                     None => self.page(&self.users, req),
+                },
+            ),
+            ("GET", ["scim", "v2", "Users", id]) => (
+                "GET User",
+                match self.users.iter().find(|u| u.id == *id) {
+                    Some(u) => scim(200, serde_json::to_value(u).unwrap_or_default()),
+                    None => scim_error(404, &format!("Resource {id} not found"), None),
                 },
             ),
             ("POST", ["scim", "v2", "Users"]) if !can_write => {

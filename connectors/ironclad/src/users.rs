@@ -133,6 +133,22 @@ impl ResourceSyncer for UserSyncer {
     fn account_manager(&self) -> Option<&dyn AccountManager> {
         (!self.read_only).then_some(self as &dyn AccountManager)
     }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
+    }
+}
+
+/// One user by id: SCIM `GET /Users/{id}` (a targeted sync).
+#[async_trait]
+impl ResourceGetter for UserSyncer {
+    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+        self.client
+            .get_user(&id.resource)
+            .await?
+            .map(|u| user_resource(&u))
+            .ok_or_else(|| Error::not_found(format!("Ironclad has no user {}", id.resource)))
+    }
 }
 
 /// The length of a generated password: the request raised to 16, capped at 64.

@@ -796,8 +796,13 @@ async fn read_only_mode_requests_read_scopes_and_advertises_no_provisioning() {
     let sim = IroncladSimulator::start().await;
     let c = sim_connector(&sim, true);
     let caps = capabilities(&c);
+    // Read-only still reads: sync, and targeted sync of single users and groups.
     for t in &caps.resource_types {
-        assert_eq!(t.capabilities, vec![Capability::Sync], "{t:?}");
+        assert_eq!(
+            t.capabilities,
+            vec![Capability::Sync, Capability::TargetedSync],
+            "{t:?}"
+        );
     }
     assert!(syncer_for(&c, "group").unwrap().provisioner().is_none());
     let full = capabilities(&sim_connector(&sim, false));
@@ -822,6 +827,8 @@ async fn the_simulated_tenant_passes_the_conformance_kit_and_provisioning_is_ide
     let report = connector_sdk::testing::assert_conformance(&c).await;
     assert_eq!(report.resources_by_type["user"], 6);
     assert_eq!(report.resources_by_type["group"], 4);
+    // Every user and group read back by id (GET /Users/{id}, /Groups/{id}) agrees.
+    assert_eq!(report.fetched_by_id, 10);
     let ent = member_entitlement(&group_res("g-empty"));
     connector_sdk::testing::check_provisioning_idempotent(
         &c,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use connector_sdk::prelude::*;
 
 use crate::client::{OpClient, OpGroup, OpUser};
-use crate::resources::{entitlement, group_type, list_under_account, slug_of};
+use crate::resources::{entitlement, get_under_account, group_type, list_under_account, slug_of};
 
 /// A group as a resource under `account`.
 pub fn group_resource(g: &OpGroup, account: &ResourceId) -> Resource {
@@ -82,6 +82,10 @@ impl ResourceSyncer for GroupSyncer {
             (!g.id.is_empty()).then(|| group_resource(g, account))
         })
         .await
+    }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
     }
 
     async fn entitlements(
@@ -221,5 +225,16 @@ impl Provisioner for GroupSyncer {
                 Ok(RevokeOutcome::Revoked)
             }
         }
+    }
+}
+
+/// One group by id: `op group get <id>` (a targeted sync).
+#[async_trait]
+impl ResourceGetter for GroupSyncer {
+    async fn get(&self, id: &ResourceId, parent: Option<&ResourceId>) -> Result<Resource> {
+        get_under_account(&self.client, id, parent, "group", |x: &OpGroup, account| {
+            (!x.id.is_empty()).then(|| group_resource(x, account))
+        })
+        .await
     }
 }

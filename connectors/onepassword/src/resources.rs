@@ -77,3 +77,38 @@ pub(crate) async fn list_under_account<T: DeserializeOwned>(
         items.iter().filter_map(|i| map(i, account)).collect(),
     ))
 }
+
+/// One `noun` by id (`op <noun> get <id>`), as a resource under `parent` or, when the
+/// caller names none, under the signed-in account (a targeted sync). `NotFound` when op
+/// says the id is not one of the account's.
+pub(crate) async fn get_under_account<T: DeserializeOwned>(
+    client: &OpClient,
+    id: &ResourceId,
+    parent: Option<&ResourceId>,
+    noun: &str,
+    map: impl Fn(&T, &ResourceId) -> Option<Resource>,
+) -> Result<Resource> {
+    let account = match parent {
+        Some(p) => p.clone(),
+        None => ResourceId::new(account_type().id, client.account(false).await?.id),
+    };
+    let gone = format!("isn't a {noun}");
+    let item: T = client
+        .json(
+            &format!("reading {noun} {}", id.resource),
+            &[noun, "get", &id.resource],
+        )
+        .await
+        .map_err(|e| {
+            // `op <noun> get` of an id the account does not hold: "… isn't a <noun> in this
+            // account" (elsewhere op_error keeps that an internal error).
+            if e.api_message().is_some_and(|m| m.contains(&gone)) {
+                Error::not_found(format!("1Password has no {noun} {}", id.resource))
+            } else {
+                e
+            }
+        })?;
+    map(&item, &account).ok_or_else(|| {
+        Error::not_found(format!("1Password returned no {noun} for {}", id.resource))
+    })
+}

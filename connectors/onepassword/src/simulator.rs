@@ -591,6 +591,18 @@ impl FakeOpState {
             ["whoami"] => ok(json!({"url": format!("https://{}", self.credentials.address), "email": self.credentials.email, "user_uuid": self.credentials.user_uuid, "account_uuid": self.account.id})),
             ["account", "get"] => ok(json!({"id": self.account.id, "name": self.account.name, "domain": "acme", "type": self.account.kind, "state": "ACTIVE", "created_at": "2021-03-04T17:21:02Z"})),
             ["user", "list"] => ok(json!(self.users.iter().map(|u| json!({"id": u.id, "name": u.name, "email": u.email, "type": "MEMBER", "state": u.state})).collect::<Vec<_>>())),
+            ["user", "get", uid] => match self.users.iter().find(|u| u.id == *uid) {
+                Some(u) => ok(json!({"id": u.id, "name": u.name, "email": u.email, "type": "MEMBER", "state": u.state, "created_at": "2021-03-04T17:21:02Z"})),
+                None => fail(&format!("[ERROR] 2026/11/21 12:00:00 \"{uid}\" isn't a user in this account")),
+            },
+            ["group", "get", gid] => match self.groups.iter().find(|g| g.id == *gid) {
+                Some(g) => ok(json!(g)),
+                None => fail(&format!("[ERROR] 2026/11/21 12:00:00 \"{gid}\" isn't a group in this account")),
+            },
+            ["vault", "get", vid] => match self.vaults.iter().find(|v| v.id == *vid) {
+                Some(v) => ok(json!({"id": v.id, "name": v.name, "content_version": 5, "items": 3, "type": "USER_CREATED"})),
+                None => fail(&format!("[ERROR] 2026/11/21 12:00:00 \"{vid}\" isn't a vault in this account")),
+            },
             ["group", "list"] => ok(json!(self.groups)),
             ["vault", "list"] => ok(json!(self.vaults.iter().map(|v| json!({"id": v.id, "name": v.name, "content_version": 5, "items": 3})).collect::<Vec<_>>())),
             ["group", "user", "list", gid] => match self.group_members.get(*gid).cloned().or_else(|| self.groups.iter().any(|g| g.id == *gid).then(BTreeMap::new)) {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use connector_sdk::prelude::*;
 
 use crate::client::{OpClient, OpUser};
-use crate::resources::{list_under_account, user_type};
+use crate::resources::{get_under_account, list_under_account, user_type};
 
 /// The status of a 1Password user state.
 pub fn status(state: &str) -> UserStatus {
@@ -67,6 +67,21 @@ impl ResourceSyncer for UserSyncer {
     ) -> Result<Page<Resource>> {
         list_under_account(&self.client, parent, "user", |u: &OpUser, account| {
             (!u.id.is_empty()).then(|| user_resource(u, account))
+        })
+        .await
+    }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
+    }
+}
+
+/// One user by id: `op user get <id>` (a targeted sync).
+#[async_trait]
+impl ResourceGetter for UserSyncer {
+    async fn get(&self, id: &ResourceId, parent: Option<&ResourceId>) -> Result<Resource> {
+        get_under_account(&self.client, id, parent, "user", |x: &OpUser, account| {
+            (!x.id.is_empty()).then(|| user_resource(x, account))
         })
         .await
     }

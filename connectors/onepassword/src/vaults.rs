@@ -11,7 +11,7 @@ use connector_sdk::prelude::*;
 
 use crate::client::{OpClient, OpGroup, OpUser, OpVault};
 use crate::permissions::{grant_list, model, permission, revoke_list, slug};
-use crate::resources::{entitlement, list_under_account, slug_of, vault_type};
+use crate::resources::{entitlement, get_under_account, list_under_account, slug_of, vault_type};
 
 /// A vault entitlement: like the others, but grantable to groups too (vault access is
 /// granted to groups with `op vault group grant`; upstream declared users only).
@@ -147,6 +147,10 @@ impl ResourceSyncer for VaultSyncer {
             (!v.id.is_empty()).then(|| vault_resource(v, account))
         })
         .await
+    }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
     }
 
     async fn entitlements(
@@ -331,5 +335,16 @@ impl Provisioner for VaultSyncer {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// One vault by id: `op vault get <id>` (a targeted sync).
+#[async_trait]
+impl ResourceGetter for VaultSyncer {
+    async fn get(&self, id: &ResourceId, parent: Option<&ResourceId>) -> Result<Resource> {
+        get_under_account(&self.client, id, parent, "vault", |x: &OpVault, account| {
+            (!x.id.is_empty()).then(|| vault_resource(x, account))
+        })
+        .await
     }
 }

@@ -68,4 +68,39 @@ impl ResourceSyncer for SubuserSyncer {
             next,
         ))
     }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        self.getter_enabled().then_some(self as &dyn ResourceGetter)
+    }
+}
+
+impl SubuserSyncer {
+    fn getter_enabled(&self) -> bool {
+        !self.ignore
+    }
+}
+
+/// One subuser by its numeric id. SendGrid filters subusers by name
+/// (`GET /v3/subusers?username=`) but a resource id is the number, so the subuser is
+/// looked up in the listing, a page at a time (one call on most accounts).
+#[async_trait]
+impl ResourceGetter for SubuserSyncer {
+    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+        let missing = || Error::not_found(format!("SendGrid has no subuser {}", id.resource));
+        let Ok(wanted) = id.resource.parse::<u64>() else {
+            return Err(missing());
+        };
+        let pager = OffsetPager::new(PAGE_SIZE);
+        let mut offset = 0;
+        loop {
+            let subusers = self.client.list_subusers(offset, PAGE_SIZE).await?;
+            if let Some(s) = subusers.iter().find(|s| s.id == wanted) {
+                return Ok(subuser_resource(s));
+            }
+            match pager.next(offset, subusers.len(), None) {
+                Some(next) => offset = pager.offset(Some(&next))?,
+                None => return Err(missing()),
+            }
+        }
+    }
 }

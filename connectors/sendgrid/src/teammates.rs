@@ -178,6 +178,39 @@ impl ResourceSyncer for TeammateSyncer {
     fn deleter(&self) -> Option<&dyn ResourceDeleter> {
         Some(self)
     }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
+    }
+}
+
+/// One teammate by username: `GET /v3/teammates/{username}`; a pending invitation
+/// (`pending:<token>`) is looked up among the pending invitations (SendGrid has no
+/// single-invitation read).
+#[async_trait]
+impl ResourceGetter for TeammateSyncer {
+    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+        if let Some(token) = id.resource.strip_prefix(PENDING_PREFIX) {
+            return self
+                .client
+                .list_pending()
+                .await?
+                .iter()
+                .find(|p| p.token == token)
+                .map(pending_resource)
+                .ok_or_else(|| {
+                    Error::not_found(format!("SendGrid has no pending invitation {token}"))
+                });
+        }
+        match self.client.get_teammate(&id.resource).await {
+            Ok(t) => Ok(teammate_resource(&t)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::not_found(format!(
+                "SendGrid has no teammate {}",
+                id.resource
+            ))),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 #[async_trait]

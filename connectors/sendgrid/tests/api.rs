@@ -287,10 +287,16 @@ async fn edge_05_one_grant_per_scope_and_teammate_and_one_detail_read_each() {
     let c = sim_connector(&sim);
     let report = connector_sdk::testing::assert_conformance(&c).await;
     let teammates = sim.state().teammates.len() as u64;
+    // The kit's `get` check reads each teammate once more by username, plus one probe of
+    // a username that does not exist.
+    assert_eq!(
+        report.fetched_by_id,
+        report.resources_by_type["teammate"] + report.resources_by_type["subuser"]
+    );
     assert_eq!(
         sim.state().count("GET teammate"),
-        teammates,
-        "one detail read per teammate"
+        teammates + teammates + 1,
+        "one detail read per teammate in the sync"
     );
     // conformance already fails on a duplicate grant id; count what Jane holds in the list.
     let g = grants(&c, &scope_resource("user.profile.read"))
@@ -762,10 +768,13 @@ async fn the_capabilities_match_what_is_implemented() {
     use connector_sdk::connector::Capability::*;
     assert_eq!(
         caps.resource_types[0].capabilities,
-        vec![Sync, AccountProvisioning, ResourceDelete]
+        vec![Sync, AccountProvisioning, ResourceDelete, TargetedSync]
     );
     assert_eq!(caps.resource_types[1].capabilities, vec![Sync, Provision]);
-    assert_eq!(caps.resource_types[2].capabilities, vec![Sync]);
+    assert_eq!(
+        caps.resource_types[2].capabilities,
+        vec![Sync, TargetedSync]
+    );
 }
 
 #[tokio::test]

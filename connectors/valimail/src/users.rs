@@ -130,6 +130,22 @@ impl ResourceSyncer for UserSyncer {
     fn account_manager(&self) -> Option<&dyn AccountManager> {
         Some(self)
     }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
+    }
+}
+
+/// One user by id: SCIM `GET /Users/{id}` (a targeted sync).
+#[async_trait]
+impl ResourceGetter for UserSyncer {
+    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+        self.client
+            .get_user(&id.resource)
+            .await?
+            .map(|u| user_resource(&u))
+            .ok_or_else(|| Error::not_found(format!("Valimail has no user {}", id.resource)))
+    }
 }
 
 #[async_trait]
