@@ -972,6 +972,7 @@ async fn a_saas_400_during_a_sync_is_a_failure_not_a_configuration_error() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("limit is invalid"), "{err}");
     assert!(err.contains("400"), "{err}");
+}
 
 #[test]
 fn sync_scope_flags_and_a_targeted_sync_through_the_binary() {
