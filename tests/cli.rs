@@ -898,8 +898,15 @@ fn capabilities_need_no_credentials_and_name_the_flags_that_change_them() {
     assert!(caps_of(&ic, "user").contains(&"CAPABILITY_ACCOUNT_PROVISIONING"));
     assert_eq!(changed_by(&ic), ["--read-only"]);
     let ro = capabilities_without_credentials("ironclad", &["--read-only"]);
-    assert_eq!(caps_of(&ro, "group"), ["CAPABILITY_SYNC"]);
-    assert_eq!(caps_of(&ro, "user"), ["CAPABILITY_SYNC"]);
+    // Read-only: sync (and fetching one resource by id for a targeted sync), nothing else.
+    assert_eq!(
+        caps_of(&ro, "group"),
+        ["CAPABILITY_SYNC", "CAPABILITY_TARGETED_SYNC"]
+    );
+    assert_eq!(
+        caps_of(&ro, "user"),
+        ["CAPABILITY_SYNC", "CAPABILITY_TARGETED_SYNC"]
+    );
 
     let sg = capabilities_without_credentials("sendgrid", &[]);
     assert!(caps_of(&sg, "teammate").contains(&"CAPABILITY_RESOURCE_DELETE"));
