@@ -1,0 +1,497 @@
+//! A request being built, and the send loop: limits, auth, retries, error mapping.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use backon::BackoffBuilder;
+use reqwest::Method;
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::{HttpClient, Response, RetryPolicy, auth};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ratelimit::{RateLimitInfo, RateLimiter};
+
+/// A request being built; [`send`](RequestBuilder::send) runs it with limits and retries.
+pub struct RequestBuilder {
+    pub(super) client: HttpClient,
+    pub(super) method: Method,
+    pub(super) url: Url,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Option<Vec<u8>>,
+    pub(super) idempotent: bool,
+    pub(super) limiter: Option<Arc<RateLimiter>>,
+    pub(super) error: Option<Error>,
+}
+
+impl fmt::Debug for RequestBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.method)
+            .field("path", &self.url.path())
+            .field("idempotent", &self.idempotent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `application/json`.
+pub const JSON: &str = "application/json";
+/// `application/scim+json` (RFC 7644 §3.1).
+pub const SCIM_JSON: &str = "application/scim+json";
+
+impl RequestBuilder {
+    /// Appends query parameters (percent-encoded).
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        {
+            let mut q = self.url.query_pairs_mut();
+            for (k, v) in pairs {
+                q.append_pair(k.as_ref(), v.as_ref());
+            }
+        }
+        self
+    }
+
+    /// Sets a header.
+    pub fn header(mut self, name: HeaderName, value: &str) -> Self {
+        match HeaderValue::from_str(value) {
+            Ok(v) => {
+                self.headers.insert(name, v);
+            }
+            Err(_) => {
+                self.error = Some(Error::invalid_argument(format!(
+                    "header {name}: value is not valid in HTTP"
+                )))
+            }
+        }
+        self
+    }
+
+    /// Sends `pairs` as an `application/x-www-form-urlencoded` body, in their order.
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body = Some(body.into_bytes());
+        self.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        self
+    }
+
+    /// HTTP basic auth on this request only (e.g. an OAuth client authenticating to its
+    /// token endpoint); the value is marked sensitive.
+    pub fn basic_auth(mut self, username: &str, password: &secrecy::SecretString) -> Self {
+        let mut credentials = auth::AuthRequest::default();
+        credentials.basic(username, password);
+        self.headers.extend(credentials.into_headers());
+        self
+    }
+
+    /// Sends `body` as JSON (`Content-Type: application/json`).
+    pub fn json<T: Serialize + ?Sized>(self, body: &T) -> Self {
+        self.json_as(body, JSON)
+    }
+
+    /// Sends already-encoded JSON bytes as they are (`Content-Type: application/json`), for
+    /// bodies whose exact bytes matter.
+    pub fn raw_json(mut self, bytes: Vec<u8>) -> Self {
+        self.body = Some(bytes);
+        self.headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+        self
+    }
+
+    /// Sends `body` as SCIM JSON (`Content-Type: application/scim+json`).
+    pub fn scim_json<T: Serialize + ?Sized>(self, body: &T) -> Self {
+        self.json_as(body, SCIM_JSON)
+    }
+
+    fn json_as<T: Serialize + ?Sized>(mut self, body: &T, content_type: &'static str) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => {
+                self.body = Some(bytes);
+                self.headers
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            Err(e) => {
+                self.error = Some(Error::internal(format!(
+                    "could not encode the request body: {e}"
+                )))
+            }
+        }
+        self
+    }
+
+    /// Marks the request as safe to replay after a server failure (e.g. a SCIM PATCH
+    /// `replace`), or not.
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Paces this request with `limiter` too (e.g. a stricter limit for writes).
+    pub fn limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Sends the request, returning the response of any status after retries.
+    pub async fn send_raw(self) -> Result<Response> {
+        self.send_checked(|_| Ok(())).await
+    }
+
+    /// Sends the request; a successful response must pass `check` (e.g. parse as the JSON
+    /// expected). A 2xx whose body fails it (a gateway's HTML page, JSON cut short) is
+    /// retried like a 502 when the request is idempotent; the last failure is returned.
+    async fn send_checked(
+        self,
+        mut check: impl FnMut(&Response) -> Result<()> + Send,
+    ) -> Result<Response> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let inner = self.client.inner.clone();
+        let path = self.url.path().to_string();
+        let policy = inner.retry;
+        let mut backoff = backon::ExponentialBuilder::default()
+            .with_min_delay(policy.min_delay)
+            .with_max_delay(policy.max_delay)
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
+        let mut replayed_after_401 = false;
+        loop {
+            attempt += 1;
+            let extra = match &self.limiter {
+                Some(l) => Some(l.acquire().await),
+                None => None,
+            };
+            let slot = match &inner.in_flight {
+                Some(sem) => Some(
+                    sem.clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| Error::internal("the HTTP client was shut down"))?,
+                ),
+                None => None,
+            };
+            let permit = inner.limiter.acquire().await;
+            let mut req = inner
+                .http
+                .request(self.method.clone(), self.url.clone())
+                .timeout(inner.timeout)
+                .headers(self.headers.clone())
+                .header(header::ACCEPT, "application/json, application/scim+json");
+            if let Some(body) = &self.body {
+                req = req.body(body.clone());
+            }
+            let mut stamp = None;
+            if let Some(a) = &inner.auth {
+                let mut credentials = auth::AuthRequest::default();
+                match a.authorize(&mut credentials).await {
+                    Ok(s) => {
+                        req = req.headers(credentials.into_headers());
+                        stamp = Some(s);
+                    }
+                    // A rate-limited or unavailable token endpoint is retried like the request.
+                    Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+                        drop((permit, extra, slot));
+                        let wait = e.retry_after();
+                        wait_before_retry(
+                            &mut backoff,
+                            wait,
+                            &mut waited,
+                            policy,
+                            &e,
+                            attempt,
+                            &path,
+                        )
+                        .await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let outcome = req.send().await;
+            let (failure, server_wait) = match outcome {
+                Err(e) => {
+                    drop(permit);
+                    drop(extra);
+                    let err = transport_error(&e, self.method.as_str(), &path);
+                    // A request whose connection never opened was not processed.
+                    let safe = self.idempotent || e.is_connect();
+                    if !safe || attempt >= policy.max_attempts {
+                        let err = if e.is_connect()
+                            || matches!(self.method, Method::GET | Method::HEAD)
+                        {
+                            err
+                        } else {
+                            may_have_applied(
+                                err,
+                                "the connection failed after the request was sent",
+                            )
+                        };
+                        return Err(give_up(err, attempt));
+                    }
+                    (err, None)
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    let info = RateLimitInfo::from_headers(&headers, SystemTime::now());
+                    inner.limiter.observe(&info);
+                    if let Some(l) = &self.limiter {
+                        l.observe(&info);
+                    }
+                    let body = match resp.bytes().await {
+                        Ok(b) => b.to_vec(),
+                        Err(e) => {
+                            drop(permit);
+                            drop(extra);
+                            let err = transport_error(&e, self.method.as_str(), &path)
+                                .context("reading the response body");
+                            if !self.idempotent || attempt >= policy.max_attempts {
+                                return Err(give_up(err, attempt));
+                            }
+                            wait_before_retry(
+                                &mut backoff,
+                                None,
+                                &mut waited,
+                                policy,
+                                &err,
+                                attempt,
+                                &path,
+                            )
+                            .await?;
+                            continue;
+                        }
+                    };
+                    drop(permit);
+                    drop(extra);
+                    let response = Response {
+                        method: self.method.clone(),
+                        url: self.url.clone(),
+                        status,
+                        headers,
+                        body,
+                        mapper: inner.error_mapper.clone(),
+                    };
+                    if status == 401
+                        && !replayed_after_401
+                        && let (Some(a), Some(s)) = (&inner.auth, stamp)
+                        && a.unauthorized(s).await
+                    {
+                        replayed_after_401 = true;
+                        attempt -= 1;
+                        tracing::debug!(method = %self.method, path = %path, "401: refreshing credentials and replaying once");
+                        continue;
+                    }
+                    if response.is_success() {
+                        match check(&response) {
+                            Ok(()) => return Ok(response),
+                            Err(err) if !self.idempotent || attempt >= policy.max_attempts => {
+                                let err = if matches!(self.method, Method::GET | Method::HEAD) {
+                                    err
+                                } else {
+                                    may_have_applied(err, "the server answered with success")
+                                };
+                                return Err(give_up(err, attempt));
+                            }
+                            Err(err) => {
+                                wait_before_retry(
+                                    &mut backoff,
+                                    None,
+                                    &mut waited,
+                                    policy,
+                                    &err,
+                                    attempt,
+                                    &path,
+                                )
+                                .await?;
+                                continue;
+                            }
+                        }
+                    }
+                    // 500 as upstream does: most are transient; a request that cannot be
+                    // replayed safely is not retried.
+                    let retryable = match status {
+                        429 => true,
+                        500 | 502..=504 => self.idempotent,
+                        _ => false,
+                    };
+                    if !retryable || attempt >= policy.max_attempts {
+                        if retryable {
+                            let err = response.to_error();
+                            return Err(give_up(err, attempt));
+                        }
+                        return Ok(response);
+                    }
+                    let wait = if status == 429 || status == 503 {
+                        info.wait()
+                    } else {
+                        None
+                    };
+                    (response.to_error(), wait)
+                }
+            };
+            wait_before_retry(
+                &mut backoff,
+                server_wait,
+                &mut waited,
+                policy,
+                &failure,
+                attempt,
+                &path,
+            )
+            .await?;
+        }
+    }
+
+    /// Sends the request; a non-success status becomes an [`Error`].
+    pub async fn send(self) -> Result<Response> {
+        let resp = self.send_raw().await?;
+        if resp.is_success() {
+            Ok(resp)
+        } else {
+            Err(resp.to_error())
+        }
+    }
+
+    /// Sends the request and parses a successful response's JSON body. A 2xx body that is
+    /// not the JSON expected (HTML from a gateway, a body cut short) is retried for
+    /// idempotent requests; the final error says what came back.
+    pub async fn send_json<T: DeserializeOwned + Send>(self) -> Result<T> {
+        self.send_json_validated(|_: &T| Ok(())).await
+    }
+
+    /// [`send_json`](Self::send_json), where the parsed body must also pass `validate`
+    /// (e.g. a SCIM page must start where it was asked to). A body that fails it is
+    /// treated like one that does not parse: retried for idempotent requests, and the last
+    /// failure returned.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: connector_sdk::http::HttpClient) -> connector_sdk::Result<()> {
+    /// use connector_sdk::{Error, ErrorKind};
+    /// let page: serde_json::Value = client
+    ///     .get(&["Users"])
+    ///     .query(&[("startIndex", "101")])
+    ///     .send_json_validated(|v: &serde_json::Value| match v["startIndex"].as_u64() {
+    ///         Some(101) | None => Ok(()),
+    ///         Some(other) => Err(Error::new(ErrorKind::Unavailable, format!("got the page at {other}"))),
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_json_validated<T: DeserializeOwned + Send>(
+        self,
+        validate: impl Fn(&T) -> Result<()> + Send + Sync,
+    ) -> Result<T> {
+        let mut parsed = None;
+        let resp = self
+            .send_checked(|r| {
+                let value = r.json::<T>()?;
+                validate(&value)?;
+                parsed = Some(value);
+                Ok(())
+            })
+            .await?;
+        match parsed {
+            Some(v) => Ok(v),
+            None if resp.is_success() => resp.json(),
+            None => Err(resp.to_error()),
+        }
+    }
+}
+
+async fn wait_before_retry(
+    backoff: &mut impl Iterator<Item = Duration>,
+    server_wait: Option<Duration>,
+    waited: &mut Duration,
+    policy: RetryPolicy,
+    failure: &Error,
+    attempt: u32,
+    path: &str,
+) -> Result<()> {
+    let computed = backoff.next().unwrap_or(policy.max_delay);
+    let wait = match server_wait {
+        // Honour the server, plus a little jitter so that many tasks do not return at once.
+        Some(w) => {
+            w + Duration::from_millis(fastrand::u64(0..=(w.as_millis() as u64 / 10).min(1000)))
+        }
+        None => computed,
+    };
+    if *waited + wait > policy.max_total_wait {
+        return Err(Error::new(
+            failure.kind(),
+            format!(
+                "giving up after {attempt} attempt(s): waiting {:.1}s more would pass the retry budget of {:.0}s; last error: {failure}",
+                wait.as_secs_f64(),
+                policy.max_total_wait.as_secs_f64()
+            ),
+        ));
+    }
+    *waited += wait;
+    tracing::debug!(
+        path = %path,
+        attempt,
+        wait_ms = wait.as_millis() as u64,
+        error = %failure,
+        "retrying request"
+    );
+    tokio::time::sleep(wait).await;
+    Ok(())
+}
+
+/// Says in `err` that a write may have been applied although it failed, so nobody retries
+/// it blindly or reports it as not done.
+fn may_have_applied(err: Error, why: &str) -> Error {
+    err.with_context(
+        "outcome",
+        format!("{why}: the change may have been applied; check its state before retrying"),
+    )
+}
+
+fn give_up(err: Error, attempts: u32) -> Error {
+    if attempts > 1 {
+        // Keeps the status, API message, context, source and retry-after.
+        err.context(format_args!("giving up after {attempts} attempts"))
+    } else {
+        err
+    }
+}
+
+/// Maps a transport failure (connection refused, timeout, reset) to an error.
+pub(crate) fn transport_error(e: &reqwest::Error, method: &str, path: &str) -> Error {
+    let kind = if e.is_timeout() {
+        ErrorKind::DeadlineExceeded
+    } else if e.is_builder() {
+        ErrorKind::InvalidArgument
+    } else {
+        ErrorKind::Unavailable
+    };
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    // reqwest's message names the URL; keep only the cause chain's text.
+    let mut cause = String::new();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        cause = s.to_string();
+        src = s.source();
+    }
+    let mut err = Error::new(kind, format!("{method} {path} {what}"));
+    if !cause.is_empty() {
+        err = err.with_context("cause", cause);
+    }
+    err
+}
