@@ -63,16 +63,18 @@ impl RateLimitInfo {
                 .iter()
                 .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
         };
+        // Counts past u32::MAX are a server's mistake: capped, so no sum overflows.
+        let count = |n: f64| (n.max(0.0) as u64).min(u64::from(u32::MAX));
         let limit = get(&["x-ratelimit-limit", "ratelimit-limit", "x-rate-limit-limit"])
             .and_then(first_number)
-            .map(|n| n as u64);
+            .map(count);
         let remaining = get(&[
             "x-ratelimit-remaining",
             "ratelimit-remaining",
             "x-rate-limit-remaining",
         ])
         .and_then(first_number)
-        .map(|n| n as u64);
+        .map(count);
         let reset_after = get(&["x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset"])
             .and_then(|v| parse_reset(v, now));
         let retry_after = get(&["retry-after"]).and_then(|v| parse_retry_after(v, now));
@@ -332,7 +334,10 @@ impl PacerState {
             // A late answer from an earlier window.
             Some(w) if end_hi + SAME_WINDOW < w.end_hi => return,
             // A new window: the budget came back and the reset moved on.
-            Some(w) if end_hi > w.end_hi + SAME_WINDOW && remaining > w.remaining + others => {
+            Some(w)
+                if end_hi > w.end_hi + SAME_WINDOW
+                    && remaining > w.remaining.saturating_add(others) =>
+            {
                 if let Some((s_lo, _)) = w.start {
                     let len = now.saturating_duration_since(s_lo);
                     self.len_hi = Some(self.len_hi.map_or(len, |h| h.min(len)));
@@ -363,7 +368,7 @@ impl PacerState {
             }
             None => {
                 // The first answer of a window started by this request?
-                let first = limit.is_some_and(|l| remaining + 1 == l);
+                let first = limit.is_some_and(|l| remaining.saturating_add(1) == l);
                 self.window = Some(Window {
                     end_hi,
                     start: first.then_some(started_now),
@@ -391,7 +396,7 @@ impl PacerState {
             .map_or(remaining, |w| w.remaining.min(remaining));
         // Requests already started will spend budget too.
         let left = remaining.saturating_sub(others);
-        self.left = Some(left as i64);
+        self.left = Some(i64::try_from(left).unwrap_or(i64::MAX));
         let low = match self.limit {
             Some(l) if l > 0 => (remaining as f64) <= l as f64 * PACE_BELOW_FRACTION,
             _ => true,
@@ -560,6 +565,20 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_counts_are_capped_and_never_overflow() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-limit", "1e20".parse().unwrap());
+        h.insert("x-ratelimit-remaining", "1e20".parse().unwrap());
+        h.insert("x-ratelimit-reset", "1".parse().unwrap());
+        let info = RateLimitInfo::from_headers(&h, SystemTime::now());
+        assert_eq!(info.limit, Some(u64::from(u32::MAX)));
+        assert_eq!(info.remaining, Some(u64::from(u32::MAX)));
+        let limiter = RateLimiter::unlimited();
+        limiter.observe(&info);
+        limiter.observe(&info);
+    }
     use reqwest::header::HeaderValue;
     use std::sync::Arc;
 

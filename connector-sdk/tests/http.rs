@@ -842,3 +842,60 @@ async fn a_post_answered_with_a_bad_body_is_not_replayed_and_says_it_may_have_be
     assert_eq!(hits(&server, "/invites").await, 1);
     assert!(err.to_string().contains("may have been applied"), "{err}");
 }
+
+#[tokio::test]
+async fn a_post_a_gateway_timed_out_says_it_may_have_been_applied() {
+    let server = MockServer::start().await;
+    Mock::given(path("/invites"))
+        .respond_with(ResponseTemplate::new(504).set_body_string("upstream timed out"))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .post(&["invites"])
+        .json(&json!({"email": "a@example.com"}))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(hits(&server, "/invites").await, 1);
+    assert!(err.to_string().contains("may have been applied"), "{err}");
+    // A GET that failed changed nothing: no such note.
+    Mock::given(path("/users"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let err = client(&server).get(&["users"]).send().await.unwrap_err();
+    assert!(!err.to_string().contains("may have been applied"), "{err}");
+}
+
+#[tokio::test]
+async fn json_behind_a_prefix_or_a_bom_is_never_quoted() {
+    let server = MockServer::start().await;
+    for (p, body) in [
+        ("/xssi", &b")]}'\n{\"token\": \"secret-xyz\" oops"[..]),
+        ("/bom", &b"\xEF\xBB\xBF{\"token\": \"secret-xyz\" oops"[..]),
+        ("/attr", &b"<html lang=\"en\">secret-xyz</html>"[..]),
+    ] {
+        Mock::given(path(p))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(body.to_vec(), "application/json"),
+            )
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .get(&[&p[1..]])
+            .send_json::<Value>()
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().contains("secret-xyz"), "{p}: {err}");
+    }
+    // A byte-order mark before good JSON is accepted.
+    Mock::given(path("/bom-ok"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(b"\xEF\xBB\xBF{\"ok\": true}".to_vec(), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let v: Value = client(&server).get(&["bom-ok"]).send_json().await.unwrap();
+    assert_eq!(v["ok"], true);
+}

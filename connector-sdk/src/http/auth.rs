@@ -65,6 +65,8 @@ pub trait AuthProvider: Send + Sync {
 #[derive(Default)]
 pub struct AuthRequest {
     headers: reqwest::header::HeaderMap,
+    /// A credential HTTP could not carry: the request is not sent without it.
+    refused: Option<Error>,
 }
 
 impl fmt::Debug for AuthRequest {
@@ -76,14 +78,14 @@ impl fmt::Debug for AuthRequest {
 }
 
 impl AuthRequest {
-    /// `Authorization: Bearer <token>`.
+    /// `Authorization: Bearer <token>`. A token with bytes HTTP cannot carry (a trailing
+    /// newline from a token endpoint, say) fails the request with a clear error instead of
+    /// sending it without credentials.
     pub fn bearer(&mut self, token: &SecretString) {
-        // A token with bytes HTTP cannot carry is refused by `header`; the bearer form
-        // reports it when the request is sent.
-        let _ = self.set(
-            reqwest::header::AUTHORIZATION,
-            &format!("Bearer {}", token.expose_secret()),
-        );
+        let value = format!("Bearer {}", token.expose_secret().trim());
+        if let Err(e) = self.set(reqwest::header::AUTHORIZATION, &value) {
+            self.refused = Some(e);
+        }
     }
 
     /// `Authorization: Basic base64(<username>:<password>)`.
@@ -91,7 +93,9 @@ impl AuthRequest {
         use base64::Engine;
         let raw = format!("{username}:{}", password.expose_secret());
         let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-        let _ = self.set(reqwest::header::AUTHORIZATION, &format!("Basic {encoded}"));
+        if let Err(e) = self.set(reqwest::header::AUTHORIZATION, &format!("Basic {encoded}")) {
+            self.refused = Some(e);
+        }
     }
 
     /// Any other credential header (e.g. `x-api-key`).
@@ -113,8 +117,12 @@ impl AuthRequest {
         Ok(())
     }
 
-    pub(crate) fn into_headers(self) -> reqwest::header::HeaderMap {
-        self.headers
+    /// The headers to send, or why the credentials cannot be sent.
+    pub(crate) fn into_headers(self) -> Result<reqwest::header::HeaderMap> {
+        match self.refused {
+            Some(e) => Err(e),
+            None => Ok(self.headers),
+        }
     }
 }
 
@@ -247,6 +255,9 @@ impl AuthProvider for BasicAuth {
     }
 }
 
+/// The longest a token is kept, whatever its lifetime says.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// An access token and how long it lives.
 #[derive(Clone)]
 pub struct Token {
@@ -324,6 +335,7 @@ impl TokenCache {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
             + 1;
         let refresh_at = token.expires_in.map(|life| {
+            let life = life.min(MAX_TOKEN_LIFETIME);
             let margin = self.margin.min(life / 10);
             Instant::now() + life.saturating_sub(margin)
         });
@@ -506,7 +518,9 @@ fn parse_token_response(body: &[u8]) -> Result<Token> {
         _ => None,
     }
     .filter(|s| s.is_finite() && *s > 0.0)
-    .unwrap_or(3600.0);
+    .unwrap_or(3600.0)
+    // A lifetime past a year is a server's mistake; a year is long enough, and never panics.
+    .min(MAX_TOKEN_LIFETIME.as_secs_f64());
     Ok(Token {
         secret: SecretString::from(token),
         expires_in: Some(Duration::from_secs_f64(expires_in)),
@@ -604,6 +618,41 @@ impl AuthProvider for TokenExchange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_lifetimes_are_capped_not_a_panic() {
+        let t = parse_token_response(br#"{"access_token":"a","expires_in":1e20}"#).unwrap();
+        assert_eq!(t.expires_in, Some(MAX_TOKEN_LIFETIME));
+        let t = parse_token_response(br#"{"access_token":"a","expires_in":"9.3e18"}"#).unwrap();
+        assert_eq!(t.expires_in, Some(MAX_TOKEN_LIFETIME));
+    }
+
+    #[tokio::test]
+    async fn a_cache_takes_a_token_of_any_lifetime() {
+        let cache = TokenCache::default();
+        let (token, _) = cache
+            .get(|| async {
+                Ok(Token {
+                    secret: SecretString::from("t"),
+                    expires_in: Some(Duration::MAX),
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(token.expose_secret(), "t");
+    }
+
+    #[test]
+    fn a_credential_http_cannot_carry_is_refused_not_dropped() {
+        let mut req = AuthRequest::default();
+        req.bearer(&SecretString::from("tok\n"));
+        assert!(req.into_headers().is_ok(), "a trailing newline is trimmed");
+        let mut req = AuthRequest::default();
+        req.bearer(&SecretString::from("to\u{1}k-secret"));
+        let err = req.into_headers().unwrap_err();
+        assert!(err.to_string().contains("cannot carry"), "{err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
 
     #[test]
     fn token_response_forms() {

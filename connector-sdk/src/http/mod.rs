@@ -54,6 +54,7 @@ use crate::error::{Error, Result};
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
 
 pub use error_body::{api_message, error_from_response};
+pub(crate) use request::may_have_applied;
 pub use request::{JSON, RequestBuilder, SCIM_JSON};
 pub use response::Response;
 

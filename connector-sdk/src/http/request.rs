@@ -87,7 +87,10 @@ impl RequestBuilder {
     pub fn basic_auth(mut self, username: &str, password: &secrecy::SecretString) -> Self {
         let mut credentials = auth::AuthRequest::default();
         credentials.basic(username, password);
-        self.headers.extend(credentials.into_headers());
+        match credentials.into_headers() {
+            Ok(headers) => self.headers.extend(headers),
+            Err(e) => self.error = Some(e),
+        }
         self
     }
 
@@ -196,7 +199,7 @@ impl RequestBuilder {
                 let mut credentials = auth::AuthRequest::default();
                 match a.authorize(&mut credentials).await {
                     Ok(s) => {
-                        req = req.headers(credentials.into_headers());
+                        req = req.headers(credentials.into_headers()?);
                         stamp = Some(s);
                     }
                     // A rate-limited or unavailable token endpoint is retried like the request.
@@ -355,9 +358,16 @@ impl RequestBuilder {
 
     /// Sends the request; a non-success status becomes an [`Error`].
     pub async fn send(self) -> Result<Response> {
+        let write_not_replayed = !self.idempotent;
         let resp = self.send_raw().await?;
         if resp.is_success() {
             Ok(resp)
+        } else if write_not_replayed && matches!(resp.status(), 500 | 502 | 504) {
+            // A gateway that failed or timed out may have passed the request on.
+            Err(may_have_applied(
+                resp.to_error(),
+                "the server or a gateway failed after the request went out",
+            ))
         } else {
             Err(resp.to_error())
         }
@@ -450,7 +460,7 @@ async fn wait_before_retry(
 
 /// Says in `err` that a write may have been applied although it failed, so nobody retries
 /// it blindly or reports it as not done.
-fn may_have_applied(err: Error, why: &str) -> Error {
+pub(crate) fn may_have_applied(err: Error, why: &str) -> Error {
     err.with_context(
         "outcome",
         format!("{why}: the change may have been applied; check its state before retrying"),

@@ -72,10 +72,12 @@ impl Response {
     /// body parses as `null`. A malformed body is an [`ErrorKind::Internal`] error naming
     /// the request, not a panic.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+        // A UTF-8 byte-order mark (some Windows servers send one) is not part of the JSON.
+        let unmarked = strip_bom(&self.body);
+        let body: &[u8] = if unmarked.iter().all(u8::is_ascii_whitespace) {
             b"null"
         } else {
-            &self.body
+            unmarked
         };
         serde_json::from_slice(body).map_err(|e| {
             // JSON of another shape is the API's (or our) mistake; HTML, plain text or a
@@ -101,27 +103,38 @@ impl Response {
     }
 
     fn body_looks_json(&self) -> bool {
-        let trimmed = self.body.trim_ascii_start();
+        let trimmed = strip_bom(&self.body).trim_ascii_start();
         trimmed.is_empty() || matches!(trimmed.first(), Some(b'{' | b'[' | b'"'))
     }
 
-    /// What came back instead of the JSON expected: the content type, the size and, when
-    /// the body is not JSON at all (an HTML error page, plain text), its first bytes. A
-    /// body that is JSON, even cut short, is never quoted: it may hold a token.
+    /// What came back instead of the JSON expected: the content type, the size and, for a
+    /// markup page without quotes (a gateway's error page), its first bytes. Nothing else is
+    /// quoted: JSON, even cut short or behind a prefix, may hold a token.
     fn describe_body(&self, e: &serde_json::Error) -> String {
         let content_type = self.header("content-type").unwrap_or("none");
-        let trimmed = self.body.trim_ascii_start();
+        let trimmed = strip_bom(&self.body).trim_ascii_start();
+        // Only a markup page (a gateway's error page) is quoted: anything else may be JSON
+        // behind a prefix, and JSON may hold a token.
         let what = if e.is_eof() {
             format!("JSON cut short after {} bytes", self.body.len())
         } else if self.body_looks_json() {
-            format!("JSON of another shape ({e})")
-        } else {
+            // serde's text can quote a value of the body: only say where it went wrong.
+            format!(
+                "JSON of another shape (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        } else if trimmed.first() == Some(&b'<') && !trimmed.contains(&b'"') {
             let text = String::from_utf8_lossy(&trimmed[..trimmed.len().min(120)]);
             let text: String = text
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
             format!("{} bytes starting {:?}", self.body.len(), text)
+        } else if trimmed.first() == Some(&b'<') {
+            format!("{} bytes of markup", self.body.len())
+        } else {
+            format!("{} bytes that are not JSON", self.body.len())
         };
         format!(
             "{what} (content type {content_type}); a gateway or proxy in front of the API may have answered, or the API changed"
@@ -140,4 +153,10 @@ impl Response {
             None => error_from_response(self),
         }
     }
+}
+
+/// `body` without a UTF-8 byte-order mark.
+fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(body)
 }

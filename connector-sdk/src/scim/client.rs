@@ -239,7 +239,10 @@ impl ScimClient {
         let req = self.http.post(&self.segments(T::ENDPOINT, None));
         let resp = self.with_body(req, bytes).send_raw().await?;
         match resp.status() {
-            200 | 201 => Ok(Created::New(resp.json()?)),
+            200 | 201 => resp.json().map(Created::New).map_err(|e| {
+                // Created, but the answer is unreadable: never report it as not done.
+                crate::http::may_have_applied(e, "the server answered that it created it")
+            }),
             409 => Ok(Created::Conflict(api_message(resp.body()).unwrap_or_else(
                 || format!("the {} resource exists", T::ENDPOINT),
             ))),

@@ -235,7 +235,13 @@ impl TokenSource {
             "basic" => "Basic".to_string(),
             _ => parsed.token_type.clone(),
         };
-        let lifetime = Duration::from_secs(parsed.expires_in.max(0) as u64);
+        // No (or a non-positive) expires_in means "until refused", as golang.org/x/oauth2
+        // reads it; a lifetime past a year is capped, so the arithmetic never overflows.
+        let lifetime = if parsed.expires_in > 0 {
+            Duration::from_secs(parsed.expires_in as u64).min(crate::http::auth::MAX_TOKEN_LIFETIME)
+        } else {
+            crate::http::auth::MAX_TOKEN_LIFETIME
+        };
         // Refresh ahead of expiry: 10 s as golang.org/x/oauth2 does, less for short-lived
         // tokens so they are still reused.
         let margin = Duration::from_secs(10).min(lifetime / 4);

@@ -403,13 +403,15 @@ async fn read_request(conn: &mut TcpStream) -> std::io::Result<Option<Incoming>>
         buf.extend_from_slice(&chunk[..n]);
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut parsed = httparse::Request::new(&mut headers);
-        let Ok(httparse::Status::Complete(head_len)) = parsed.parse(&buf) else {
-            continue;
+        let head_len = match parsed.parse(&buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => continue,
+            Err(e) => return Err(std::io::Error::other(format!("not an HTTP request: {e}"))),
         };
         let method = parsed.method.unwrap_or("GET").to_string();
         let target = parsed.path.unwrap_or("/").to_string();
         let body_len = content_length(parsed.headers);
-        while buf.len() < head_len + body_len {
+        while buf.len() < head_len.saturating_add(body_len) {
             let n = conn.read(&mut chunk).await?;
             if n == 0 {
                 break;
