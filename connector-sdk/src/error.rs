@@ -215,6 +215,25 @@ impl Error {
         self
     }
 
+    /// Appends what to do (`"<message>: <hint>"`), keeping the kind, HTTP status, API
+    /// message, retry-after, context and source: how a connector adds its advice to the
+    /// SDK's default mapping of a response.
+    ///
+    /// ```
+    /// use connector_sdk::{Error, ErrorKind};
+    /// use std::time::Duration;
+    /// let err = Error::new(ErrorKind::PermissionDenied, "GET /users returned HTTP 403")
+    ///     .with_http_status(403)
+    ///     .with_retry_after(Duration::from_secs(1))
+    ///     .with_hint("the key needs users:read");
+    /// assert_eq!(err.message(), "GET /users returned HTTP 403: the key needs users:read");
+    /// assert_eq!((err.http_status(), err.retry_after()), (Some(403), Some(Duration::from_secs(1))));
+    /// ```
+    pub fn with_hint(mut self, hint: impl fmt::Display) -> Self {
+        self.message = format!("{}: {hint}", self.message);
+        self
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         self.kind

@@ -7,7 +7,7 @@ use connector_sdk::http::{HttpClient, Response, RetryPolicy, error_from_response
 use connector_sdk::scim::{
     Created, Group, ListQuery, ListResponse, MemberId, PatchOp, ScimClient, User, lenient,
 };
-use connector_sdk::{Error, ErrorKind, Result};
+use connector_sdk::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::IroncladConfig;
@@ -48,21 +48,12 @@ pub struct UserExtension {
 /// Ironclad's error mapping, with a hint on 403.
 pub fn parse_error(response: &Response) -> Error {
     let err = error_from_response(response);
-    if response.status() == 403 {
-        let mut e = Error::new(
-            ErrorKind::PermissionDenied,
-            format!(
-                "{}: check the OAuth app's scopes and that --as-user-email (BATON_AS_USER_EMAIL) is an Ironclad Administrator",
-                err.message()
-            ),
-        )
-        .with_http_status(403);
-        if let Some(m) = err.api_message() {
-            e = e.with_api_message(m);
-        }
-        return e;
+    match response.status() {
+        403 => err.with_hint(
+            "check the OAuth app's scopes and that --as-user-email (BATON_AS_USER_EMAIL) is an Ironclad Administrator",
+        ),
+        _ => err,
     }
-    err
 }
 
 /// What a member change did.

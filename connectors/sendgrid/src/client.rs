@@ -147,14 +147,7 @@ pub fn parse_error(response: &Response) -> Error {
         _ => None,
     };
     match hint {
-        Some(h) => {
-            let mut e = Error::new(err.kind(), format!("{}: {h}", err.message()))
-                .with_http_status(response.status());
-            if let Some(m) = err.api_message() {
-                e = e.with_api_message(m);
-            }
-            e
-        }
+        Some(h) => err.with_hint(h),
         None => err,
     }
 }

@@ -58,15 +58,9 @@ pub fn member_type(user: &User) -> Option<String> {
 pub fn parse_error(response: &Response) -> Error {
     let err = error_from_response(response);
     match response.status() {
-        403 => Error::new(
-            ErrorKind::PermissionDenied,
-            format!(
-                "{}: the API key needs Configuration access, and --valimail-slug must be this key's account",
-                err.message()
-            ),
-        )
-        .with_http_status(403)
-        .with_api_message(err.api_message().unwrap_or_default()),
+        403 => err.with_hint(
+            "the API key needs Configuration access, and --valimail-slug (BATON_VALIMAIL_SLUG) must be this key's account",
+        ),
         _ => err,
     }
 }
