@@ -92,18 +92,40 @@ impl Backoff {
                 ),
             ));
         }
-        let computed = self.delays.next().unwrap_or(self.policy.max_delay);
-        let wait = failure.retry_after().unwrap_or(computed);
-        if self.waited + wait > self.policy.max_total_wait {
-            return Err(self.give_up(
-                failure,
-                format!(
+        match self.wait_within_budget(failure.retry_after(), false) {
+            Ok(wait) => Ok(wait),
+            Err(wait) => {
+                let why = format!(
                     "{} attempt(s) (waiting {:.1}s more would pass the retry budget of {:.0}s)",
                     self.attempts,
                     wait.as_secs_f64(),
                     self.policy.max_total_wait.as_secs_f64()
-                ),
-            ));
+                );
+                Err(self.give_up(failure, why))
+            }
+        }
+    }
+
+    /// The next wait: the server's (with a little jitter when `jitter_server_wait`, so the
+    /// many tasks a shared limit held do not return at once) or the schedule's. `Err(wait)`
+    /// when waiting that long would pass the policy's total budget (nothing is counted
+    /// then). The one place every retry loop of the SDK (HTTP, CLI tools) computes waits.
+    pub(crate) fn wait_within_budget(
+        &mut self,
+        server_wait: Option<Duration>,
+        jitter_server_wait: bool,
+    ) -> std::result::Result<Duration, Duration> {
+        let computed = self.delays.next().unwrap_or(self.policy.max_delay);
+        let wait = match server_wait {
+            Some(w) if !jitter_server_wait => w,
+            Some(w) => {
+                let jitter = (w.as_millis() as u64 / 10).min(1000);
+                w + Duration::from_millis(fastrand::u64(0..=jitter))
+            }
+            None => computed,
+        };
+        if self.waited + wait > self.policy.max_total_wait {
+            return Err(wait);
         }
         self.waited += wait;
         Ok(wait)

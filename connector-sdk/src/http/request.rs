@@ -4,14 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use backon::BackoffBuilder;
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::{HttpClient, Response, RetryPolicy, auth};
+use super::{HttpClient, Response, auth};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ratelimit::{RateLimitInfo, RateLimiter};
 
@@ -160,14 +159,8 @@ impl RequestBuilder {
         let inner = self.client.inner.clone();
         let path = self.url.path().to_string();
         let policy = inner.retry;
-        let mut backoff = backon::ExponentialBuilder::default()
-            .with_min_delay(policy.min_delay)
-            .with_max_delay(policy.max_delay)
-            .with_jitter()
-            .without_max_times()
-            .build();
+        let mut backoff = crate::retry::Backoff::new(policy);
         let mut attempt = 0u32;
-        let mut waited = Duration::ZERO;
         let mut replayed_after_401 = false;
         loop {
             attempt += 1;
@@ -206,16 +199,7 @@ impl RequestBuilder {
                     Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
                         drop((permit, extra, slot));
                         let wait = e.retry_after();
-                        wait_before_retry(
-                            &mut backoff,
-                            wait,
-                            &mut waited,
-                            policy,
-                            &e,
-                            attempt,
-                            &path,
-                        )
-                        .await?;
+                        wait_before_retry(&mut backoff, wait, &e, attempt, &path).await?;
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -262,16 +246,7 @@ impl RequestBuilder {
                             if !self.idempotent || attempt >= policy.max_attempts {
                                 return Err(give_up(err, attempt));
                             }
-                            wait_before_retry(
-                                &mut backoff,
-                                None,
-                                &mut waited,
-                                policy,
-                                &err,
-                                attempt,
-                                &path,
-                            )
-                            .await?;
+                            wait_before_retry(&mut backoff, None, &err, attempt, &path).await?;
                             continue;
                         }
                     };
@@ -307,16 +282,7 @@ impl RequestBuilder {
                                 return Err(give_up(err, attempt));
                             }
                             Err(err) => {
-                                wait_before_retry(
-                                    &mut backoff,
-                                    None,
-                                    &mut waited,
-                                    policy,
-                                    &err,
-                                    attempt,
-                                    &path,
-                                )
-                                .await?;
+                                wait_before_retry(&mut backoff, None, &err, attempt, &path).await?;
                                 continue;
                             }
                         }
@@ -343,16 +309,7 @@ impl RequestBuilder {
                     (response.to_error(), wait)
                 }
             };
-            wait_before_retry(
-                &mut backoff,
-                server_wait,
-                &mut waited,
-                policy,
-                &failure,
-                attempt,
-                &path,
-            )
-            .await?;
+            wait_before_retry(&mut backoff, server_wait, &failure, attempt, &path).await?;
         }
     }
 
@@ -420,33 +377,22 @@ impl RequestBuilder {
 }
 
 async fn wait_before_retry(
-    backoff: &mut impl Iterator<Item = Duration>,
+    backoff: &mut crate::retry::Backoff,
     server_wait: Option<Duration>,
-    waited: &mut Duration,
-    policy: RetryPolicy,
     failure: &Error,
     attempt: u32,
     path: &str,
 ) -> Result<()> {
-    let computed = backoff.next().unwrap_or(policy.max_delay);
-    let wait = match server_wait {
-        // Honour the server, plus a little jitter so that many tasks do not return at once.
-        Some(w) => {
-            w + Duration::from_millis(fastrand::u64(0..=(w.as_millis() as u64 / 10).min(1000)))
-        }
-        None => computed,
-    };
-    if *waited + wait > policy.max_total_wait {
-        return Err(Error::new(
+    let wait = backoff.wait_within_budget(server_wait, true).map_err(|wait| {
+        Error::new(
             failure.kind(),
             format!(
                 "giving up after {attempt} attempt(s): waiting {:.1}s more would pass the retry budget of {:.0}s; last error: {failure}",
                 wait.as_secs_f64(),
-                policy.max_total_wait.as_secs_f64()
+                backoff.policy().max_total_wait.as_secs_f64()
             ),
-        ));
-    }
-    *waited += wait;
+        )
+    })?;
     tracing::debug!(
         path = %path,
         attempt,
