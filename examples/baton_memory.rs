@@ -9,6 +9,9 @@
 //! cargo run --example baton_memory -- --help
 //! ```
 
+use connector_sdk::syncer::EntitlementsRequest;
+use connector_sdk::syncer::GrantsRequest;
+use connector_sdk::syncer::ListRequest;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,8 +23,8 @@ use connector_sdk::action::ActionHandler;
 use connector_sdk::cli::{self, AppInfo, BuildContext, ConnectorConfig};
 use connector_sdk::connector::ConnectorMetadata;
 use connector_sdk::delete::ResourceDeleter;
-use connector_sdk::model::{Entitlement, Grant, Resource, ResourceId, ResourceType};
-use connector_sdk::page::{Page, PageRequest};
+use connector_sdk::model::{Entitlement, Grant, Resource, ResourceType};
+use connector_sdk::page::Page;
 use connector_sdk::provision::Provisioner;
 use connector_sdk::syncer::ResourceSyncer;
 use connector_sdk::testing::MemoryConnector;
@@ -144,23 +147,24 @@ impl ResourceSyncer for FaultySyncer {
         self.inner.resource_type()
     }
 
-    async fn list(&self, parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, page) = (req.parent.as_ref(), req.page);
         self.call().await?;
-        self.inner.list(parent, page).await
+        self.inner.list(ListRequest::new(parent, page)).await
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, page) = (&req.resource, req.page);
         self.call().await?;
-        self.inner.entitlements(resource, page).await
+        self.inner
+            .entitlements(EntitlementsRequest::new(resource, page))
+            .await
     }
 
-    async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, page) = (&req.resource, req.page);
         self.call().await?;
-        self.inner.grants(resource, page).await
+        self.inner.grants(GrantsRequest::new(resource, page)).await
     }
 
     fn provisioner(&self) -> Option<&dyn Provisioner> {

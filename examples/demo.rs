@@ -12,6 +12,7 @@
 //! and the demo prints what ConductorOne received. Inspect the files afterwards with
 //! `cargo run --example inspect -- demo-out/sendgrid.c1z grants`.
 
+use connector_sdk::provision::GrantRequest;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -20,6 +21,7 @@ use connector_ironclad::Ironclad;
 use connector_ironclad::simulator::IroncladSimulator;
 use connector_onepassword::simulator::FakeOpRunner;
 use connector_sdk::connector::syncer_for;
+use connector_sdk::handle::ConnectorHandle;
 use connector_sdk::model::ResourceId;
 use connector_sdk::provision::GrantOutcome;
 use connector_sdk::store::{C1zReader, GrantFilter};
@@ -99,7 +101,9 @@ async fn round_trip(
     let provisioner = syncer
         .provisioner()
         .ok_or_else(|| Error::internal(format!("{name} cannot provision")))?;
-    let outcome = provisioner.grant(&principal, &entitlement).await?;
+    let outcome = provisioner
+        .grant(GrantRequest::new(&principal, &entitlement))
+        .await?;
     sync_to_file(connector, path, &SyncOptions::default(), None).await?;
     let reader = C1zReader::open(path)?;
     let grants = reader.grants(&GrantFilter {
@@ -257,7 +261,7 @@ async fn service_mode(sim: &SendgridSimulator, out: &Path) -> Result<()> {
     config.app_version = env!("CARGO_PKG_VERSION").into();
     let stop = StopSignal::new();
     let worker = tokio::spawn(run_service(
-        std::sync::Arc::new(Sendgrid::new(sim.config())?),
+        ConnectorHandle::new(Sendgrid::new(sim.config())?)?,
         config,
         stop.clone(),
         StatusHandle::default(),

@@ -6,6 +6,7 @@
 //! cargo run --example inspect -- out/memory.c1z grants
 //! ```
 
+use connector_sdk::provision::GrantRequest;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -60,7 +61,7 @@ async fn run() -> Result<()> {
     let provisioner = syncer
         .provisioner()
         .ok_or_else(|| Error::internal("the group syncer cannot provision"))?;
-    match provisioner.grant(&ed, &member).await? {
+    match provisioner.grant(GrantRequest::new(&ed, &member)).await? {
         GrantOutcome::Granted(_) => println!("\ngranted {} to {}", member.id(), ed.id),
         other => println!("\ngrant of {} to {}: {other:?}", member.id(), ed.id),
     }

@@ -68,11 +68,8 @@ impl ResourceSyncer for Users {
     }
 
     /// One page per call: the SDK follows `next` and guards against repeats.
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         let mut req = self.http.get(&["api", "users"]);
         if let Some(cursor) = &page.token {
             req = req.query(&[("cursor", cursor.as_str())]);
@@ -115,11 +112,7 @@ impl ResourceSyncer for Teams {
         team_type()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        _page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, _req: ListRequest) -> Result<Page<Resource>> {
         let teams: Vec<ApiTeam> = self.http.get(&["api", "teams"]).send_json().await?;
         Ok(Page::last(
             teams
@@ -132,11 +125,13 @@ impl ResourceSyncer for Teams {
         ))
     }
 
-    async fn entitlements(&self, team: &Resource, _page: PageRequest) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (team, _page) = (&req.resource, req.page);
         Ok(Page::last(vec![member(team)]))
     }
 
-    async fn grants(&self, team: &Resource, _page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (team, _page) = (&req.resource, req.page);
         let members: Vec<ApiMember> = self
             .http
             .get(&["api", "teams", &team.id.resource, "members"])
@@ -160,7 +155,8 @@ impl ResourceSyncer for Teams {
 
 #[async_trait]
 impl Provisioner for Teams {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let (principal, entitlement) = (&req.principal, &req.entitlement);
         let team = &entitlement.resource().resource;
         let resp = self
             .http
@@ -177,7 +173,8 @@ impl Provisioner for Teams {
         }
     }
 
-    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let grant = &req.grant;
         let team = &grant.entitlement_resource().resource;
         match self
             .http
@@ -347,7 +344,7 @@ async fn run() -> Result<()> {
     let outcome = teams
         .provisioner()
         .ok_or_else(|| Error::internal("no provisioner"))?
-        .grant(&linus, &member(&docs))
+        .grant(GrantRequest::new(&linus, &member(&docs)))
         .await?;
     println!("grant: {outcome:?}");
     sync_to_file(&connector, &file, &SyncOptions::default(), None).await?;

@@ -26,7 +26,8 @@
 //!         ResourceType::new("user", "User").with_trait(TraitKind::User)
 //!     }
 //!
-//!     async fn list(&self, _parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+//!     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+//!         let page = req.page;
 //!         let pager = OffsetPager::new(2);
 //!         let offset = pager.offset(page.token.as_ref())? as usize;
 //!         let chunk: Vec<Resource> = self.all.iter().skip(offset).take(2)
@@ -59,7 +60,7 @@
 //! // The SDK drains every page; the connector only returns one at a time.
 //! use futures::TryStreamExt;
 //! let syncer = Toy.syncers().remove(0);
-//! let users: Vec<Resource> = stream_pages("users", |req| syncer.list(None, req)).try_collect().await.unwrap();
+//! let users: Vec<Resource> = stream_pages("users", |req| syncer.list(ListRequest::new(None, req))).try_collect().await.unwrap();
 //! assert_eq!(users.len(), 3);
 //!
 //! // The conformance kit (feature `testing`) checks ids, traits, references and pagination.
@@ -100,12 +101,14 @@ pub mod bid;
 pub mod cli;
 pub mod command;
 pub mod connector;
+pub mod context;
 pub mod delete;
 pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
 pub mod flags;
 pub mod getter;
+pub mod handle;
 pub mod http;
 pub mod model;
 pub mod page;
@@ -135,9 +138,11 @@ pub mod prelude {
     };
     pub use crate::action::{ActionHandler, ActionSchema, ActionType};
     pub use crate::connector::{Connector, ConnectorMetadata};
+    pub use crate::context::{Memo, SyncContext};
     pub use crate::delete::{DeleteOutcome, ResourceDeleter};
     pub use crate::error::{Error, ErrorKind, Result};
     pub use crate::getter::ResourceGetter;
+    pub use crate::handle::ConnectorHandle;
     pub use crate::model::{
         AccountType, AppTrait, Entitlement, Grant, GroupTrait, Profile, Purpose, Resource,
         ResourceId, ResourceType, RoleTrait, SecretTrait, TraitKind, UserStatus, UserTrait,
@@ -146,8 +151,10 @@ pub mod prelude {
         OffsetPager, Page, PageRequest, PageState, PageToken, ScimPager, TokenBag, cursor_token,
         stream_pages,
     };
-    pub use crate::provision::{GrantOutcome, Provisioner, RevokeOutcome};
+    pub use crate::provision::{
+        GrantOutcome, GrantRequest, Provisioner, RevokeOutcome, RevokeRequest,
+    };
     pub use crate::schema::{FieldSchema, FieldType};
-    pub use crate::syncer::ResourceSyncer;
+    pub use crate::syncer::{EntitlementsRequest, GrantsRequest, ListRequest, ResourceSyncer};
     pub use async_trait::async_trait;
 }

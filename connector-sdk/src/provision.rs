@@ -32,9 +32,50 @@ pub enum RevokeOutcome {
 /// [`RevokeOutcome::AlreadyRevoked`]; neither is an error.
 #[async_trait]
 pub trait Provisioner: Send + Sync {
-    /// Grants `entitlement` (on a resource of this syncer's type) to `principal`.
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome>;
+    /// Grants [`GrantRequest::entitlement`] (on a resource of this syncer's type) to
+    /// [`GrantRequest::principal`].
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome>;
 
-    /// Revokes `grant`.
-    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome>;
+    /// Revokes [`RevokeRequest::grant`].
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome>;
+}
+
+/// What [`Provisioner::grant`] is asked for.
+///
+/// The fields are public to read and to destructure with `..`; the struct is
+/// `#[non_exhaustive]` so the SDK can add fields without breaking connectors.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GrantRequest {
+    /// Who receives the entitlement.
+    pub principal: Resource,
+    /// What is granted.
+    pub entitlement: Entitlement,
+}
+
+impl GrantRequest {
+    /// A request to grant `entitlement` to `principal`.
+    pub fn new(principal: &Resource, entitlement: &Entitlement) -> Self {
+        GrantRequest {
+            principal: principal.clone(),
+            entitlement: entitlement.clone(),
+        }
+    }
+}
+
+/// What [`Provisioner::revoke`] is asked for. `#[non_exhaustive]` like [`GrantRequest`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RevokeRequest {
+    /// The grant to remove.
+    pub grant: Grant,
+}
+
+impl RevokeRequest {
+    /// A request to revoke `grant`.
+    pub fn new(grant: &Grant) -> Self {
+        RevokeRequest {
+            grant: grant.clone(),
+        }
+    }
 }

@@ -43,10 +43,11 @@ impl ResourceSyncer for FaultySyncer {
         self.inner.resource_type()
     }
 
-    async fn list(&self, parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, page) = (req.parent.as_ref(), req.page);
         let rt = self.resource_type().id;
         let requested = page.token.clone();
-        let mut out = self.inner.list(parent, page).await?;
+        let mut out = self.inner.list(ListRequest::new(parent, page)).await?;
         match (self.defect, rt.as_str()) {
             (Defect::RepeatedToken, "user") => {
                 if let (Some(req), Some(_)) = (requested, &out.next) {
@@ -103,12 +104,12 @@ impl ResourceSyncer for FaultySyncer {
         Ok(out)
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
-        let mut out = self.inner.entitlements(resource, page).await?;
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, page) = (&req.resource, req.page);
+        let mut out = self
+            .inner
+            .entitlements(EntitlementsRequest::new(resource, page))
+            .await?;
         match self.defect {
             Defect::MalformedEntitlementId if resource.id.resource == "g2" => {
                 out.items = vec![Entitlement::from_parts(
@@ -126,8 +127,12 @@ impl ResourceSyncer for FaultySyncer {
         Ok(out)
     }
 
-    async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
-        let mut out = self.inner.grants(resource, page.clone()).await?;
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, page) = (&req.resource, req.page);
+        let mut out = self
+            .inner
+            .grants(GrantsRequest::new(resource, page.clone()))
+            .await?;
         if resource.id.resource == "g1" && page.token.is_none() {
             let member = Entitlement::assignment(resource, "member");
             match self.defect {

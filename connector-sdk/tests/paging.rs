@@ -234,7 +234,8 @@ impl ResourceSyncer for Users {
     fn resource_type(&self) -> ResourceType {
         user_type()
     }
-    async fn list(&self, _: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_, page) = (req.parent.as_ref(), req.page);
         let t = &self.0;
         let token = page.token;
         // The second page is at offset `page`.
@@ -261,19 +262,22 @@ impl ResourceSyncer for Groups {
     fn resource_type(&self) -> ResourceType {
         group_type()
     }
-    async fn list(&self, _: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_, page) = (req.parent.as_ref(), req.page);
         self.0.page(page.token.as_ref(), self.0.groups, |i| {
             Resource::new(&group_type(), format!("g{i}"), format!("Group {i}"))
                 .with_group_trait(GroupTrait::default())
                 .with_child_type("project")
         })
     }
-    async fn entitlements(&self, r: &Resource, _: PageRequest) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (r, _) = (&req.resource, req.page);
         Ok(Page::last(vec![
             Entitlement::new(r, "member", Purpose::Assignment).grantable_to(["user"]),
         ]))
     }
-    async fn grants(&self, r: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (r, page) = (&req.resource, req.page);
         let e = Entitlement::new(r, "member", Purpose::Assignment);
         self.0.page(page.token.as_ref(), self.0.users, |i| {
             Grant::new(&e, ResourceId::new("user", format!("u{i}")))
@@ -286,7 +290,8 @@ impl ResourceSyncer for Projects {
     fn resource_type(&self) -> ResourceType {
         project_type()
     }
-    async fn list(&self, parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, page) = (req.parent.as_ref(), req.page);
         let Some(parent) = parent else {
             return Ok(Page::empty());
         };

@@ -43,7 +43,7 @@ async fn drain(
         let listed: Vec<Resource> = stream_pages("r", |req| {
             let s = s.clone();
             let parent = parent.clone();
-            async move { s.list(parent.as_ref(), req).await }
+            async move { s.list(ListRequest::new(parent.as_ref(), req)).await }
         })
         .try_collect()
         .await
@@ -61,11 +61,12 @@ async fn drain(
         if s.resource_type().skip_entitlements_and_grants {
             continue;
         }
-        let e: Vec<Entitlement> = stream_pages("e", |req| s.entitlements(r, req))
-            .try_collect()
-            .await
-            .unwrap();
-        let g: Vec<Grant> = stream_pages("g", |req| s.grants(r, req))
+        let e: Vec<Entitlement> =
+            stream_pages("e", |req| s.entitlements(EntitlementsRequest::new(r, req)))
+                .try_collect()
+                .await
+                .unwrap();
+        let g: Vec<Grant> = stream_pages("g", |req| s.grants(GrantsRequest::new(r, req)))
             .try_collect()
             .await
             .unwrap();
@@ -247,17 +248,22 @@ impl ResourceSyncer for FlakySyncer {
     fn resource_type(&self) -> ResourceType {
         self.inner.resource_type()
     }
-    async fn list(&self, parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, page) = (req.parent.as_ref(), req.page);
         self.tick().await?;
-        self.inner.list(parent, page).await
+        self.inner.list(ListRequest::new(parent, page)).await
     }
-    async fn entitlements(&self, r: &Resource, page: PageRequest) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (r, page) = (&req.resource, req.page);
         self.tick().await?;
-        self.inner.entitlements(r, page).await
+        self.inner
+            .entitlements(EntitlementsRequest::new(r, page))
+            .await
     }
-    async fn grants(&self, r: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (r, page) = (&req.resource, req.page);
         self.tick().await?;
-        self.inner.grants(r, page).await
+        self.inner.grants(GrantsRequest::new(r, page)).await
     }
 }
 
@@ -435,8 +441,9 @@ impl ResourceSyncer for BrokenSyncer {
     fn resource_type(&self) -> ResourceType {
         self.inner.resource_type()
     }
-    async fn list(&self, parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
-        let mut p = self.inner.list(parent, page).await?;
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, page) = (req.parent.as_ref(), req.page);
+        let mut p = self.inner.list(ListRequest::new(parent, page)).await?;
         if self.missing_trait {
             for r in &mut p.items {
                 if r.id.resource == "u2" {
@@ -446,14 +453,18 @@ impl ResourceSyncer for BrokenSyncer {
         }
         Ok(p)
     }
-    async fn entitlements(&self, r: &Resource, page: PageRequest) -> Result<Page<Entitlement>> {
-        self.inner.entitlements(r, page).await
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (r, page) = (&req.resource, req.page);
+        self.inner
+            .entitlements(EntitlementsRequest::new(r, page))
+            .await
     }
-    async fn grants(&self, r: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (r, page) = (&req.resource, req.page);
         if !self.missing_trait && r.id.resource == "g2" {
             return Err(Error::not_found("group g2 was deleted during the sync"));
         }
-        self.inner.grants(r, page).await
+        self.inner.grants(GrantsRequest::new(r, page)).await
     }
 }
 
@@ -584,11 +595,8 @@ impl ResourceSyncer for ParallelUsers {
     fn resource_type(&self) -> ResourceType {
         ResourceType::new("user", "User").with_trait(TraitKind::User)
     }
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         if self.calls.fetch_add(1, Ordering::SeqCst) >= self.fail_after {
             return Err(Error::new(ErrorKind::Unavailable, "killed"));
         }

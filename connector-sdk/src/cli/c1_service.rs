@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use crate::connector::Connector;
 use crate::error::{Error, Result};
+use crate::handle::ConnectorHandle;
 use crate::service::{ServiceConfig, StatusHandle, grpc_code, run_service};
 use crate::sync::{StopSignal, SyncOptions};
 
@@ -15,7 +15,7 @@ use super::{AppInfo, EXIT_USAGE, Outcome, service};
 /// Runs service mode until SIGTERM/SIGINT.
 pub(crate) async fn run(
     app: AppInfo,
-    connector: Box<dyn Connector>,
+    connector: ConnectorHandle,
     common: &CommonArgs,
     sync: SyncOptions,
     stop: StopSignal,
@@ -68,7 +68,7 @@ pub(crate) async fn run(
         tracing::info!(address = %bound, "health endpoint listening on /healthz");
         println!("health endpoint: http://{bound}/healthz");
     }
-    match run_service(Arc::from(connector), config, stop, status).await {
+    match run_service(connector, config, stop, status).await {
         Ok(()) => Ok(Outcome::Done),
         Err(e) => {
             eprintln!("error: {e}");

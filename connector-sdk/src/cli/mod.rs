@@ -78,6 +78,7 @@ use serde_json::json;
 
 use crate::connector::{Connector, capabilities};
 use crate::error::{Error, ErrorKind, Result};
+use crate::handle::ConnectorHandle;
 use crate::sync::{StopSignal, SyncOptions, sync_to_file};
 
 pub use args::{
@@ -495,7 +496,8 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(Outcome::Done);
     }
-    let connector = cli.connector.build(&ctx)?;
+    // Built once: every operation, sync and service task below uses these syncers.
+    let connector = ConnectorHandle::from_box(cli.connector.build(&ctx)?)?;
     match cli.command {
         Some(Sub::Validate) => {
             connector.validate().await?;
@@ -511,7 +513,7 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
                 flag_and_env("provisioning")
             )));
         }
-        let out = ops::run(op, connector.as_ref(), &common).await?;
+        let out = ops::run(op, &connector, &common).await?;
         println!("{out}");
         return Ok(Outcome::Done);
     }
@@ -532,13 +534,7 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
     match common.service_interval {
         None => {
             service::stop_on_signals(stop.clone());
-            let report = sync_to_file(
-                connector.as_ref(),
-                &common.file,
-                &options,
-                progress.as_ref(),
-            )
-            .await;
+            let report = sync_to_file(&connector, &common.file, &options, progress.as_ref()).await;
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }
@@ -552,15 +548,7 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
         }
         Some(interval) => {
             // A service stopped by a signal has done its job: exit 0.
-            service_loop(
-                connector.as_ref(),
-                &common,
-                &options,
-                interval,
-                stop,
-                progress,
-            )
-            .await?;
+            service_loop(&connector, &common, &options, interval, stop, progress).await?;
             Ok(Outcome::Done)
         }
     }

@@ -2,10 +2,12 @@
 
 use crate::account::{AccountInfo, AccountOutcome};
 use crate::action::invoke_action;
-use crate::connector::{Connector, action_for, syncer_for};
 use crate::delete::DeleteOutcome;
 use crate::error::{Error, Result};
+use crate::handle::ConnectorHandle;
 use crate::model::{Profile, ResourceId};
+use crate::provision::GrantRequest;
+use crate::provision::RevokeRequest;
 use crate::provision::{GrantOutcome, RevokeOutcome};
 use crate::schema::validate_fields;
 use crate::store::C1zReader;
@@ -111,12 +113,12 @@ fn last_sync(a: &CommonArgs, why: &str) -> Result<C1zReader> {
 /// Runs `op` against `connector`; returns what to print.
 pub(crate) async fn run(
     op: Operation,
-    connector: &dyn Connector,
+    connector: &ConnectorHandle,
     a: &CommonArgs,
 ) -> Result<String> {
     match op {
         Operation::ListActionSchemas => {
-            let schemas: Vec<_> = connector.actions().iter().map(|h| h.schema()).collect();
+            let schemas: Vec<_> = connector.action_list().iter().map(|h| h.schema()).collect();
             Ok(serde_json::to_string_pretty(&schemas)?)
         }
         Operation::Grant => {
@@ -138,22 +140,29 @@ pub(crate) async fn run(
                     a.file.display()
                 ))
             })?;
-            let syncer = syncer_for(connector, &entitlement.resource().resource_type)?;
+            let syncer = connector
+                .syncer(&entitlement.resource().resource_type)?
+                .clone();
             let prov = syncer.provisioner().ok_or_else(|| {
                 Error::unimplemented(format!(
                     "the connector cannot grant entitlements of {} resources",
                     entitlement.resource().resource_type
                 ))
             })?;
-            Ok(match prov.grant(&principal, &entitlement).await? {
-                GrantOutcome::Granted(gs) => {
-                    let ids: Vec<&str> = gs.iter().map(|g| g.id()).collect();
-                    format!("granted {} to {pid}: {}", entitlement.id(), ids.join(", "))
-                }
-                GrantOutcome::AlreadyExists => {
-                    format!("{pid} already holds {}; nothing changed", entitlement.id())
-                }
-            })
+            Ok(
+                match prov
+                    .grant(GrantRequest::new(&principal, &entitlement))
+                    .await?
+                {
+                    GrantOutcome::Granted(gs) => {
+                        let ids: Vec<&str> = gs.iter().map(|g| g.id()).collect();
+                        format!("granted {} to {pid}: {}", entitlement.id(), ids.join(", "))
+                    }
+                    GrantOutcome::AlreadyExists => {
+                        format!("{pid} already holds {}; nothing changed", entitlement.id())
+                    }
+                },
+            )
         }
         Operation::Revoke => {
             let grant_id = need(&a.revoke_grant, "revoke-grant", "a revoke")?;
@@ -171,14 +180,16 @@ pub(crate) async fn run(
                     grant.sources.keys().cloned().collect::<Vec<_>>().join(", ")
                 )));
             }
-            let syncer = syncer_for(connector, &grant.entitlement_resource().resource_type)?;
+            let syncer = connector
+                .syncer(&grant.entitlement_resource().resource_type)?
+                .clone();
             let prov = syncer.provisioner().ok_or_else(|| {
                 Error::unimplemented(format!(
                     "the connector cannot revoke grants of {} resources",
                     grant.entitlement_resource().resource_type
                 ))
             })?;
-            Ok(match prov.revoke(&grant).await? {
+            Ok(match prov.revoke(RevokeRequest::new(&grant)).await? {
                 RevokeOutcome::Revoked => format!("revoked {grant_id}"),
                 RevokeOutcome::AlreadyRevoked => {
                     format!("{grant_id} was already revoked; nothing changed")
@@ -206,9 +217,8 @@ pub(crate) async fn run(
                 )));
             }
             let syncer = connector
-                .syncers()
-                .into_iter()
-                .find(|s| s.account_manager().is_some())
+                .account_syncer()
+                .cloned()
                 .ok_or_else(|| Error::unimplemented("the connector cannot create accounts"))?;
             let manager = syncer
                 .account_manager()
@@ -271,7 +281,7 @@ pub(crate) async fn run(
         Operation::Delete => {
             let id = need(&a.delete_resource, "delete-resource", "a delete")?;
             let rt = need(&a.delete_resource_type, "delete-resource-type", "a delete")?;
-            let syncer = syncer_for(connector, &rt)?;
+            let syncer = connector.syncer(&rt)?.clone();
             let deleter = syncer.deleter().ok_or_else(|| {
                 Error::unimplemented(format!("the connector cannot delete {rt} resources"))
             })?;
@@ -284,7 +294,7 @@ pub(crate) async fn run(
         Operation::InvokeAction => {
             let name = need(&a.invoke_action, "invoke-action", "an action")?;
             let args = json_object(&a.invoke_action_args, "invoke-action-args")?;
-            let handler = action_for(connector, &name)?;
+            let handler = connector.action(&name)?.clone();
             let out = invoke_action(handler.as_ref(), &args).await?;
             Ok(serde_json::to_string_pretty(&out)?)
         }

@@ -180,7 +180,6 @@ where
     fn start(&mut self, chain: Chain, token: Option<PageToken>, attempt: u32) {
         let request = PageRequest {
             token: token.clone(),
-            size: None,
         };
         let fut = (self.fetch)(request);
         match chain {

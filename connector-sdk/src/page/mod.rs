@@ -60,13 +60,13 @@ impl std::fmt::Display for PageToken {
     }
 }
 
-/// What a listing call is asked for: which page, and an optional size hint.
+/// What a listing call is asked for: which page. `#[non_exhaustive]`: build one with
+/// [`PageRequest::first`] or [`PageRequest::after`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PageRequest {
     /// `None` for the first page, else the token the previous page returned.
     pub token: Option<PageToken>,
-    /// A preferred page size; connectors may ignore it.
-    pub size: Option<u32>,
 }
 
 impl PageRequest {
@@ -77,10 +77,7 @@ impl PageRequest {
 
     /// The request for the page after `token`.
     pub fn after(token: PageToken) -> Self {
-        PageRequest {
-            token: Some(token),
-            size: None,
-        }
+        PageRequest { token: Some(token) }
     }
 }
 

@@ -917,6 +917,7 @@ impl Svc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handle::ConnectorHandle;
     use crate::service::{ServiceConfig, StatusHandle, run_service};
     use crate::sync::StopSignal;
     use crate::testing::{LogCapture, MemoryConnector, assert_no_secret};
@@ -956,7 +957,8 @@ mod tests {
         config.provisioning = true;
         config.shutdown_grace = Duration::from_secs(2);
         let stop = StopSignal::new();
-        let connector = Arc::new(MemoryConnector::seeded().with_random_passwords());
+        let connector =
+            ConnectorHandle::new(MemoryConnector::seeded().with_random_passwords()).unwrap();
         let run = tokio::spawn(run_service(
             connector,
             config.clone(),

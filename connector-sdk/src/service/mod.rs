@@ -46,9 +46,9 @@ pub use client::{UPLOAD_CHUNK, grpc_code};
 pub use credentials::{ClientId, ClientSecret, encode_client_secret};
 pub use tasks::AGE_PROVIDER;
 
-use crate::connector::Connector;
 use crate::error::Result;
 use crate::flags::flag_and_env;
+use crate::handle::ConnectorHandle;
 use crate::sync::{StopSignal, SyncOptions};
 
 /// The default grace period on SIGTERM: under Kubernetes' 30 s.
@@ -254,7 +254,7 @@ pub(crate) fn unix_now() -> u64 {
 /// [`ServiceConfig::shutdown_grace`] and returns `Ok`). Fails before any network call on bad
 /// credentials, and with the server's code when the startup Hello is refused.
 pub async fn run_service(
-    connector: Arc<dyn Connector>,
+    connector: ConnectorHandle,
     config: ServiceConfig,
     stop: StopSignal,
     status: StatusHandle,
@@ -293,7 +293,7 @@ pub async fn run_service(
         task_id: String::new(),
         build_info: Some(hello::build_info(&config.app_name, &config.app_version)),
         os_info: Some(hello::os_info()),
-        connector_metadata: Some(hello::connector_metadata(connector.as_ref())),
+        connector_metadata: Some(hello::connector_metadata(&connector)),
         annotations: Vec::new(),
     };
     tracing::info!(client_id = %id, host = %host, host_id = client.host_id(), concurrency = config.task_concurrency, get_tasks = config.get_tasks, provisioning = config.provisioning, "service mode: connecting to ConductorOne");

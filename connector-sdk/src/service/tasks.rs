@@ -1,6 +1,8 @@
 //! Running one task against the connector, and the `FinishTask` shape of each outcome
 //! (spec §2.5): responses in `Any`, `non_retryable` as upstream chooses it.
 
+use crate::provision::GrantRequest;
+use crate::provision::RevokeRequest;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -14,9 +16,9 @@ use super::client::{BatonClient, grpc_code};
 use super::proto::{self, names, *};
 use crate::account::{AccountOutcome, CredentialOption};
 use crate::action::{ActionSchema, ActionType, invoke_action};
-use crate::connector::{Connector, action_for, syncer_for};
 use crate::delete::DeleteOutcome;
 use crate::error::{Error, ErrorKind};
+use crate::handle::ConnectorHandle;
 use crate::model::{Profile, ResourceId};
 use crate::provision::{GrantOutcome, RevokeOutcome};
 use crate::retry::{Backoff, RetryPolicy};
@@ -180,7 +182,7 @@ impl ActionResults {
 
 /// What task handlers share.
 pub(crate) struct TaskContext {
-    pub(crate) connector: Arc<dyn Connector>,
+    pub(crate) connector: ConnectorHandle,
     pub(crate) client: BatonClient,
     pub(crate) provisioning: bool,
     pub(crate) sync: SyncOptions,
@@ -259,7 +261,7 @@ pub(crate) async fn run(
         TaskType::ActionListSchemas(t) => {
             let schemas = if t.resource_type_id.is_empty() {
                 ctx.connector
-                    .actions()
+                    .action_list()
                     .iter()
                     .map(|a| action_schema(&a.schema()))
                     .collect()
@@ -273,7 +275,7 @@ pub(crate) async fn run(
             };
             Outcome::success(names::LIST_ACTION_SCHEMAS_RESPONSE, &resp, Vec::new())
         }
-        TaskType::ActionGetSchema(t) => match action_for(ctx.connector.as_ref(), &t.name) {
+        TaskType::ActionGetSchema(t) => match ctx.connector.action(&t.name).cloned() {
             Ok(h) => {
                 let resp = GetActionSchemaResponse {
                     schema: Some(action_schema(&h.schema())),
@@ -411,7 +413,7 @@ async fn sync_full(
         Err(e) => return Outcome::Failure(Failure::from_error(&e, false)),
     };
     let started = std::time::Instant::now();
-    let report = sync_to_file(ctx.connector.as_ref(), &path, &options, None).await;
+    let report = sync_to_file(&ctx.connector, &path, &options, None).await;
     let report = match report {
         Err(e) => return Outcome::Failure(Failure::from_error(&e, false)),
         Ok(r) if !r.completed || cancel.is_cancelled() => {
@@ -485,17 +487,17 @@ async fn grant(ctx: &TaskContext, t: GrantTask) -> Outcome {
         }
     };
     let result = async {
-        let syncer = syncer_for(
-            ctx.connector.as_ref(),
-            &entitlement.resource().resource_type,
-        )?;
+        let syncer = ctx
+            .connector
+            .syncer(&entitlement.resource().resource_type)?;
         let prov = syncer.provisioner().ok_or_else(|| {
             Error::unimplemented(format!(
                 "the connector cannot grant entitlements of {} resources",
                 entitlement.resource().resource_type
             ))
         })?;
-        prov.grant(&principal, &entitlement).await
+        prov.grant(GrantRequest::new(&principal, &entitlement))
+            .await
     }
     .await;
     match result {
@@ -574,17 +576,16 @@ async fn revoke(ctx: &TaskContext, t: RevokeTask) -> Outcome {
         }
     };
     let result = async {
-        let syncer = syncer_for(
-            ctx.connector.as_ref(),
-            &grant.entitlement_resource().resource_type,
-        )?;
+        let syncer = ctx
+            .connector
+            .syncer(&grant.entitlement_resource().resource_type)?;
         let prov = syncer.provisioner().ok_or_else(|| {
             Error::unimplemented(format!(
                 "the connector cannot revoke grants of {} resources",
                 grant.entitlement_resource().resource_type
             ))
         })?;
-        prov.revoke(&grant).await
+        prov.revoke(RevokeRequest::new(&grant)).await
     }
     .await;
     match result {
@@ -637,12 +638,9 @@ async fn create_account(ctx: &TaskContext, t: CreateAccountTask) -> Outcome {
     };
     let non_retryable = |e: Error| Outcome::Failure(Failure::from_error(&e, true));
     let syncer = if t.resource_type_id.is_empty() {
-        ctx.connector
-            .syncers()
-            .into_iter()
-            .find(|s| s.account_manager().is_some())
+        ctx.connector.account_syncer().cloned()
     } else {
-        match syncer_for(ctx.connector.as_ref(), &t.resource_type_id) {
+        match ctx.connector.syncer(&t.resource_type_id).cloned() {
             Ok(s) => Some(s),
             Err(e) => return non_retryable(e),
         }
@@ -782,7 +780,7 @@ async fn delete_resource(ctx: &TaskContext, t: DeleteResourceTask) -> Outcome {
     };
     let rid = resource_id(&rid);
     let result = async {
-        let syncer = syncer_for(ctx.connector.as_ref(), &rid.resource_type)?;
+        let syncer = ctx.connector.syncer(&rid.resource_type).cloned()?;
         let deleter = syncer.deleter().ok_or_else(|| {
             Error::unimplemented(format!(
                 "the connector cannot delete {} resources",
@@ -805,7 +803,7 @@ async fn delete_resource(ctx: &TaskContext, t: DeleteResourceTask) -> Outcome {
 }
 
 async fn action_invoke(ctx: &TaskContext, t: ActionInvokeTask) -> Outcome {
-    let handler = match action_for(ctx.connector.as_ref(), &t.name) {
+    let handler = match ctx.connector.action(&t.name).cloned() {
         Ok(h) => h,
         Err(e) => return Outcome::Failure(Failure::new(ErrorKind::NotFound, e.message(), false)),
     };

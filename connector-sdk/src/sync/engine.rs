@@ -11,15 +11,17 @@ use futures::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 
 use crate::connector::Connector;
+use crate::context::SyncContext;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flags::flag_and_env;
+use crate::handle::checked_types;
 use crate::model::{Entitlement, Grant, Resource, ResourceType};
 use crate::page::{
     DrivenPage, DriverOptions, Identified, ListingDriver, PAGING_ERROR, Page, PageRequest,
     PageToken,
 };
 use crate::store::SyncScope;
-use crate::syncer::ResourceSyncer;
+use crate::syncer::{EntitlementsRequest, GrantsRequest, ListRequest, ResourceSyncer};
 
 use super::store_thread::StoreHandle;
 use super::{Phase, Progress, ProgressFn, SyncOptions, SyncReport};
@@ -68,6 +70,8 @@ enum Scan {
 struct Engine<'a> {
     syncers: BTreeMap<String, Arc<dyn ResourceSyncer>>,
     types: BTreeMap<String, ResourceType>,
+    /// Handed to every listing call of this sync (sync id, deadline, per-sync cache).
+    context: SyncContext,
     store: StoreHandle,
     options: &'a SyncOptions,
     progress_fn: Option<&'a ProgressFn>,
@@ -104,16 +108,10 @@ pub async fn sync_to_file(
     let mut syncers = BTreeMap::new();
     let mut types = BTreeMap::new();
     let mut ordered = Vec::new();
-    for s in connector.syncers() {
-        let rt = s.resource_type();
-        rt.validate()?;
-        if types.insert(rt.id.clone(), rt.clone()).is_some() {
-            return Err(Error::internal(format!(
-                "connector bug: two syncers declare resource type {:?}",
-                rt.id
-            )));
-        }
-        syncers.insert(rt.id.clone(), s);
+    let list = connector.syncers();
+    for (s, rt) in list.iter().zip(checked_types(&list)?) {
+        types.insert(rt.id.clone(), rt.clone());
+        syncers.insert(rt.id.clone(), s.clone());
         ordered.push(rt);
     }
     check_scope(options, &syncers)?;
@@ -156,9 +154,14 @@ pub async fn sync_to_file(
         ),
         None => (store.call(|s| s.start_sync()).await?, State::default()),
     };
+    let mut context = SyncContext::new(sync_id.clone());
+    if let Some(max) = options.max_duration {
+        context = context.with_deadline(started + max);
+    }
     let engine = Engine {
         syncers,
         types,
+        context,
         store,
         options,
         progress_fn: progress,
@@ -472,7 +475,7 @@ impl Engine<'_> {
                 format!("{type_id} resources"),
                 token,
                 true,
-                |req| syncer.list(None, req),
+                |req| syncer.list(ListRequest::new(None, req).in_context(self.context.clone())),
                 |page| {
                     let type_id = &type_id;
                     async move {
@@ -638,7 +641,12 @@ impl Engine<'_> {
                     format!("{child_type} resources under {}", parent.id),
                     None,
                     false,
-                    |req| syncer.list(Some(&parent.id), req),
+                    |req| {
+                        syncer.list(
+                            ListRequest::new(Some(&parent.id), req)
+                                .in_context(self.context.clone()),
+                        )
+                    },
                     |page| self.store_resources(rt, Some(parent), page.items),
                 )
                 .await
@@ -673,7 +681,11 @@ impl Engine<'_> {
                 format!("entitlements of {}", r.id),
                 None,
                 false,
-                |req| syncer.entitlements(r, req),
+                |req| {
+                    syncer.entitlements(
+                        EntitlementsRequest::new(r, req).in_context(self.context.clone()),
+                    )
+                },
                 |page| {
                     let r = resource.clone();
                     async move {
@@ -696,7 +708,7 @@ impl Engine<'_> {
                 format!("grants of {}", r.id),
                 None,
                 false,
-                |req| syncer.grants(r, req),
+                |req| syncer.grants(GrantsRequest::new(r, req).in_context(self.context.clone())),
                 |page| async move {
                     let items = page.items;
                     items.iter().try_for_each(|g| check_grant(g, r))?;

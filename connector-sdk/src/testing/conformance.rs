@@ -19,6 +19,12 @@
 //!
 //! Every violation names the offending id.
 
+use crate::context::SyncContext;
+use crate::provision::GrantRequest;
+use crate::provision::RevokeRequest;
+use crate::syncer::EntitlementsRequest;
+use crate::syncer::GrantsRequest;
+use crate::syncer::ListRequest;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 
@@ -136,6 +142,9 @@ struct Run {
     violations: Vec<Violation>,
     pages: u64,
     max_pages: u64,
+    /// One context for the whole run, as the engine has one per sync: per-sync caches
+    /// are built once, not once per listing.
+    context: SyncContext,
 }
 
 impl Run {
@@ -207,6 +216,7 @@ pub async fn check_conformance(
         violations: Vec::new(),
         pages: 0,
         max_pages: options.max_pages_per_listing.max(1),
+        context: SyncContext::new("conformance"),
     };
     let syncers = connector.syncers();
     let mut types: HashMap<String, (ResourceType, usize)> = HashMap::new();
@@ -240,11 +250,12 @@ pub async fn check_conformance(
             None => format!("{type_id} resources"),
         };
         let page_parent = parent.clone();
+        let context = run.context.clone();
         let listed = run
             .drain(&listing, |req| {
                 let syncer = syncer.clone();
-                let parent = page_parent.clone();
-                async move { syncer.list(parent.as_ref(), req).await }
+                let req = ListRequest::new(page_parent.as_ref(), req).in_context(context.clone());
+                async move { syncer.list(req).await }
             })
             .await;
         for r in listed {
@@ -359,10 +370,12 @@ pub async fn check_conformance(
             continue;
         }
         let syncer = syncers[idx].clone();
+        let context = run.context.clone();
         let ents = run
             .drain(&format!("entitlements of {}", r.id), |req| {
                 let syncer = syncer.clone();
-                async move { syncer.entitlements(r, req).await }
+                let req = EntitlementsRequest::new(r, req).in_context(context.clone());
+                async move { syncer.entitlements(req).await }
             })
             .await;
         for e in ents {
@@ -390,10 +403,12 @@ pub async fn check_conformance(
                 run.fail("unique ids", e.id(), "entitlement listed more than once");
             }
         }
+        let context = run.context.clone();
         let gs = run
             .drain(&format!("grants of {}", r.id), |req| {
                 let syncer = syncer.clone();
-                async move { syncer.grants(r, req).await }
+                let req = GrantsRequest::new(r, req).in_context(context.clone());
+                async move { syncer.grants(req).await }
             })
             .await;
         for g in gs {
@@ -508,13 +523,16 @@ pub async fn check_provisioning_idempotent(
             entitlement.resource().resource_type
         )
     })?;
-    let first = prov.grant(principal, entitlement).await.map_err(|e| {
-        format!(
-            "first grant of {} to {} failed: {e}",
-            entitlement.id(),
-            principal.id
-        )
-    })?;
+    let first = prov
+        .grant(GrantRequest::new(principal, entitlement))
+        .await
+        .map_err(|e| {
+            format!(
+                "first grant of {} to {} failed: {e}",
+                entitlement.id(),
+                principal.id
+            )
+        })?;
     let grant = match first {
         GrantOutcome::Granted(gs) => gs
             .into_iter()
@@ -522,7 +540,7 @@ pub async fn check_provisioning_idempotent(
             .unwrap_or_else(|| Grant::new(entitlement, principal.id.clone())),
         _ => Grant::new(entitlement, principal.id.clone()),
     };
-    match prov.grant(principal, entitlement).await {
+    match prov.grant(GrantRequest::new(principal, entitlement)).await {
         Ok(GrantOutcome::AlreadyExists) => {}
         other => {
             return Err(format!(
@@ -532,7 +550,7 @@ pub async fn check_provisioning_idempotent(
             ));
         }
     }
-    match prov.revoke(&grant).await {
+    match prov.revoke(RevokeRequest::new(&grant)).await {
         Ok(RevokeOutcome::Revoked) => {}
         other => {
             return Err(format!(
@@ -541,7 +559,7 @@ pub async fn check_provisioning_idempotent(
             ));
         }
     }
-    match prov.revoke(&grant).await {
+    match prov.revoke(RevokeRequest::new(&grant)).await {
         Ok(RevokeOutcome::AlreadyRevoked) => Ok(()),
         other => Err(format!(
             "second revoke of {} should report AlreadyRevoked, got {other:?}",

@@ -15,6 +15,11 @@
 //! `disable_user` actions. Every listing pages `page_size` items at a time, so pagination
 //! is exercised even on the tiny seed.
 
+use crate::provision::GrantRequest;
+use crate::provision::RevokeRequest;
+use crate::syncer::EntitlementsRequest;
+use crate::syncer::GrantsRequest;
+use crate::syncer::ListRequest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -420,11 +425,8 @@ impl ResourceSyncer for UserSyncer {
         types::user()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         let all: Vec<Resource> = self
             .state
             .lock()
@@ -574,11 +576,8 @@ impl ResourceSyncer for GroupSyncer {
         types::group()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         let all: Vec<Resource> = self
             .state
             .lock()
@@ -589,15 +588,13 @@ impl ResourceSyncer for GroupSyncer {
         page_of(all, &page, self.page_size)
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         Ok(Page::last(vec![member_entitlement(resource)]))
     }
 
-    async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, page) = (&req.resource, req.page);
         let members: Vec<String> = {
             let st = self.state.lock();
             let g = st.groups.get(&resource.id.resource).ok_or_else(|| {
@@ -624,7 +621,8 @@ impl ResourceSyncer for GroupSyncer {
 
 #[async_trait]
 impl Provisioner for GroupSyncer {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let (principal, entitlement) = (&req.principal, &req.entitlement);
         check_principal(principal, &["user"], "group membership")?;
         let mut st = self.state.lock_mut();
         if !st.users.contains_key(&principal.id.resource) {
@@ -647,7 +645,8 @@ impl Provisioner for GroupSyncer {
         )]))
     }
 
-    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let grant = &req.grant;
         let mut st = self.state.lock_mut();
         let removed = st
             .groups
@@ -672,11 +671,8 @@ impl ResourceSyncer for FolderSyncer {
         types::folder()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         let all: Vec<Resource> = self
             .state
             .lock()
@@ -699,7 +695,8 @@ impl ResourceSyncer for DocumentSyncer {
         types::document()
     }
 
-    async fn list(&self, parent: Option<&ResourceId>, page: PageRequest) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, page) = (req.parent.as_ref(), req.page);
         // Documents live in folders: they are listed under each folder only.
         let Some(folder) = parent else {
             return Ok(Page::empty());
@@ -715,15 +712,13 @@ impl ResourceSyncer for DocumentSyncer {
         page_of(all, &page, self.page_size)
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         Ok(Page::last(vec![read_entitlement(resource)]))
     }
 
-    async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, page) = (&req.resource, req.page);
         let readers: Vec<ResourceId> = {
             let st = self.state.lock();
             let d = st.documents.get(&resource.id.resource).ok_or_else(|| {
@@ -753,7 +748,8 @@ impl ResourceSyncer for DocumentSyncer {
 
 #[async_trait]
 impl Provisioner for DocumentSyncer {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let (principal, entitlement) = (&req.principal, &req.entitlement);
         check_principal(principal, &["user", "group"], "document read")?;
         let mut st = self.state.lock_mut();
         let exists = match principal.id.resource_type.as_str() {
@@ -777,7 +773,8 @@ impl Provisioner for DocumentSyncer {
         )]))
     }
 
-    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let grant = &req.grant;
         let mut st = self.state.lock_mut();
         let removed = st
             .documents

@@ -2,6 +2,9 @@
 //! index, so a tenant of a million grants costs the connector no memory and any growth
 //! measured belongs to the SDK.
 
+use crate::syncer::EntitlementsRequest;
+use crate::syncer::GrantsRequest;
+use crate::syncer::ListRequest;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -77,11 +80,8 @@ impl ResourceSyncer for Users {
         types::user()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         let (range, next) = window(self.0.users, &page, self.0.page_size)?;
         let rt = types::user();
         let items = range
@@ -103,11 +103,8 @@ impl ResourceSyncer for Groups {
         types::group()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         let (range, next) = window(self.0.groups, &page, self.0.page_size)?;
         let rt = types::group();
         let items = range
@@ -119,17 +116,15 @@ impl ResourceSyncer for Groups {
         Ok(Page::new(items, next))
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         Ok(Page::last(vec![
             Entitlement::assignment(resource, "member").grantable_to(["user"]),
         ]))
     }
 
-    async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, page) = (&req.resource, req.page);
         let g: usize = resource
             .id
             .resource

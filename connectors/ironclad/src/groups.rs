@@ -45,8 +45,10 @@ pub fn member_entitlement(group: &Resource) -> Entitlement {
 pub struct GroupSyncer {
     client: IroncladClient,
     read_only: bool,
-    /// The as-user's id, looked up at the first revoke (`None`: not found).
-    as_user_id: tokio::sync::OnceCell<Option<String>>,
+    /// The as-user's id, looked up at the first revoke. Only a found id is kept (SCIM ids
+    /// do not change); "not found" or a failed lookup is asked again at the next revoke, so
+    /// a long-running service does not keep a stale answer.
+    as_user_id: tokio::sync::OnceCell<String>,
 }
 
 impl GroupSyncer {
@@ -67,16 +69,15 @@ impl GroupSyncer {
             .as_user_id
             .get_or_try_init(|| async {
                 let found = self.client.find_by_user_name(email).await?;
-                Ok::<_, Error>(
-                    found
-                        .into_iter()
-                        .find(|u| u.user_name.eq_ignore_ascii_case(email))
-                        .map(|u| u.id),
-                )
+                found
+                    .into_iter()
+                    .find(|u| u.user_name.eq_ignore_ascii_case(email))
+                    .map(|u| u.id)
+                    .ok_or_else(|| Error::not_found(format!("no Ironclad user named {email}")))
             })
             .await;
         match id {
-            Ok(id) => id.as_deref() == Some(user_id),
+            Ok(id) => id == user_id,
             Err(e) => {
                 tracing::debug!(error = %e, "could not look up the as-user; revoking without the self-check");
                 false
@@ -91,11 +92,8 @@ impl ResourceSyncer for GroupSyncer {
         group_type()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         // With a total, the first page hands out every other page to fetch at once.
         let pager = ScimPager::new(PAGE_SIZE);
         let req = pager.request(page.token.as_ref())?;
@@ -107,17 +105,15 @@ impl ResourceSyncer for GroupSyncer {
         ))
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         Ok(Page::last(vec![member_entitlement(resource)]))
     }
 
     /// Members come inline, unpaginated, from `GET /Groups/{id}`; a vanished group is a
     /// `NotFound` (a warning for the engine).
-    async fn grants(&self, resource: &Resource, _page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, _page) = (&req.resource, req.page);
         let group = self
             .client
             .get_group(&resource.id.resource)
@@ -161,7 +157,8 @@ impl ResourceGetter for GroupSyncer {
 
 #[async_trait]
 impl Provisioner for GroupSyncer {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let (principal, entitlement) = (&req.principal, &req.entitlement);
         if principal.id.resource_type != "user" {
             return Err(Error::invalid_argument(format!(
                 "group membership is granted to users only, not to {}",
@@ -186,7 +183,8 @@ impl Provisioner for GroupSyncer {
         })
     }
 
-    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let grant = &req.grant;
         // Reject an empty id before any request: a remove must always name its member.
         let member = MemberId::new(&grant.principal().resource)?;
         let gid = &grant.entitlement_resource().resource;

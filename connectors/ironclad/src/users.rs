@@ -114,11 +114,8 @@ impl ResourceSyncer for UserSyncer {
         user_type()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         // With a total, the first page hands out every other page to fetch at once.
         let pager = ScimPager::new(PAGE_SIZE);
         let req = pager.request(page.token.as_ref())?;

@@ -88,7 +88,7 @@ async fn list(c: &Ironclad, rt: &str) -> Result<Vec<Resource>> {
     let s = syncer_for(c, rt).unwrap();
     stream_pages("t", move |req| {
         let s = s.clone();
-        async move { s.list(None, req).await }
+        async move { s.list(ListRequest::new(None, req)).await }
     })
     .try_collect()
     .await
@@ -384,7 +384,7 @@ async fn edge_08_09_10_members_come_inline_deduplicated_users_only_even_unknown_
         let s = s.clone();
         let r = group_res(id);
         async move {
-            s.grants(&r, PageRequest::first())
+            s.grants(GrantsRequest::new(&r, PageRequest::first()))
                 .await
                 .unwrap()
                 .items
@@ -412,7 +412,7 @@ async fn edge_08_09_10_members_come_inline_deduplicated_users_only_even_unknown_
         "granted by id even when not listed"
     );
     let err = s
-        .grants(&group_res("gone"), PageRequest::first())
+        .grants(GrantsRequest::new(&group_res("gone"), PageRequest::first()))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
@@ -491,24 +491,34 @@ async fn grant_and_revoke_bodies_are_byte_exact_and_accept_200_and_204() {
         let prov = p.provisioner().unwrap();
         let ent = member_entitlement(&group_res("g1"));
         assert!(matches!(
-            prov.grant(&user_res("new"), &ent).await.unwrap(),
+            prov.grant(GrantRequest::new(&user_res("new"), &ent))
+                .await
+                .unwrap(),
             GrantOutcome::Granted(_)
         ));
         assert_eq!(
-            prov.revoke(&Grant::new(&ent, ResourceId::new("user", "old")))
-                .await
-                .unwrap(),
+            prov.revoke(RevokeRequest::new(&Grant::new(
+                &ent,
+                ResourceId::new("user", "old")
+            )))
+            .await
+            .unwrap(),
             RevokeOutcome::Revoked
         );
         // Already a member / not a member: no PATCH (the expects above would fail on a third call).
         assert_eq!(
-            prov.grant(&user_res("old"), &ent).await.unwrap(),
+            prov.grant(GrantRequest::new(&user_res("old"), &ent))
+                .await
+                .unwrap(),
             GrantOutcome::AlreadyExists
         );
         assert_eq!(
-            prov.revoke(&Grant::new(&ent, ResourceId::new("user", "nobody")))
-                .await
-                .unwrap(),
+            prov.revoke(RevokeRequest::new(&Grant::new(
+                &ent,
+                ResourceId::new("user", "nobody")
+            )))
+            .await
+            .unwrap(),
             RevokeOutcome::AlreadyRevoked
         );
     }
@@ -541,15 +551,18 @@ async fn membership_patch_answers_of_every_kind_map_to_outcomes() {
         let ent = member_entitlement(&group_res("g1"));
         assert!(
             matches!(
-                prov.grant(&user_res("new"), &ent).await,
+                prov.grant(GrantRequest::new(&user_res("new"), &ent)).await,
                 Ok(GrantOutcome::Granted(_))
             ),
             "grant answered {what}"
         );
         assert_eq!(
-            prov.revoke(&Grant::new(&ent, ResourceId::new("user", "old")))
-                .await
-                .unwrap_or_else(|e| panic!("revoke answered {what}: {e}")),
+            prov.revoke(RevokeRequest::new(&Grant::new(
+                &ent,
+                ResourceId::new("user", "old")
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("revoke answered {what}: {e}")),
             RevokeOutcome::Revoked
         );
     }
@@ -585,16 +598,24 @@ async fn membership_patch_answers_of_every_kind_map_to_outcomes() {
     let prov = s.provisioner().unwrap();
     let ent = member_entitlement(&group_res("g1"));
     assert_eq!(
-        prov.grant(&user_res("dup"), &ent).await.unwrap(),
+        prov.grant(GrantRequest::new(&user_res("dup"), &ent))
+            .await
+            .unwrap(),
         GrantOutcome::AlreadyExists
     );
     assert_eq!(
-        prov.revoke(&Grant::new(&ent, ResourceId::new("user", "old")))
-            .await
-            .unwrap(),
+        prov.revoke(RevokeRequest::new(&Grant::new(
+            &ent,
+            ResourceId::new("user", "old")
+        )))
+        .await
+        .unwrap(),
         RevokeOutcome::AlreadyRevoked
     );
-    let err = prov.grant(&user_res("other"), &ent).await.unwrap_err();
+    let err = prov
+        .grant(GrantRequest::new(&user_res("other"), &ent))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     assert!(err.to_string().contains("scope missing"), "{err}");
 }
@@ -614,7 +635,10 @@ async fn a_revoke_never_sends_a_remove_without_a_member() {
     for m in &members[..3] {
         prov.provisioner()
             .unwrap()
-            .revoke(&Grant::new(&ent, ResourceId::new("user", m.clone())))
+            .revoke(RevokeRequest::new(&Grant::new(
+                &ent,
+                ResourceId::new("user", m.clone()),
+            )))
             .await
             .unwrap();
     }
@@ -624,12 +648,12 @@ async fn a_revoke_never_sends_a_remove_without_a_member() {
     let err = prov
         .provisioner()
         .unwrap()
-        .revoke(&Grant::from_parts(
+        .revoke(RevokeRequest::new(&Grant::from_parts(
             "x",
             "group:g00000:member",
             ResourceId::new("group", "g00000"),
             ResourceId::new("user", ""),
-        ))
+        )))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
@@ -658,7 +682,10 @@ async fn a_strict_server_gets_the_filter_form_after_refusing_the_value_form() {
         .unwrap()
         .provisioner()
         .unwrap()
-        .revoke(&Grant::new(&ent, ResourceId::new("user", "u\"1")))
+        .revoke(RevokeRequest::new(&Grant::new(
+            &ent,
+            ResourceId::new("user", "u\"1"),
+        )))
         .await
         .unwrap();
     assert_eq!(out, RevokeOutcome::Revoked);
@@ -860,11 +887,16 @@ async fn edge_02_revoking_the_as_users_own_admin_membership_warns_and_still_revo
     let ent = member_entitlement(&group_res("g-admins"));
     let admin = "6660d37dec0eac3deffb6810";
     let alex = "6660d37dec0eac3deffb6811";
-    p.grant(&user_res(alex), &ent).await.unwrap();
+    p.grant(GrantRequest::new(&user_res(alex), &ent))
+        .await
+        .unwrap();
 
     let logs = connector_sdk::testing::LogCapture::start();
     let other = p
-        .revoke(&Grant::new(&ent, ResourceId::new("user", alex)))
+        .revoke(RevokeRequest::new(&Grant::new(
+            &ent,
+            ResourceId::new("user", alex),
+        )))
         .await
         .unwrap();
     assert_eq!(other, RevokeOutcome::Revoked);
@@ -875,7 +907,10 @@ async fn edge_02_revoking_the_as_users_own_admin_membership_warns_and_still_revo
     );
 
     let own = p
-        .revoke(&Grant::new(&ent, ResourceId::new("user", admin)))
+        .revoke(RevokeRequest::new(&Grant::new(
+            &ent,
+            ResourceId::new("user", admin),
+        )))
         .await
         .unwrap();
     assert_eq!(own, RevokeOutcome::Revoked, "the revoke is allowed");

@@ -27,11 +27,8 @@ impl ResourceSyncer for AccountSyncer {
     }
 
     /// The one account; the first call of a sync refreshes the cached `op account get`.
-    async fn list(
-        &self,
-        parent: Option<&ResourceId>,
-        _page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, _page) = (req.parent.as_ref(), req.page);
         if parent.is_some() {
             return Ok(Page::empty());
         }
@@ -44,11 +41,8 @@ impl ResourceSyncer for AccountSyncer {
         ]))
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         Ok(Page::last(vec![entitlement(
             resource,
             "member",
@@ -57,7 +51,8 @@ impl ResourceSyncer for AccountSyncer {
     }
 
     /// Every user, whatever their state.
-    async fn grants(&self, resource: &Resource, _page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, _page) = (&req.resource, req.page);
         let users: Vec<OpUser> = self.client.json("listing users", &["user", "list"]).await?;
         let ent = entitlement(resource, "member", Purpose::Assignment);
         Ok(Page::last(

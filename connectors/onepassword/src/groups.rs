@@ -73,11 +73,8 @@ impl ResourceSyncer for GroupSyncer {
         group_type()
     }
 
-    async fn list(
-        &self,
-        parent: Option<&ResourceId>,
-        _page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, _page) = (req.parent.as_ref(), req.page);
         list_under_account(&self.client, parent, "group", |g: &OpGroup, account| {
             (!g.id.is_empty()).then(|| group_resource(g, account))
         })
@@ -88,18 +85,16 @@ impl ResourceSyncer for GroupSyncer {
         Some(self)
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         Ok(Page::last(vec![
             entitlement(resource, "member", Purpose::Assignment),
             entitlement(resource, "manager", Purpose::Permission),
         ]))
     }
 
-    async fn grants(&self, resource: &Resource, _page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, _page) = (&req.resource, req.page);
         let members = self.members(&resource.id.resource).await?;
         let member = entitlement(resource, "member", Purpose::Assignment);
         let manager = entitlement(resource, "manager", Purpose::Permission);
@@ -120,7 +115,8 @@ impl ResourceSyncer for GroupSyncer {
 
 #[async_trait]
 impl Provisioner for GroupSyncer {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let (principal, entitlement) = (&req.principal, &req.entitlement);
         if principal.id.resource_type != "user" {
             return Err(Error::invalid_argument(
                 "only users can be granted group membership",
@@ -178,7 +174,8 @@ impl Provisioner for GroupSyncer {
         )]))
     }
 
-    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let grant = &req.grant;
         if grant.principal().resource_type != "user" {
             return Err(Error::invalid_argument(
                 "only users can have group membership revoked",

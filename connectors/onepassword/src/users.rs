@@ -60,11 +60,8 @@ impl ResourceSyncer for UserSyncer {
         user_type()
     }
 
-    async fn list(
-        &self,
-        parent: Option<&ResourceId>,
-        _page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, _page) = (req.parent.as_ref(), req.page);
         list_under_account(&self.client, parent, "user", |u: &OpUser, account| {
             (!u.id.is_empty()).then(|| user_resource(u, account))
         })

@@ -138,11 +138,8 @@ impl ResourceSyncer for VaultSyncer {
         vault_type()
     }
 
-    async fn list(
-        &self,
-        parent: Option<&ResourceId>,
-        _page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (parent, _page) = (req.parent.as_ref(), req.page);
         list_under_account(&self.client, parent, "vault", |v: &OpVault, account| {
             (!v.id.is_empty()).then(|| vault_resource(v, account))
         })
@@ -153,11 +150,8 @@ impl ResourceSyncer for VaultSyncer {
         Some(self)
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         let business = self.client.is_business().await?;
         let mut out = Vec::new();
         if self.allowed("member") {
@@ -172,7 +166,8 @@ impl ResourceSyncer for VaultSyncer {
     }
 
     /// Two pages: the vault's groups (grants expandable to their direct members), then its users.
-    async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, page) = (&req.resource, req.page);
         let business = self.client.is_business().await?;
         let vault = &resource.id.resource;
         match page.token.as_ref().map(|t| t.as_str()) {
@@ -231,7 +226,8 @@ impl ResourceSyncer for VaultSyncer {
 
 #[async_trait]
 impl Provisioner for VaultSyncer {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let (principal, entitlement) = (&req.principal, &req.entitlement);
         let (kind, flag) = principal_args(&principal.id)?;
         let p = permission(&slug_of(entitlement)?);
         let business = self.client.is_business().await?;
@@ -277,7 +273,8 @@ impl Provisioner for VaultSyncer {
         )]))
     }
 
-    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let grant = &req.grant;
         let (kind, flag) = principal_args(grant.principal())?;
         let slug = grant
             .entitlement_id()

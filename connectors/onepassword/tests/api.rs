@@ -303,7 +303,7 @@ async fn edge_02_empty_output_is_an_error_and_extra_or_null_fields_are_fine() {
     let account = Resource::with_id(ResourceId::new("account", "A"), "A");
     let err = syncer_for(&empty, "user")
         .unwrap()
-        .list(Some(&account.id), PageRequest::first())
+        .list(ListRequest::new(Some(&account.id), PageRequest::first()))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("printed nothing"), "{err}");
@@ -321,7 +321,7 @@ async fn edge_02_empty_output_is_an_error_and_extra_or_null_fields_are_fine() {
     );
     let users = syncer_for(&tolerant, "user")
         .unwrap()
-        .list(Some(&account.id), PageRequest::first())
+        .list(ListRequest::new(Some(&account.id), PageRequest::first()))
         .await
         .unwrap()
         .items;
@@ -470,7 +470,10 @@ async fn edge_09_17_vault_grants_use_ids_spaces_and_full_dependency_lists() {
     let vaults = syncer_for(&c, "vault").unwrap();
     let p = vaults.provisioner().unwrap();
     let out = p
-        .grant(&principal("user", BOB), &ent("vault", SHARED, "edit items"))
+        .grant(GrantRequest::new(
+            &principal("user", BOB),
+            &ent("vault", SHARED, "edit items"),
+        ))
         .await
         .unwrap();
     assert!(matches!(out, GrantOutcome::Granted(_)));
@@ -493,10 +496,10 @@ async fn edge_09_17_vault_grants_use_ids_spaces_and_full_dependency_lists() {
         ]
     );
     // Vault member grants real permission names, never the literal `member`.
-    p.grant(
+    p.grant(GrantRequest::new(
         &principal("user", "RAUUIDRAUUIDRAUUIDRAUUIDR"),
         &ent("vault", SHARED, "member"),
-    )
+    ))
     .await
     .unwrap();
     let call = calls_with(&fake, &["vault", "user", "grant"])
@@ -508,10 +511,10 @@ async fn edge_09_17_vault_grants_use_ids_spaces_and_full_dependency_lists() {
     );
     // Revoking view_and_copy_passwords takes its dependents Bob holds, not its prerequisite.
     let out = p
-        .revoke(&Grant::new(
+        .revoke(RevokeRequest::new(&Grant::new(
             &ent("vault", SHARED, "view and copy passwords"),
             ResourceId::new("user", BOB),
-        ))
+        )))
         .await
         .unwrap();
     assert_eq!(out, RevokeOutcome::Revoked);
@@ -522,10 +525,10 @@ async fn edge_09_17_vault_grants_use_ids_spaces_and_full_dependency_lists() {
     assert_eq!(fake.state().vault_users[SHARED][BOB], ["view_items"]);
     // Ids of the wrong shape are refused before op runs.
     let err = p
-        .grant(
+        .grant(GrantRequest::new(
             &principal("user", BOB),
             &Entitlement::from_parts("vault:a:b:c", ResourceId::new("vault", "a"), "c"),
-        )
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
@@ -537,10 +540,10 @@ async fn edge_10_group_principals_use_vault_group_grant_and_revoke() {
     let c = fake.connector(vec![]);
     let p = syncer_for(&c, "vault").unwrap();
     let p = p.provisioner().unwrap();
-    p.grant(
+    p.grant(GrantRequest::new(
         &principal("group", EMPTY_GROUP),
         &ent("vault", SHARED, "view items"),
-    )
+    ))
     .await
     .unwrap();
     assert_eq!(
@@ -550,10 +553,10 @@ async fn edge_10_group_principals_use_vault_group_grant_and_revoke() {
         ["--group", EMPTY_GROUP]
     );
     assert_eq!(
-        p.revoke(&Grant::new(
+        p.revoke(RevokeRequest::new(&Grant::new(
             &ent("vault", SHARED, "view items"),
             ResourceId::new("group", EMPTY_GROUP)
-        ))
+        )))
         .await
         .unwrap(),
         RevokeOutcome::Revoked
@@ -576,10 +579,10 @@ async fn edge_11_access_inherited_from_a_group_is_already_revoked_for_the_user()
     let out = p
         .provisioner()
         .unwrap()
-        .revoke(&Grant::new(
+        .revoke(RevokeRequest::new(&Grant::new(
             &ent("vault", PROD, "view items"),
             ResourceId::new("user", BOB),
-        ))
+        )))
         .await
         .unwrap();
     assert_eq!(out, RevokeOutcome::AlreadyRevoked);
@@ -592,10 +595,10 @@ async fn edge_12_manager_grant_joins_first_and_manager_revoke_demotes() {
     let c = fake.connector(vec![]);
     let g = syncer_for(&c, "group").unwrap();
     let p = g.provisioner().unwrap();
-    p.grant(
+    p.grant(GrantRequest::new(
         &principal("user", ADMIN),
         &ent("group", EMPTY_GROUP, "manager"),
-    )
+    ))
     .await
     .unwrap();
     let roles: Vec<String> = calls_with(&fake, &["group", "user", "grant"])
@@ -605,10 +608,10 @@ async fn edge_12_manager_grant_joins_first_and_manager_revoke_demotes() {
     assert_eq!(roles, ["member", "manager"]);
     assert_eq!(fake.state().group_members[EMPTY_GROUP][ADMIN], "MANAGER");
     assert_eq!(
-        p.revoke(&Grant::new(
+        p.revoke(RevokeRequest::new(&Grant::new(
             &ent("group", ENG, "manager"),
             ResourceId::new("user", WENDY)
-        ))
+        )))
         .await
         .unwrap(),
         RevokeOutcome::Revoked
@@ -620,10 +623,10 @@ async fn edge_12_manager_grant_joins_first_and_manager_revoke_demotes() {
     );
     assert!(calls_with(&fake, &["group", "user", "revoke"]).is_empty());
     let err = p
-        .grant(
+        .grant(GrantRequest::new(
             &principal("group", ENG),
             &ent("group", EMPTY_GROUP, "member"),
-        )
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);

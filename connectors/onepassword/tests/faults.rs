@@ -155,7 +155,10 @@ async fn a_vault_grant_applied_before_the_connection_dropped_succeeds_and_is_hel
     let vaults = syncer_for(&c, "vault").unwrap();
     let p = vaults.provisioner().unwrap();
     let outcome = p
-        .grant(&principal("user", RAY), &ent("vault", SHARED, "view items"))
+        .grant(GrantRequest::new(
+            &principal("user", RAY),
+            &ent("vault", SHARED, "view items"),
+        ))
         .await
         .unwrap();
     assert!(matches!(outcome, GrantOutcome::Granted(_)), "{outcome:?}");
@@ -163,7 +166,10 @@ async fn a_vault_grant_applied_before_the_connection_dropped_succeeds_and_is_hel
     assert_eq!(calls_with(&fake, &["vault", "user", "grant"]), 2);
     // Granting again is AlreadyExists, and a sync shows the grant exactly once.
     let again = p
-        .grant(&principal("user", RAY), &ent("vault", SHARED, "view items"))
+        .grant(GrantRequest::new(
+            &principal("user", RAY),
+            &ent("vault", SHARED, "view items"),
+        ))
         .await
         .unwrap();
     assert!(matches!(again, GrantOutcome::AlreadyExists), "{again:?}");
@@ -185,10 +191,10 @@ async fn a_vault_grant_applied_before_the_connection_dropped_succeeds_and_is_hel
         .unwrap()
         .provisioner()
         .unwrap()
-        .grant(
+        .grant(GrantRequest::new(
             &principal("group", EMPTY_GROUP),
             &ent("vault", PROD, "edit items"),
-        )
+        ))
         .await
         .unwrap();
     assert!(matches!(outcome, GrantOutcome::Granted(_)), "{outcome:?}");
@@ -212,10 +218,10 @@ async fn revokes_and_membership_changes_whose_answer_was_lost_report_what_the_va
     let out = vaults
         .provisioner()
         .unwrap()
-        .revoke(&Grant::new(
+        .revoke(RevokeRequest::new(&Grant::new(
             &ent("vault", SHARED, "view items"),
             ResourceId::new("user", WENDY),
-        ))
+        )))
         .await
         .unwrap();
     assert_eq!(out, RevokeOutcome::Revoked);
@@ -225,10 +231,10 @@ async fn revokes_and_membership_changes_whose_answer_was_lost_report_what_the_va
     let out = groups
         .provisioner()
         .unwrap()
-        .revoke(&Grant::new(
+        .revoke(RevokeRequest::new(&Grant::new(
             &ent("group", ENG, "member"),
             ResourceId::new("user", BOB),
-        ))
+        )))
         .await
         .unwrap();
     assert_eq!(out, RevokeOutcome::Revoked);
@@ -236,7 +242,10 @@ async fn revokes_and_membership_changes_whose_answer_was_lost_report_what_the_va
     let out = groups
         .provisioner()
         .unwrap()
-        .grant(&principal("user", RAY), &ent("group", ENG, "manager"))
+        .grant(GrantRequest::new(
+            &principal("user", RAY),
+            &ent("group", ENG, "manager"),
+        ))
         .await
         .unwrap();
     assert!(matches!(out, GrantOutcome::Granted(_)), "{out:?}");
@@ -254,7 +263,10 @@ async fn a_write_that_never_got_through_fails_clearly_and_changes_nothing() {
         .unwrap()
         .provisioner()
         .unwrap()
-        .grant(&principal("user", RAY), &ent("vault", SHARED, "view items"))
+        .grant(GrantRequest::new(
+            &principal("user", RAY),
+            &ent("vault", SHARED, "view items"),
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);

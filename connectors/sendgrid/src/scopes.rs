@@ -43,18 +43,20 @@ const DETAIL_CONCURRENCY: usize = 4;
 pub type Holders = Arc<BTreeMap<String, BTreeSet<String>>>;
 
 /// scope → usernames holding it, built once per sync from one detail request per teammate.
+/// Kept in the sync's [`SyncContext`](connector_sdk::context::SyncContext)
+/// (`req.context.shared::<ScopeMap>()`), so each sync builds its own.
 #[derive(Debug, Default)]
 pub struct ScopeMap {
     map: Mutex<Option<Holders>>,
 }
 
 impl ScopeMap {
-    /// Enumerates teammates and their scopes again.
-    pub async fn rebuild(
-        &self,
-        client: &SendgridClient,
-    ) -> Result<Arc<BTreeMap<String, BTreeSet<String>>>> {
+    /// The map, built on first use (concurrent callers wait for the one build).
+    pub async fn get(&self, client: &SendgridClient) -> Result<Holders> {
         let mut slot = self.map.lock().await;
+        if let Some(m) = slot.clone() {
+            return Ok(m);
+        }
         let pager = OffsetPager::new(PAGE_SIZE);
         let teammates: Vec<Keyed<Teammate>> =
             stream_pages("SendGrid teammates", |req: PageRequest| async move {
@@ -97,33 +99,18 @@ impl ScopeMap {
         *slot = Some(map.clone());
         Ok(map)
     }
-
-    /// The map, built when this process has none yet (e.g. a resumed sync).
-    pub async fn get(
-        &self,
-        client: &SendgridClient,
-    ) -> Result<Arc<BTreeMap<String, BTreeSet<String>>>> {
-        if let Some(m) = self.map.lock().await.clone() {
-            return Ok(m);
-        }
-        self.rebuild(client).await
-    }
 }
 
 /// Lists scopes and their grants; grants and revokes scopes.
 #[derive(Debug)]
 pub struct ScopeSyncer {
     client: SendgridClient,
-    map: Arc<ScopeMap>,
 }
 
 impl ScopeSyncer {
     /// A syncer over `client`.
     pub fn new(client: SendgridClient) -> Self {
-        ScopeSyncer {
-            client,
-            map: Arc::new(ScopeMap::default()),
-        }
+        ScopeSyncer { client }
     }
 }
 
@@ -133,31 +120,22 @@ impl ResourceSyncer for ScopeSyncer {
         scope_type()
     }
 
-    /// All 197 scopes on one page; the first call of a sync rebuilds the scope map.
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
-        if page.token.is_none() {
-            self.map.rebuild(&self.client).await?;
-        }
+    /// All 197 scopes on one page.
+    async fn list(&self, _req: ListRequest) -> Result<Page<Resource>> {
         Ok(Page::last(
             SCOPES.iter().map(|s| scope_resource(s)).collect(),
         ))
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         Ok(Page::last(vec![assigned_entitlement(resource)]))
     }
 
     /// Exactly one grant per teammate holding the scope.
-    async fn grants(&self, resource: &Resource, _page: PageRequest) -> Result<Page<Grant>> {
-        let map = self.map.get(&self.client).await?;
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let resource = &req.resource;
+        let map = req.context.shared::<ScopeMap>().get(&self.client).await?;
         let ent = assigned_entitlement(resource);
         let grants = map
             .get(&resource.id.resource)
@@ -192,7 +170,8 @@ fn check_principal(id: &ResourceId) -> Result<()> {
 
 #[async_trait]
 impl Provisioner for ScopeSyncer {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let (principal, entitlement) = (&req.principal, &req.entitlement);
         check_principal(&principal.id)?;
         let scope = entitlement.resource().resource.clone();
         let changed = self
@@ -212,7 +191,8 @@ impl Provisioner for ScopeSyncer {
         })
     }
 
-    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let grant = &req.grant;
         check_principal(grant.principal())?;
         let scope = grant.entitlement_resource().resource.clone();
         let result = self

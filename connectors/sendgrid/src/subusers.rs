@@ -51,11 +51,8 @@ impl ResourceSyncer for SubuserSyncer {
         subuser_type()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         if self.ignore {
             return Ok(Page::empty());
         }

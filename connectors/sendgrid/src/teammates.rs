@@ -86,11 +86,8 @@ impl ResourceSyncer for TeammateSyncer {
     }
 
     /// Teammates 500 at a time (offset += page length), then one page of pending invitations.
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         if page
             .token
             .as_ref()
@@ -121,11 +118,8 @@ impl ResourceSyncer for TeammateSyncer {
         ))
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         if self.ignore_subusers || resource.id.resource.starts_with(PENDING_PREFIX) {
             return Ok(Page::empty());
         }
@@ -133,7 +127,8 @@ impl ResourceSyncer for TeammateSyncer {
     }
 
     /// The subusers a teammate can access, paged by `after_subuser_id`.
-    async fn grants(&self, resource: &Resource, page: PageRequest) -> Result<Page<Grant>> {
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let (resource, page) = (&req.resource, req.page);
         if self.ignore_subusers || resource.id.resource.starts_with(PENDING_PREFIX) {
             return Ok(Page::empty());
         }

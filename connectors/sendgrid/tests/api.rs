@@ -56,7 +56,7 @@ async fn list(c: &Sendgrid, rt: &str) -> Result<Vec<Resource>> {
     let s = syncer_for(c, rt).unwrap();
     all(move |req| {
         let s = s.clone();
-        Box::pin(async move { s.list(None, req).await })
+        Box::pin(async move { s.list(ListRequest::new(None, req)).await })
     })
     .await
 }
@@ -66,7 +66,7 @@ async fn grants(c: &Sendgrid, r: &Resource) -> Result<Vec<Grant>> {
     let r = r.clone();
     all(move |req| {
         let (s, r) = (s.clone(), r.clone());
-        Box::pin(async move { s.grants(&r, req).await })
+        Box::pin(async move { s.grants(GrantsRequest::new(&r, req)).await })
     })
     .await
 }
@@ -134,7 +134,7 @@ async fn edge_02_pending_invites_are_disabled_teammates_that_cannot_get_scopes()
         .unwrap()
         .provisioner()
         .unwrap()
-        .grant(pending, &assigned_entitlement(&scope))
+        .grant(GrantRequest::new(pending, &assigned_entitlement(&scope)))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::FailedPrecondition);
@@ -161,10 +161,10 @@ async fn edge_03_owners_and_admins_hold_every_scope_and_are_never_patched() {
         let err = p
             .provisioner()
             .unwrap()
-            .grant(
+            .grant(GrantRequest::new(
                 &teammate_res(who),
                 &assigned_entitlement(&scope_resource("stats.read")),
-            )
+            ))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{who}");
@@ -175,7 +175,7 @@ async fn edge_03_owners_and_admins_hold_every_scope_and_are_never_patched() {
         assert_eq!(
             p.provisioner()
                 .unwrap()
-                .revoke(&grant)
+                .revoke(RevokeRequest::new(&grant))
                 .await
                 .unwrap_err()
                 .kind(),
@@ -230,7 +230,11 @@ async fn grant_and_revoke_send_the_full_scope_list_without_auto_scopes_and_are_i
     let prov = p.provisioner().unwrap();
     let ent = assigned_entitlement(&scope_resource("whitelabel.read"));
     // First GET (no whitelabel.read) → PATCH adding it; second answer already has it.
-    match prov.grant(&teammate_res("jane@x.com"), &ent).await.unwrap() {
+    match prov
+        .grant(GrantRequest::new(&teammate_res("jane@x.com"), &ent))
+        .await
+        .unwrap()
+    {
         GrantOutcome::Granted(g) => assert_eq!(
             g.iter().map(|g| g.id()).collect::<Vec<_>>(),
             ["scope:whitelabel.read:assigned:teammate:jane@x.com"]
@@ -240,15 +244,20 @@ async fn grant_and_revoke_send_the_full_scope_list_without_auto_scopes_and_are_i
     let grant = Grant::new(&ent, ResourceId::new("teammate", "jane@x.com"));
     // Second GET still without it: revoke finds nothing to remove.
     assert_eq!(
-        prov.revoke(&grant).await.unwrap(),
+        prov.revoke(RevokeRequest::new(&grant)).await.unwrap(),
         RevokeOutcome::AlreadyRevoked
     );
     // Later GETs have it: revoke removes it, grant reports it held.
     assert_eq!(
-        prov.grant(&teammate_res("jane@x.com"), &ent).await.unwrap(),
+        prov.grant(GrantRequest::new(&teammate_res("jane@x.com"), &ent))
+            .await
+            .unwrap(),
         GrantOutcome::AlreadyExists
     );
-    assert_eq!(prov.revoke(&grant).await.unwrap(), RevokeOutcome::Revoked);
+    assert_eq!(
+        prov.revoke(RevokeRequest::new(&grant)).await.unwrap(),
+        RevokeOutcome::Revoked
+    );
 }
 
 #[tokio::test]
@@ -266,10 +275,10 @@ async fn edge_04_unknown_and_auto_scopes_are_not_synced_and_break_nothing() {
     let p = syncer_for(&c, "scope").unwrap();
     p.provisioner()
         .unwrap()
-        .grant(
+        .grant(GrantRequest::new(
             &teammate_res("jane@acme.example"),
             &assigned_entitlement(&scope_resource("stats.read")),
-        )
+        ))
         .await
         .unwrap();
     let jane = sim.state().teammate("jane@acme.example").cloned().unwrap();
@@ -388,10 +397,10 @@ async fn edge_07_a_4xx_is_never_success_whatever_its_body() {
             .unwrap()
             .provisioner()
             .unwrap()
-            .grant(
+            .grant(GrantRequest::new(
                 &teammate_res("x@x.com"),
                 &assigned_entitlement(&scope_resource("stats.read")),
-            )
+            ))
             .await
             .unwrap_err();
         assert_eq!(err.http_status(), Some(status), "{body}");
@@ -434,10 +443,10 @@ async fn edge_09_usernames_with_at_plus_and_dots_are_percent_encoded() {
     let p = syncer_for(&c, "scope").unwrap();
     p.provisioner()
         .unwrap()
-        .grant(
+        .grant(GrantRequest::new(
             &teammate_res("john+ops@acme.example"),
             &assigned_entitlement(&scope_resource("alerts.read")),
-        )
+        ))
         .await
         .unwrap();
     assert!(
@@ -500,10 +509,10 @@ async fn edge_11_concurrent_grants_to_one_teammate_do_not_lose_each_other() {
             let p = syncer_for(c.as_ref(), "scope").unwrap();
             p.provisioner()
                 .unwrap()
-                .grant(
+                .grant(GrantRequest::new(
                     &teammate_res("lee@acme.example"),
                     &assigned_entitlement(&scope_resource(scope)),
-                )
+                ))
                 .await
         })
     })
@@ -532,10 +541,10 @@ async fn edge_12_and_13_provisioning_reads_fresh_data_and_grants_work_without_li
         .unwrap()
         .provisioner()
         .unwrap()
-        .grant(
+        .grant(GrantRequest::new(
             &teammate_res("kim@acme.example"),
             &assigned_entitlement(&scope_resource("alerts.read")),
-        )
+        ))
         .await
         .unwrap();
     assert_eq!(out, GrantOutcome::AlreadyExists);

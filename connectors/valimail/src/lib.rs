@@ -56,7 +56,6 @@ pub use config::ValimailConfig;
 /// The Valimail connector.
 pub struct Valimail {
     client: ValimailClient,
-    users: Arc<users::UserCache>,
 }
 
 impl std::fmt::Debug for Valimail {
@@ -75,10 +74,7 @@ impl Valimail {
 
     /// A connector over a ready client (e.g. one with a test retry policy).
     pub fn with_client(client: ValimailClient) -> Self {
-        Valimail {
-            client,
-            users: Arc::new(users::UserCache::default()),
-        }
+        Valimail { client }
     }
 }
 
@@ -105,10 +101,7 @@ impl Connector for Valimail {
     fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
         vec![
             Arc::new(users::UserSyncer::new(self.client.clone())),
-            Arc::new(member_types::MemberTypeSyncer::new(
-                self.client.clone(),
-                self.users.clone(),
-            )),
+            Arc::new(member_types::MemberTypeSyncer::new(self.client.clone())),
         ]
     }
 

@@ -2,7 +2,6 @@
 //! with one `member` entitlement; grants from the users' `memberType`; grant and revoke.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use connector_sdk::prelude::*;
@@ -51,13 +50,13 @@ pub fn member_entitlement(resource: &Resource) -> Entitlement {
 /// Lists member types, their grants, and grants/revokes them.
 pub struct MemberTypeSyncer {
     client: ValimailClient,
-    users: Arc<UserCache>,
 }
 
 impl MemberTypeSyncer {
-    /// A syncer over `client`, sharing the per-sync user enumeration `users`.
-    pub fn new(client: ValimailClient, users: Arc<UserCache>) -> Self {
-        MemberTypeSyncer { client, users }
+    /// A syncer over `client`. The user enumeration it needs is kept in the sync's context
+    /// ([`UserCache`]), shared by every member-type listing of one sync.
+    pub fn new(client: ValimailClient) -> Self {
+        MemberTypeSyncer { client }
     }
 }
 
@@ -67,18 +66,10 @@ impl ResourceSyncer for MemberTypeSyncer {
         member_type_type()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
-        // One page: the static types, then any other value seen on a user. The first
-        // call of a sync enumerates the users afresh.
-        let users = if page.token.is_none() {
-            self.users.refresh(&self.client).await?
-        } else {
-            self.users.get(&self.client).await?
-        };
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        // One page: the static types, then any other value seen on a user. The users are
+        // enumerated once per sync (the cache lives in the sync's context).
+        let users = req.context.shared::<UserCache>().get(&self.client).await?;
         let mut seen: BTreeSet<String> = users.iter().filter_map(member_type).collect();
         let mut values: Vec<String> = STATIC_TYPES.iter().map(|s| s.to_string()).collect();
         for s in STATIC_TYPES {
@@ -90,16 +81,14 @@ impl ResourceSyncer for MemberTypeSyncer {
         ))
     }
 
-    async fn entitlements(
-        &self,
-        resource: &Resource,
-        _page: PageRequest,
-    ) -> Result<Page<Entitlement>> {
+    async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
+        let (resource, _page) = (&req.resource, req.page);
         Ok(Page::last(vec![member_entitlement(resource)]))
     }
 
-    async fn grants(&self, resource: &Resource, _page: PageRequest) -> Result<Page<Grant>> {
-        let users = self.users.get(&self.client).await?;
+    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+        let resource = &req.resource;
+        let users = req.context.shared::<UserCache>().get(&self.client).await?;
         let ent = member_entitlement(resource);
         let grants = users
             .iter()
@@ -116,7 +105,8 @@ impl ResourceSyncer for MemberTypeSyncer {
 
 #[async_trait]
 impl Provisioner for MemberTypeSyncer {
-    async fn grant(&self, principal: &Resource, entitlement: &Entitlement) -> Result<GrantOutcome> {
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let (principal, entitlement) = (&req.principal, &req.entitlement);
         if principal.id.resource_type != "user" {
             return Err(Error::invalid_argument(format!(
                 "member types can be granted to users only, not to {}",
@@ -144,7 +134,8 @@ impl Provisioner for MemberTypeSyncer {
         )]))
     }
 
-    async fn revoke(&self, grant: &Grant) -> Result<RevokeOutcome> {
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let grant = &req.grant;
         let value = grant.entitlement_resource().resource.to_lowercase();
         let Some(user) = self.client.get_user(&grant.principal().resource).await? else {
             return Ok(RevokeOutcome::AlreadyRevoked);

@@ -70,16 +70,22 @@ pub fn user_resource(u: &User) -> Resource {
 }
 
 /// Every user of the account, enumerated once per sync and shared by the member-type
-/// listings (spec §4.3).
+/// listings (spec §4.3). Kept in the sync's
+/// [`SyncContext`](connector_sdk::context::SyncContext) (`req.context.shared::<UserCache>()`),
+/// so each sync starts with an empty one.
 #[derive(Debug, Default)]
 pub struct UserCache {
     users: Mutex<Option<Arc<Vec<User>>>>,
 }
 
 impl UserCache {
-    /// Enumerates all users again and caches them.
-    pub async fn refresh(&self, client: &ValimailClient) -> Result<Arc<Vec<User>>> {
+    /// The users, enumerating them on first use (concurrent callers wait for the one
+    /// enumeration).
+    pub async fn get(&self, client: &ValimailClient) -> Result<Arc<Vec<User>>> {
         let mut slot = self.users.lock().await;
+        if let Some(u) = slot.clone() {
+            return Ok(u);
+        }
         let all: Vec<Keyed<User>> = stream_pages("Valimail users", |req: PageRequest| async move {
             let page = client.users_page(req.token.as_ref()).await?;
             Ok(page.map(|u| Keyed(u.id.clone(), u)))
@@ -89,14 +95,6 @@ impl UserCache {
         let all = Arc::new(all.into_iter().map(|k| k.1).collect::<Vec<_>>());
         *slot = Some(all.clone());
         Ok(all)
-    }
-
-    /// The cached users, enumerating them when there are none yet.
-    pub async fn get(&self, client: &ValimailClient) -> Result<Arc<Vec<User>>> {
-        if let Some(u) = self.users.lock().await.clone() {
-            return Ok(u);
-        }
-        self.refresh(client).await
     }
 }
 
@@ -118,11 +116,8 @@ impl ResourceSyncer for UserSyncer {
         user_type()
     }
 
-    async fn list(
-        &self,
-        _parent: Option<&ResourceId>,
-        page: PageRequest,
-    ) -> Result<Page<Resource>> {
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let (_parent, page) = (req.parent.as_ref(), req.page);
         let users = self.client.users_page(page.token.as_ref()).await?;
         Ok(users.map(|u| user_resource(&u)))
     }

@@ -91,7 +91,7 @@ async fn users_of(c: &Valimail) -> Result<Vec<Resource>> {
     let s = syncer_for(c, "user").unwrap();
     stream_pages("users", |req| {
         let s = s.clone();
-        async move { s.list(None, req).await }
+        async move { s.list(ListRequest::new(None, req)).await }
     })
     .try_collect()
     .await
@@ -528,12 +528,16 @@ async fn edge_10_unknown_member_types_are_lower_cased_resources() {
         .mount(&server)
         .await;
     let s = provisioner(&c).await;
-    let types = s.list(None, PageRequest::first()).await.unwrap().items;
+    let types = s
+        .list(ListRequest::new(None, PageRequest::first()))
+        .await
+        .unwrap()
+        .items;
     let ids: Vec<&str> = types.iter().map(|r| r.id.resource.as_str()).collect();
     assert_eq!(ids, ["owner", "member", "marketer", "admin"]);
     assert_eq!(types[3].display_name, "Admin");
     let owner = s
-        .grants(&types[0], PageRequest::first())
+        .grants(GrantsRequest::new(&types[0], PageRequest::first()))
         .await
         .unwrap()
         .items;
@@ -562,9 +566,11 @@ async fn member_type_grants_include_inactive_users_and_skip_users_without_a_type
         .await;
     let s = provisioner(&c).await;
     let member = connector_valimail::member_types::member_type_resource("member");
-    s.list(None, PageRequest::first()).await.unwrap();
+    s.list(ListRequest::new(None, PageRequest::first()))
+        .await
+        .unwrap();
     let grants: Vec<String> = s
-        .grants(&member, PageRequest::first())
+        .grants(GrantsRequest::new(&member, PageRequest::first()))
         .await
         .unwrap()
         .items
@@ -597,7 +603,10 @@ async fn grant_patch_body_is_byte_exact_with_the_dot_path_and_a_string_value() {
         .await
         .provisioner()
         .unwrap()
-        .grant(&user_res("49c398b12b"), &member_type_ent("owner"))
+        .grant(GrantRequest::new(
+            &user_res("49c398b12b"),
+            &member_type_ent("owner"),
+        ))
         .await
         .unwrap();
     match out {
@@ -620,7 +629,7 @@ async fn a_grant_already_held_sends_no_patch() {
         .await
         .provisioner()
         .unwrap()
-        .grant(&user_res("a"), &member_type_ent("owner"))
+        .grant(GrantRequest::new(&user_res("a"), &member_type_ent("owner")))
         .await
         .unwrap();
     assert_eq!(out, GrantOutcome::AlreadyExists);
@@ -646,7 +655,10 @@ async fn a_grant_to_a_missing_user_or_a_non_user_fails() {
     let err = p
         .provisioner()
         .unwrap()
-        .grant(&user_res("gone"), &member_type_ent("owner"))
+        .grant(GrantRequest::new(
+            &user_res("gone"),
+            &member_type_ent("owner"),
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
@@ -654,7 +666,7 @@ async fn a_grant_to_a_missing_user_or_a_non_user_fails() {
     let err = p
         .provisioner()
         .unwrap()
-        .grant(&group, &member_type_ent("owner"))
+        .grant(GrantRequest::new(&group, &member_type_ent("owner")))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
@@ -692,22 +704,25 @@ async fn edge_11_revoke_resets_to_member_refuses_member_and_tolerates_404() {
     let p = s.provisioner().unwrap();
     let owner_grant = Grant::new(&member_type_ent("owner"), ResourceId::new("user", "o"));
     assert_eq!(
-        p.revoke(&owner_grant).await.unwrap(),
+        p.revoke(RevokeRequest::new(&owner_grant)).await.unwrap(),
         RevokeOutcome::Revoked
     );
     let member_grant = Grant::new(&member_type_ent("member"), ResourceId::new("user", "m"));
-    let err = p.revoke(&member_grant).await.unwrap_err();
+    let err = p
+        .revoke(RevokeRequest::new(&member_grant))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::FailedPrecondition);
     assert!(err.to_string().contains("disable_user"), "{err}");
     let gone = Grant::new(&member_type_ent("owner"), ResourceId::new("user", "x"));
     assert_eq!(
-        p.revoke(&gone).await.unwrap(),
+        p.revoke(RevokeRequest::new(&gone)).await.unwrap(),
         RevokeOutcome::AlreadyRevoked
     );
     // The user holds another type now: nothing to revoke.
     let stale = Grant::new(&member_type_ent("marketer"), ResourceId::new("user", "m"));
     assert_eq!(
-        p.revoke(&stale).await.unwrap(),
+        p.revoke(RevokeRequest::new(&stale)).await.unwrap(),
         RevokeOutcome::AlreadyRevoked
     );
 }
@@ -737,7 +752,7 @@ async fn an_invalid_path_answer_retries_once_with_the_colon_form() {
         .await
         .provisioner()
         .unwrap()
-        .grant(&user_res("a"), &member_type_ent("owner"))
+        .grant(GrantRequest::new(&user_res("a"), &member_type_ent("owner")))
         .await
         .unwrap();
     assert!(matches!(out, GrantOutcome::Granted(_)));
@@ -760,7 +775,10 @@ async fn edge_12_marketer_not_enabled_is_an_invalid_argument_without_retry() {
         .await
         .provisioner()
         .unwrap()
-        .grant(&user_res("a"), &member_type_ent("marketer"))
+        .grant(GrantRequest::new(
+            &user_res("a"),
+            &member_type_ent("marketer"),
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
@@ -924,7 +942,10 @@ async fn a_patch_answered_204_or_200_is_success_for_grant_revoke_and_the_actions
         }
         let s = provisioner(&c).await;
         let p = s.provisioner().unwrap();
-        match p.grant(&user_res("m"), &member_type_ent("owner")).await {
+        match p
+            .grant(GrantRequest::new(&user_res("m"), &member_type_ent("owner")))
+            .await
+        {
             Ok(GrantOutcome::Granted(g)) => {
                 assert_eq!(g[0].id(), "member_type:owner:member:user:m")
             }
@@ -932,7 +953,7 @@ async fn a_patch_answered_204_or_200_is_success_for_grant_revoke_and_the_actions
         }
         let owner = Grant::new(&member_type_ent("owner"), ResourceId::new("user", "o"));
         assert_eq!(
-            p.revoke(&owner).await.unwrap(),
+            p.revoke(RevokeRequest::new(&owner)).await.unwrap(),
             RevokeOutcome::Revoked,
             "HTTP {status}"
         );

@@ -58,7 +58,7 @@ async fn grants_actions_and_new_accounts_show_up_in_the_next_sync() {
     syncer
         .provisioner()
         .unwrap()
-        .grant(&bob, &owner)
+        .grant(GrantRequest::new(&bob, &owner))
         .await
         .unwrap();
     let h = action_for(&c, "disable_user").unwrap();
