@@ -127,6 +127,8 @@ pub use async_trait::async_trait;
 pub use connector::Connector;
 pub use error::{Error, ErrorKind, Result};
 pub use syncer::ResourceSyncer;
+/// URLs, from the [`url`](::url) crate (what [`http::HttpClient::base_url`] returns).
+pub use url::Url;
 
 /// The names a connector implementation needs, in one import.
 pub mod prelude {

@@ -46,14 +46,27 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
 
 pub use error_body::{api_message, error_from_response};
+/// The HTTP vocabulary, from the [`http`](::http) crate (the types `reqwest`, `axum` and
+/// `tonic` share), so a connector names methods, statuses and headers without depending
+/// on another crate.
+///
+/// ```
+/// use connector_sdk::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+/// let mut headers = HeaderMap::new();
+/// headers.insert(HeaderName::from_static("x-api-version"), HeaderValue::from_static("2"));
+/// assert_eq!(Method::GET.as_str(), "GET");
+/// assert_eq!(StatusCode::from_u16(404).map(|s| s.canonical_reason()), Ok(Some("Not Found")));
+/// ```
+pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+/// Header names as constants (`header::LINK`, `header::CONTENT_TYPE`, …), from the
+/// [`http`](::http) crate.
+pub use ::http::header;
 pub(crate) use request::may_have_applied;
 pub use request::{JSON, RequestBuilder, SCIM_JSON};
 pub use response::Response;
