@@ -127,7 +127,7 @@ pub use async_trait::async_trait;
 pub use connector::Connector;
 pub use error::{Error, ErrorKind, Result};
 pub use syncer::ResourceSyncer;
-/// URLs, from the [`url`](::url) crate (what [`http::HttpClient::base_url`] returns).
+/// URLs, from the [`url`] crate (what [`http::HttpClient::base_url`] returns).
 pub use url::Url;
 
 /// The names a connector implementation needs, in one import.
@@ -145,8 +145,8 @@ pub mod prelude {
         ResourceId, ResourceType, RoleTrait, SecretTrait, TraitKind, UserStatus, UserTrait,
     };
     pub use crate::page::{
-        OffsetPager, Page, PageRequest, PageState, PageToken, ScimPager, TokenBag, cursor_token,
-        stream_pages,
+        Listing, OffsetPager, Page, PageRequest, PageState, PageToken, ScimPager, TokenBag,
+        cursor_token, fan_out, stream_pages,
     };
     pub use crate::provision::{GrantOutcome, Provisioner, RevokeOutcome};
     pub use crate::schema::{FieldSchema, FieldType};
