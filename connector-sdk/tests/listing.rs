@@ -10,6 +10,7 @@ use std::time::Duration;
 use connector_sdk::http::{HttpClient, RetryPolicy};
 use connector_sdk::page::{DriverOptions, ListingDriver, PAGING_ERROR};
 use connector_sdk::prelude::*;
+use connector_sdk::testing::{SimHandler, SimServer};
 use futures::TryStreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -330,6 +331,55 @@ async fn next_url_in_the_body() {
         .items_at("/value")
         .next_url_in_body("/@odata.nextLink");
     assert_eq!(drain(&listing, &client(&server)).await.unwrap(), ids(0..3));
+}
+
+/// A fake tenant that pages with absolute `Link` headers, built on the base URL the
+/// `SimServer` gives its handler.
+#[derive(Default)]
+struct LinkedTenant {
+    base: Option<connector_sdk::Url>,
+    started: usize,
+}
+
+impl SimHandler for LinkedTenant {
+    fn started(&mut self, base_url: &connector_sdk::Url) {
+        self.base = Some(base_url.clone());
+        self.started += 1;
+    }
+
+    fn handle(&mut self, req: &Request) -> ResponseTemplate {
+        let page: usize = param(req, "page").map_or(0, |p| p.parse().unwrap_or(0));
+        let mut resp =
+            ResponseTemplate::new(200).set_body_json(users(page * 2..(page * 2 + 2).min(5)));
+        if page * 2 + 2 < 5 {
+            let Some(next) = self
+                .base
+                .as_ref()
+                .and_then(|b| b.join(&format!("people?page={}", page + 1)).ok())
+            else {
+                return ResponseTemplate::new(500);
+            };
+            resp = resp.insert_header("Link", format!("<{next}>; rel=\"next\"").as_str());
+        }
+        resp
+    }
+}
+
+#[tokio::test]
+async fn sim_server_gives_its_handler_the_base_url_for_absolute_links() {
+    let sim = SimServer::start(LinkedTenant::default()).await;
+    assert_eq!(sim.state().started, 1);
+    let base = sim.state().base.clone().unwrap();
+    assert_eq!(base, sim.url());
+    assert_eq!(base.as_str(), format!("{}/", sim.uri()));
+    let client = HttpClient::builder(&sim.uri()).unwrap().build().unwrap();
+    let listing = Listing::get("/people").link_header();
+    let first = listing
+        .page::<User>(&client, PageRequest::first())
+        .await
+        .unwrap();
+    assert_eq!(first.next, Some(PageToken::new("/people?page=1")));
+    assert_eq!(drain(&listing, &client).await.unwrap(), ids(0..5));
 }
 
 // ---- SCIM ----
