@@ -71,10 +71,13 @@
 //! ## Modules
 //!
 //! * [`model`]: resource types, resources, traits, entitlements and grants, with upstream ids.
-//! * [`page`]: pages, tokens, pagers (offset, SCIM, cursor, `Link`), the token bag, guards.
+//! * [`page`]: pages, tokens, pagers (offset, SCIM, cursor, `Link`), the token bag, guards;
+//!   [`Listing`](page::Listing), a REST listing declared in a few lines over [`http`], and
+//!   [`fan_out`](page::fan_out), one bounded-concurrency call per item of a page.
 //! * [`error`]: one [`Error`] with a gRPC-like [`ErrorKind`].
 //! * [`http`] and [`ratelimit`]: the HTTP client with auth providers, retries that honour the
-//!   server, and a shared client-side rate limiter.
+//!   server, and a shared client-side rate limiter; the `http` crate's `Method`, `StatusCode`
+//!   and header types, and [`Url`].
 //! * [`syncer`], [`provision`], [`account`], [`delete`], [`action`], [`connector`]: the traits.
 //! * [`sync`]: the engine that drives a connector into a `.c1z`, concurrently and resumably.
 //! * [`store`]: the upstream-compatible `.c1z` file, written and read.

@@ -14,6 +14,7 @@ use crate::scim::ListResponse;
 impl Listing {
     /// Reads the page `page` asks for (the first when it has no token), its items
     /// deserialized to `T`, with the token of the next page and the declared total.
+    /// (`page.size` is not used: the listing asks for the size it declares.)
     pub async fn page<T: DeserializeOwned + Send>(
         &self,
         client: &HttpClient,
