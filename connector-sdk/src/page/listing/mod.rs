@@ -122,7 +122,19 @@ pub struct Listing {
 impl Listing {
     /// A `GET` listing of `path` under the client's base URL (e.g. `"/api/users"` or
     /// `"/teams/{team}/members"`), whose answer is a top-level JSON array, on one page.
+    /// A query in `path` is kept as [`query`](Self::query) parameters.
+    ///
+    /// ```
+    /// use connector_sdk::page::Listing;
+    /// let active = Listing::get("/users?state=active&sort=id");
+    /// assert_eq!(active, Listing::get("/users").query("state", "active").query("sort", "id"));
+    /// assert_eq!(active.path(), "/users");
+    /// ```
     pub fn get(path: &str) -> Self {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let query = url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         let segments = path
             .split('/')
             .filter(|s| !s.is_empty())
@@ -136,7 +148,7 @@ impl Listing {
         Listing {
             segments,
             bound: Vec::new(),
-            query: Vec::new(),
+            query,
             items_at: String::new(),
             total: None,
             total_pages_at: None,
