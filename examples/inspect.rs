@@ -13,8 +13,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use connector_sdk::explorer::{self, ExploreArgs};
-use connector_sdk::model::ResourceId;
-use connector_sdk::store::{C1zReader, GrantFilter};
+use connector_sdk::model::{Resource, ResourceId};
+use connector_sdk::store::{C1zReader, GrantFilter, ResourceChange};
 use connector_sdk::{Error, Result};
 use serde::Serialize;
 
@@ -42,7 +42,8 @@ struct Args {
 enum What {
     /// The resource types.
     ResourceTypes,
-    /// The resources, optionally of one type or under one parent.
+    /// The resources, optionally of one type or under one parent: one table per type,
+    /// types and ids in order (JSON: one array in that order).
     Resources {
         /// Only resources of this type.
         #[arg(short = 't', long = "resource-type")]
@@ -79,7 +80,9 @@ enum What {
     Stats,
     /// The syncs the file holds.
     Syncs,
-    /// What changed since the previous sync in the file.
+    /// What changed since the previous sync in the file: resources, entitlements and
+    /// grants added (+) or removed (-), and resources whose record changed (~: status,
+    /// profile, display name…, with each field's old and new value).
     Diff,
 }
 
@@ -159,7 +162,7 @@ fn run(args: Args) -> Result<()> {
             resource_type,
             parent,
         } => {
-            let resources = match parent {
+            let mut resources = match parent {
                 Some(p) => {
                     let p = parse_id("--parent", &p)?;
                     let mut v = reader.children(&p)?;
@@ -170,28 +173,32 @@ fn run(args: Args) -> Result<()> {
                 }
                 None => reader.resources(resource_type.as_deref())?,
             };
-            emit(
-                out,
-                &resources,
-                &["TYPE", "ID", "NAME", "PARENT", "STATUS"],
-                || {
-                    resources
-                        .iter()
-                        .map(|r| {
-                            vec![
-                                r.id.resource_type.clone(),
-                                r.id.resource.clone(),
-                                r.display_name.clone(),
-                                r.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-                                r.user
-                                    .as_ref()
-                                    .map(|u| format!("{:?}", u.status).to_lowercase())
-                                    .unwrap_or_default(),
-                            ]
-                        })
-                        .collect()
-                },
-            )
+            resources.sort_by(|a, b| {
+                (&a.id.resource_type, &a.id.resource).cmp(&(&b.id.resource_type, &b.id.resource))
+            });
+            match out {
+                Output::Json => emit(out, &resources, &[], Vec::new),
+                Output::Table => {
+                    // One table per resource type, types and ids in order.
+                    for (i, group) in resources
+                        .chunk_by(|a, b| a.id.resource_type == b.id.resource_type)
+                        .enumerate()
+                    {
+                        if i > 0 {
+                            println!();
+                        }
+                        println!("{} ({})", group[0].id.resource_type, group.len());
+                        table(
+                            &["ID", "NAME", "PARENT", "STATUS"],
+                            group.iter().map(resource_row).collect(),
+                        );
+                    }
+                    if resources.is_empty() {
+                        println!("(0 rows)");
+                    }
+                    Ok(())
+                }
+            }
         }
         What::Entitlements {
             resource,
@@ -327,25 +334,72 @@ fn run(args: Args) -> Result<()> {
         }
         What::Diff => {
             let diff = reader.diff_with_previous()?;
-            emit(out, &diff, &["CHANGE", "KIND", "ID"], || {
-                let mut rows = Vec::new();
-                for (change, kind, ids) in [
-                    ("+", "resource", &diff.resources_added),
-                    ("-", "resource", &diff.resources_removed),
-                    ("+", "entitlement", &diff.entitlements_added),
-                    ("-", "entitlement", &diff.entitlements_removed),
-                    ("+", "grant", &diff.grants_added),
-                    ("-", "grant", &diff.grants_removed),
-                ] {
-                    rows.extend(
-                        ids.iter()
-                            .map(|id| vec![change.to_string(), kind.to_string(), id.clone()]),
-                    );
-                }
-                rows
-            })
+            emit(
+                out,
+                &diff,
+                &["CHANGE", "KIND", "ID", "WHAT CHANGED"],
+                || {
+                    let changed = diff.resources_changed.iter().map(|c| {
+                        vec![
+                            "~".into(),
+                            "resource".into(),
+                            c.id.clone(),
+                            describe_change(c),
+                        ]
+                    });
+                    id_rows("+", "resource", &diff.resources_added)
+                        .chain(id_rows("-", "resource", &diff.resources_removed))
+                        .chain(changed)
+                        .chain(id_rows("+", "entitlement", &diff.entitlements_added))
+                        .chain(id_rows("-", "entitlement", &diff.entitlements_removed))
+                        .chain(id_rows("+", "grant", &diff.grants_added))
+                        .chain(id_rows("-", "grant", &diff.grants_removed))
+                        .collect()
+                },
+            )
         }
     }
+}
+
+/// Rows of `inspect diff` for ids added or removed.
+fn id_rows<'a>(
+    change: &'a str,
+    kind: &'a str,
+    ids: &'a [String],
+) -> impl Iterator<Item = Vec<String>> + 'a {
+    ids.iter()
+        .map(move |id| vec![change.into(), kind.into(), id.clone(), String::new()])
+}
+
+/// A row of `inspect resources` (the type is the group's heading).
+fn resource_row(r: &Resource) -> Vec<String> {
+    vec![
+        r.id.resource.clone(),
+        r.display_name.clone(),
+        r.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        r.user
+            .as_ref()
+            .map(|u| format!("{:?}", u.status).to_lowercase())
+            .unwrap_or_default(),
+    ]
+}
+
+/// `field: before → after; …` for a changed resource.
+fn describe_change(change: &ResourceChange) -> String {
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "(none)".to_string(),
+        other => other.to_string(),
+    };
+    if change.fields.is_empty() {
+        return "(stored record differs)".to_string();
+    }
+    change
+        .fields
+        .iter()
+        .map(|f| format!("{}: {} → {}", f.field, show(&f.before), show(&f.after)))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `inspect serve FILE`: the access explorer.

@@ -20,13 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-// ---- 1. The API's shapes (client.rs in a real connector) ----
-
-#[derive(Deserialize)]
-struct UserPage {
-    users: Vec<ApiUser>,
-    next_cursor: Option<String>,
-}
+// ---- 1. The API's shapes and listings (client.rs in a real connector) ----
 
 #[derive(Deserialize)]
 struct ApiUser {
@@ -45,6 +39,23 @@ struct ApiTeam {
 #[derive(Deserialize)]
 struct ApiMember {
     user_id: String,
+}
+
+/// `GET /api/users?cursor=C`: `{"users": [...], "next_cursor": "…" or null}`.
+fn users_listing() -> Listing {
+    Listing::get("/api/users")
+        .items_at("/users")
+        .cursor_in_body("/next_cursor", "cursor")
+}
+
+/// `GET /api/teams`: one page, `[{"id","name"}]`.
+fn teams_listing() -> Listing {
+    Listing::get("/api/teams")
+}
+
+/// `GET /api/teams/{id}/members`: one page, `[{"user_id"}]`.
+fn members_listing(team: &str) -> Listing {
+    Listing::get("/api/teams/{team}/members").bind("team", team)
 }
 
 // ---- 2. One syncer per resource type ----
@@ -69,30 +80,21 @@ impl ResourceSyncer for Users {
 
     /// One page per call: the SDK follows `next` and guards against repeats.
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
-        let mut req = self.http.get(&["api", "users"]);
-        if let Some(cursor) = &page.token {
-            req = req.query(&[("cursor", cursor.as_str())]);
-        }
-        let body: UserPage = req.send_json().await?;
-        let users = body
-            .users
-            .iter()
-            .map(|u| {
-                let status = if u.active {
-                    UserStatus::Enabled
-                } else {
-                    UserStatus::Disabled
-                };
-                Resource::new(&user_type(), &u.id, &u.name).with_user_trait(
-                    UserTrait::default()
-                        .with_email(&u.email, true)
-                        .with_login(&u.email)
-                        .with_status(status),
-                )
-            })
-            .collect();
-        Ok(Page::new(users, cursor_token(body.next_cursor)))
+        let page = req.page;
+        let users = users_listing().page::<ApiUser>(&self.http, page).await?;
+        Ok(users.map(|u| {
+            let status = if u.active {
+                UserStatus::Enabled
+            } else {
+                UserStatus::Disabled
+            };
+            Resource::new(&user_type(), &u.id, &u.name).with_user_trait(
+                UserTrait::default()
+                    .with_email(&u.email, true)
+                    .with_login(&u.email)
+                    .with_status(status),
+            )
+        }))
     }
 }
 
@@ -112,38 +114,25 @@ impl ResourceSyncer for Teams {
         team_type()
     }
 
-    async fn list(&self, _req: ListRequest) -> Result<Page<Resource>> {
-        let teams: Vec<ApiTeam> = self.http.get(&["api", "teams"]).send_json().await?;
-        Ok(Page::last(
-            teams
-                .iter()
-                .map(|t| {
-                    Resource::new(&team_type(), &t.id, &t.name)
-                        .with_group_trait(GroupTrait::default())
-                })
-                .collect(),
-        ))
+    async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
+        let page = req.page;
+        let teams = teams_listing().page::<ApiTeam>(&self.http, page).await?;
+        Ok(teams.map(|t| {
+            Resource::new(&team_type(), &t.id, &t.name).with_group_trait(GroupTrait::default())
+        }))
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (team, _page) = (&req.resource, req.page);
+        let team = &req.resource;
         Ok(Page::last(vec![member(team)]))
     }
 
     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
-        let (team, _page) = (&req.resource, req.page);
-        let members: Vec<ApiMember> = self
-            .http
-            .get(&["api", "teams", &team.id.resource, "members"])
-            .send_json()
-            .await?;
+        let (team, page) = (&req.resource, req.page);
+        let members = members_listing(&team.id.resource);
+        let members = members.page::<ApiMember>(&self.http, page).await?;
         let ent = member(team);
-        Ok(Page::last(
-            members
-                .iter()
-                .map(|m| Grant::new(&ent, ResourceId::new("user", &m.user_id)))
-                .collect(),
-        ))
+        Ok(members.map(|m| Grant::new(&ent, ResourceId::new("user", &m.user_id))))
     }
 
     fn provisioner(&self) -> Option<&dyn Provisioner> {

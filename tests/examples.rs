@@ -6,6 +6,8 @@ mod common;
 use std::process::Output;
 
 use common::{command, stderr, stdout};
+use connector_sdk::sync::{SyncOptions, sync_to_file};
+use connector_sdk::testing::MemoryConnector;
 
 fn run(name: &str, args: &[&str]) -> Output {
     command(name).args(args).output().unwrap()
@@ -51,6 +53,14 @@ fn memory_sync_then_inspect() {
         "{}",
         stdout(&o)
     );
+    // The group Ed joined is a changed resource: its member count.
+    assert!(
+        stdout(&o).contains(
+            "~       resource  group:g2                  group.profile.member_count: 1 → 2"
+        ),
+        "{}",
+        stdout(&o)
+    );
     let o = run("inspect", &[file, "syncs", "--output", "json"]);
     let syncs: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(syncs.as_array().unwrap().len(), 2);
@@ -75,4 +85,142 @@ fn inspect_explains_bad_files() {
         assert_eq!(o.status.code(), Some(1));
         assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
     }
+}
+
+/// Two syncs of the in-memory tenant: a user disabled and renamed, a user enabled, a user
+/// removed with their membership (the group's profile counts its members).
+fn two_syncs(path: &std::path::Path) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let c = MemoryConnector::seeded();
+        sync_to_file(&c, path, &SyncOptions::default(), None)
+            .await
+            .unwrap();
+        c.update(|s| {
+            let u2 = s.users.get_mut("u2").unwrap();
+            u2.enabled = false;
+            u2.name = "Bob Mason".into();
+            s.users.get_mut("u4").unwrap().enabled = true;
+            s.users.remove("u3");
+            for g in s.groups.values_mut() {
+                g.members.remove("u3");
+            }
+        });
+        sync_to_file(&c, path, &SyncOptions::default(), None)
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn inspect_diff_shows_changed_resources_with_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.c1z");
+    two_syncs(&path);
+    let file = path.to_str().unwrap();
+
+    let o = run("inspect", &[file, "diff"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    let row = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l.split_whitespace().nth(2) == Some(id))
+            .copied()
+            .unwrap_or_else(|| panic!("no row for {id}:\n{text}"))
+    };
+    assert!(row("user:u3").starts_with("-       resource"), "{text}");
+    let u2 = row("user:u2");
+    assert!(u2.starts_with("~       resource"), "{text}");
+    assert!(
+        u2.contains("display_name: Bob Builder → Bob Mason"),
+        "{text}"
+    );
+    assert!(u2.contains("user.status: enabled → disabled"), "{text}");
+    assert!(
+        row("user:u4").ends_with("user.status: disabled → enabled"),
+        "{text}"
+    );
+    assert!(
+        row("group:g1").ends_with("group.profile.member_count: 3 → 2"),
+        "{text}"
+    );
+    assert!(
+        row("group:g1:member:user:u3").starts_with("-       grant"),
+        "{text}"
+    );
+    assert!(!text.contains("user:u1"), "u1 did not change:\n{text}");
+
+    let o = run("inspect", &[file, "diff", "--output", "json"]);
+    let diff: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let changed: Vec<&str> = diff["resources_changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["group:g1", "user:u2", "user:u4"], "{diff}");
+    let u4 = &diff["resources_changed"][2]["fields"][0];
+    assert_eq!(
+        (
+            u4["field"].as_str(),
+            u4["before"].as_str(),
+            u4["after"].as_str()
+        ),
+        (Some("user.status"), Some("disabled"), Some("enabled"))
+    );
+}
+
+#[test]
+fn inspect_resources_groups_by_type_then_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.c1z");
+    two_syncs(&path);
+    let file = path.to_str().unwrap();
+
+    let o = run("inspect", &[file, "resources"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let headings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.ends_with(')') && !l.starts_with('('))
+        .collect();
+    assert_eq!(
+        headings,
+        ["document (3)", "folder (2)", "group (2)", "user (4)"],
+        "{text}"
+    );
+    // Within a type, by id; the type is the heading, not a column.
+    let users = &text[text.find("user (4)").unwrap()..];
+    let ids: Vec<&str> = users
+        .lines()
+        .skip(3)
+        .take(4)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(ids, ["u1", "u2", "u4", "u5"], "{text}");
+    assert!(
+        users.lines().nth(1).unwrap().starts_with("ID  NAME"),
+        "{text}"
+    );
+
+    let o = run("inspect", &[file, "resources", "--output", "json"]);
+    let all: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let keys: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["id"]["resource_type"].as_str().unwrap(),
+                r["id"]["resource"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(keys.len(), 11);
 }

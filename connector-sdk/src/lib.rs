@@ -72,10 +72,13 @@
 //! ## Modules
 //!
 //! * [`model`]: resource types, resources, traits, entitlements and grants, with upstream ids.
-//! * [`page`]: pages, tokens, pagers (offset, SCIM, cursor, `Link`), the token bag, guards.
+//! * [`page`]: pages, tokens, pagers (offset, SCIM, cursor, `Link`), the token bag, guards;
+//!   [`Listing`](page::Listing), a REST listing declared in a few lines over [`http`], and
+//!   [`fan_out`](page::fan_out), one bounded-concurrency call per item of a page.
 //! * [`error`]: one [`Error`] with a gRPC-like [`ErrorKind`].
 //! * [`http`] and [`ratelimit`]: the HTTP client with auth providers, retries that honour the
-//!   server, and a shared client-side rate limiter.
+//!   server, and a shared client-side rate limiter; the `http` crate's `Method`, `StatusCode`
+//!   and header types, and [`Url`].
 //! * [`syncer`], [`provision`], [`account`], [`delete`], [`action`], [`connector`]: the traits.
 //! * [`sync`]: the engine that drives a connector into a `.c1z`, concurrently and resumably.
 //! * [`store`]: the upstream-compatible `.c1z` file, written and read.
@@ -130,6 +133,8 @@ pub use async_trait::async_trait;
 pub use connector::Connector;
 pub use error::{Error, ErrorKind, Result};
 pub use syncer::ResourceSyncer;
+/// URLs, from the [`url`] crate (what [`http::HttpClient::base_url`] returns).
+pub use url::Url;
 
 /// The names a connector implementation needs, in one import.
 pub mod prelude {
@@ -148,8 +153,8 @@ pub mod prelude {
         ResourceId, ResourceType, RoleTrait, SecretTrait, TraitKind, UserStatus, UserTrait,
     };
     pub use crate::page::{
-        OffsetPager, Page, PageRequest, PageState, PageToken, ScimPager, TokenBag, cursor_token,
-        stream_pages,
+        Listing, OffsetPager, Page, PageRequest, PageState, PageToken, ScimPager, TokenBag,
+        cursor_token, fan_out, stream_pages,
     };
     pub use crate::provision::{
         GrantOutcome, GrantRequest, Provisioner, RevokeOutcome, RevokeRequest,

@@ -235,7 +235,7 @@ impl ResourceSyncer for Users {
         user_type()
     }
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         let t = &self.0;
         let token = page.token;
         // The second page is at offset `page`.
@@ -263,7 +263,7 @@ impl ResourceSyncer for Groups {
         group_type()
     }
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         self.0.page(page.token.as_ref(), self.0.groups, |i| {
             Resource::new(&group_type(), format!("g{i}"), format!("Group {i}"))
                 .with_group_trait(GroupTrait::default())
@@ -271,7 +271,7 @@ impl ResourceSyncer for Groups {
         })
     }
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (r, _) = (&req.resource, req.page);
+        let r = &req.resource;
         Ok(Page::last(vec![
             Entitlement::new(r, "member", Purpose::Assignment).grantable_to(["user"]),
         ]))

@@ -402,6 +402,8 @@ async fn a_second_sync_keeps_the_first_for_diffing_and_retention_keeps_two() {
         for g in s.groups.values_mut() {
             g.members.remove("u3");
         }
+        s.users.get_mut("u4").unwrap().enabled = true;
+        s.users.get_mut("u1").unwrap().name = "Ada King".into();
     });
     let second = sync_to_file(&c, &path, &opts(), None).await.unwrap();
     assert_ne!(first.sync_id, second.sync_id);
@@ -409,6 +411,44 @@ async fn a_second_sync_keeps_the_first_for_diffing_and_retention_keeps_two() {
     assert_eq!(reader.sync().sync_id, second.sync_id);
     let diff = reader.diff_with_previous().unwrap();
     assert_eq!(diff.resources_removed, vec!["user:u3"]);
+    // Changed resources, by id, with the fields that changed.
+    let changed: Vec<(&str, Vec<&str>)> = diff
+        .resources_changed
+        .iter()
+        .map(|c| {
+            (
+                c.id.as_str(),
+                c.fields.iter().map(|f| f.field.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("group:g1", vec!["group.profile.member_count"]),
+            ("group:g2", vec!["group.profile.member_count"]),
+            ("user:u1", vec!["display_name", "user.name.family_name"]),
+            ("user:u4", vec!["user.status"]),
+        ]
+    );
+    let u4 = &diff
+        .resources_changed
+        .iter()
+        .find(|c| c.id == "user:u4")
+        .unwrap()
+        .fields[0];
+    assert_eq!(
+        (u4.before.as_str(), u4.after.as_str()),
+        (Some("disabled"), Some("enabled"))
+    );
+    assert_eq!(
+        diff.resources_changed
+            .iter()
+            .find(|c| c.id == "user:u1")
+            .unwrap()
+            .display_name,
+        "Ada King"
+    );
     assert!(
         diff.grants_added
             .contains(&"group:g2:member:user:u5".to_string()),
@@ -596,7 +636,7 @@ impl ResourceSyncer for ParallelUsers {
         ResourceType::new("user", "User").with_trait(TraitKind::User)
     }
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         if self.calls.fetch_add(1, Ordering::SeqCst) >= self.fail_after {
             return Err(Error::new(ErrorKind::Unavailable, "killed"));
         }

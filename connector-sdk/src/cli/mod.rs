@@ -66,6 +66,7 @@ mod c1_service;
 mod credentials;
 mod ops;
 mod output;
+mod reserved;
 mod service;
 
 use std::ffi::OsString;
@@ -251,8 +252,36 @@ pub fn run<C: ConnectorConfig>(app: AppInfo) -> ExitCode {
 /// The clap command of a binary with config `C`: standard flags, connector flags, each
 /// with its `BATON_*` variable. Required connector flags are marked in their help and
 /// checked by the runner (so its message can name the variable too).
-pub fn command<C: ConnectorConfig>(app: AppInfo) -> clap::Command {
-    Cli::<C>::command()
+///
+/// Fails when a connector field reuses a name the runner reserves (a long flag such as
+/// `--client-id`, `--file` or `--log-level`, its `BATON_*` variable, a short flag, or the
+/// field name clap uses as its id), naming the field, the SDK's flag and the fix (e.g.
+/// rename the flag to `--myapp-client-id`). Clap would panic on such a clash in a debug
+/// build and mix the two flags up in a release build.
+///
+/// ```
+/// use connector_sdk::cli::{command, AppInfo, BuildContext, ConnectorConfig};
+/// use connector_sdk::{Connector, Result};
+///
+/// #[derive(clap::Args, Debug)]
+/// struct Config {
+///     /// The app's OAuth client id (named like the SDK's --client-id).
+///     #[arg(long)]
+///     client_id: Option<String>,
+/// }
+///
+/// impl ConnectorConfig for Config {
+///     fn build(self, _ctx: &BuildContext) -> Result<Box<dyn Connector>> {
+///         Err(connector_sdk::Error::unimplemented("not in this example"))
+///     }
+/// }
+///
+/// let err = command::<Config>(AppInfo::new("baton-myapp", "0.1.0", "Syncs MyApp")).unwrap_err();
+/// assert!(err.to_string().contains("--myapp-client-id (BATON_MYAPP_CLIENT_ID)"));
+/// ```
+pub fn command<C: ConnectorConfig>(app: AppInfo) -> Result<clap::Command> {
+    reserved::check::<C>(&app)?;
+    Ok(Cli::<C>::command()
         .name(app.name)
         .bin_name(app.name)
         .version(app.version)
@@ -271,7 +300,7 @@ pub fn command<C: ConnectorConfig>(app: AppInfo) -> clap::Command {
                 a = a.required(false).help(format!("{help} [required]"));
             }
             a
-        })
+        }))
 }
 
 /// Flags whose help says `[required]`.
@@ -411,7 +440,14 @@ fn config_schema(cmd: &clap::Command, app: AppInfo) -> serde_json::Value {
 /// Runs the binary with explicit arguments (the first is the program name). The
 /// environment is the process's. Used by [`run`] and by tests.
 pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> ExitCode {
-    let cmd = command::<C>(app);
+    let cmd = match command::<C>(app) {
+        Ok(cmd) => cmd,
+        // A connector bug, not the operator's configuration.
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
     let matches = match cmd.clone().try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/`: every handler reads the file through the shared
 //! [`C1zReader`] on a blocking thread and answers one page at most.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::{Grant, Resource, ResourceId};
-use crate::store::{Access, C1zReader, DiffItem, DiffKind, GrantsOf, RowPage, SyncRun};
+use crate::store::{
+    Access, C1zReader, DiffItem, DiffKind, FieldChange, GrantsOf, RowPage, SyncRun, field_changes,
+};
 
 use super::error::ApiError;
 use super::params::Params;
@@ -580,14 +582,6 @@ pub(crate) async fn diff(State(state): State<AppState>, RawQuery(raw): RawQuery)
     .await
 }
 
-/// One changed field of a resource.
-#[derive(Serialize)]
-struct FieldChange {
-    field: String,
-    before: Value,
-    after: Value,
-}
-
 #[derive(Serialize)]
 struct DiffRow {
     /// `added`, `removed` or `changed`.
@@ -604,45 +598,6 @@ struct DiffRow {
     grant_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     fields: Vec<FieldChange>,
-}
-
-/// Flattens nested objects into `a.b.c` keys (arrays stay whole).
-fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
-    match v {
-        Value::Object(map) => {
-            for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, v, out);
-            }
-        }
-        other => {
-            out.insert(prefix.to_string(), other.clone());
-        }
-    }
-}
-
-/// The fields that differ between two versions of a resource.
-fn field_changes(before: &Resource, after: &Resource) -> Vec<FieldChange> {
-    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
-    flatten(
-        "",
-        &serde_json::to_value(before).unwrap_or_default(),
-        &mut a,
-    );
-    flatten("", &serde_json::to_value(after).unwrap_or_default(), &mut b);
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    keys.into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| FieldChange {
-            field: k.clone(),
-            before: a.get(k).cloned().unwrap_or(Value::Null),
-            after: b.get(k).cloned().unwrap_or(Value::Null),
-        })
-        .collect()
 }
 
 /// GET /api/diff/{kind}?from=&to=&after=&limit=: one kind of change, paged.

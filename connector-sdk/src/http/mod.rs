@@ -36,6 +36,19 @@
 //!
 //! [`send_json`]: RequestBuilder::send_json
 //! * maps a final failure to an [`Error`] with the status, its kind and the API's message.
+//!
+//! The HTTP vocabulary is re-exported from the [`http`] crate (the types `reqwest`,
+//! `axum` and `tonic` share), so a connector needs no other crate to name a method, a
+//! status or a header:
+//!
+//! ```
+//! use connector_sdk::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+//! let mut headers = HeaderMap::new();
+//! headers.insert(HeaderName::from_static("x-api-version"), HeaderValue::from_static("2"));
+//! assert!(headers.get(header::LINK).is_none());
+//! assert_eq!(Method::GET.as_str(), "GET");
+//! assert_eq!(StatusCode::from_u16(404).unwrap().canonical_reason(), Some("Not Found"));
+//! ```
 
 pub mod auth;
 mod error_body;
@@ -46,13 +59,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
 
+/// Header names as constants (`header::LINK`, `header::CONTENT_TYPE`, …), from the
+/// [`http`] crate.
+pub use ::http::header;
+// The HTTP vocabulary, from the `http` crate (the types reqwest, axum and tonic share),
+// so a connector names methods, statuses and headers without depending on another crate.
+pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 pub use error_body::{api_message, error_from_response};
 pub(crate) use request::may_have_applied;
 pub use request::{JSON, RequestBuilder, SCIM_JSON};

@@ -337,6 +337,32 @@ impl RequestBuilder {
         self.send_json_validated(|_: &T| Ok(())).await
     }
 
+    /// [`send_json`](Self::send_json), returning the response as well as the parsed body,
+    /// for what the headers say (a `Link: rel="next"`, a cursor, a total count).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: connector_sdk::http::HttpClient) -> connector_sdk::Result<()> {
+    /// let (users, resp): (Vec<serde_json::Value>, _) = client.get(&["users"]).send_json_with_response().await?;
+    /// let next = resp.header("link").and_then(connector_sdk::page::link_next);
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_json_with_response<T: DeserializeOwned + Send>(
+        self,
+    ) -> Result<(T, Response)> {
+        let mut parsed = None;
+        let resp = self
+            .send_checked(|r| {
+                parsed = Some(r.json::<T>()?);
+                Ok(())
+            })
+            .await?;
+        match parsed {
+            Some(v) => Ok((v, resp)),
+            None if resp.is_success() => Ok((resp.json()?, resp)),
+            None => Err(resp.to_error()),
+        }
+    }
+
     /// [`send_json`](Self::send_json), where the parsed body must also pass `validate`
     /// (e.g. a SCIM page must start where it was asked to). A body that fails it is
     /// treated like one that does not parse: retried for idempotent requests, and the last

@@ -20,18 +20,27 @@
 //! Ready pagers compute the next token for offset/limit ([`OffsetPager`]), SCIM
 //! ([`ScimPager`]), opaque cursors ([`cursor_token`]) and RFC 8288 links ([`link_next`]).
 //! Nested listings keep a stack of states in a [`TokenBag`].
+//!
+//! Most REST listings need none of these by hand: a [`Listing`] declares the shape
+//! (`Listing::get("/users").items_at("/data").cursor_in_body("/next_cursor", "cursor")`)
+//! and reads one page per call over the SDK's HTTP client. [`fan_out`] makes one call per
+//! item of a page, a bounded number at a time.
 
 mod driver;
+mod fan_out;
 mod guard;
 mod hand_out;
+mod listing;
 mod pagers;
 mod token_bag;
 
 pub use driver::{DrivenPage, DriverOptions, ListingDriver, stream_pages};
+pub use fan_out::fan_out;
 pub use guard::{
     GuardedPage, Identified, Keyed, MAX_EMPTY_PAGES_IN_A_ROW, PAGING_ERROR, PageGuard,
 };
 pub use hand_out::HandOut;
+pub use listing::Listing;
 pub use pagers::{OffsetPager, ScimPager, ScimRequest, cursor_token, link_next};
 pub use token_bag::{PageState, TokenBag};
 

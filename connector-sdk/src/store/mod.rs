@@ -16,6 +16,7 @@
 
 mod access;
 pub mod c1z;
+mod changes;
 pub mod convert;
 mod pages;
 pub mod proto;
@@ -25,6 +26,7 @@ mod workdir;
 mod writer;
 
 pub use access::{Access, AccessStep, is_direct};
+pub use changes::{FieldChange, ResourceChange, field_changes};
 pub use pages::{DiffCounts, DiffItem, DiffKind, GrantsOf, RowPage, TypeCount};
 pub use query::{DiffReport, SyncRun, SyncScope, SyncStats};
 pub use reader::{C1zReader, GrantFilter};

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::{Entitlement, Grant, Resource, ResourceId, ResourceType};
 
 use super::c1z::sql_error;
+use super::changes::ResourceChange;
 use super::convert::{self, GrantRow};
 use super::proto;
 
@@ -154,7 +155,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// What changed between two syncs, by id.
+/// What changed between two syncs: ids added and removed, and resources changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffReport {
     /// The older sync.
@@ -165,6 +166,10 @@ pub struct DiffReport {
     pub resources_added: Vec<String>,
     /// Resource ids only in the older sync.
     pub resources_removed: Vec<String>,
+    /// Resources in both syncs whose record changed (status, profile, display name…),
+    /// with the fields that changed, by id.
+    #[serde(default)]
+    pub resources_changed: Vec<ResourceChange>,
     /// Entitlement ids only in the newer sync.
     pub entitlements_added: Vec<String>,
     /// Entitlement ids only in the older sync.
@@ -511,13 +516,14 @@ fn ids_only_in(conn: &Connection, table: &str, a: &str, b: &str) -> Result<Vec<S
         .map_err(sql_error)
 }
 
-/// Ids added and removed from sync `from` to sync `to`.
+/// Ids added and removed, and resources changed, from sync `from` to sync `to`.
 pub(crate) fn diff(conn: &Connection, from: &str, to: &str) -> Result<DiffReport> {
     Ok(DiffReport {
         from_sync: from.to_string(),
         to_sync: to.to_string(),
         resources_added: ids_only_in(conn, "v1_resources", to, from)?,
         resources_removed: ids_only_in(conn, "v1_resources", from, to)?,
+        resources_changed: super::changes::changed_resources(conn, from, to)?,
         entitlements_added: ids_only_in(conn, "v1_entitlements", to, from)?,
         entitlements_removed: ids_only_in(conn, "v1_entitlements", from, to)?,
         grants_added: ids_only_in(conn, "v1_grants", to, from)?,

@@ -426,7 +426,7 @@ impl ResourceSyncer for UserSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         let all: Vec<Resource> = self
             .state
             .lock()
@@ -577,7 +577,7 @@ impl ResourceSyncer for GroupSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         let all: Vec<Resource> = self
             .state
             .lock()
@@ -589,7 +589,7 @@ impl ResourceSyncer for GroupSyncer {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         Ok(Page::last(vec![member_entitlement(resource)]))
     }
 
@@ -672,7 +672,7 @@ impl ResourceSyncer for FolderSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         let all: Vec<Resource> = self
             .state
             .lock()
@@ -713,7 +713,7 @@ impl ResourceSyncer for DocumentSyncer {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         Ok(Page::last(vec![read_entitlement(resource)]))
     }
 

@@ -81,7 +81,7 @@ impl ResourceSyncer for Users {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         let (range, next) = window(self.0.users, &page, self.0.page_size)?;
         let rt = types::user();
         let items = range
@@ -104,7 +104,7 @@ impl ResourceSyncer for Groups {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         let (range, next) = window(self.0.groups, &page, self.0.page_size)?;
         let rt = types::group();
         let items = range
@@ -117,7 +117,7 @@ impl ResourceSyncer for Groups {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         Ok(Page::last(vec![
             Entitlement::assignment(resource, "member").grantable_to(["user"]),
         ]))

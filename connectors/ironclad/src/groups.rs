@@ -93,7 +93,7 @@ impl ResourceSyncer for GroupSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         // With a total, the first page hands out every other page to fetch at once.
         let pager = ScimPager::new(PAGE_SIZE);
         let req = pager.request(page.token.as_ref())?;
@@ -106,14 +106,14 @@ impl ResourceSyncer for GroupSyncer {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         Ok(Page::last(vec![member_entitlement(resource)]))
     }
 
     /// Members come inline, unpaginated, from `GET /Groups/{id}`; a vanished group is a
     /// `NotFound` (a warning for the engine).
     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         let group = self
             .client
             .get_group(&resource.id.resource)

@@ -115,7 +115,7 @@ impl ResourceSyncer for UserSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         // With a total, the first page hands out every other page to fetch at once.
         let pager = ScimPager::new(PAGE_SIZE);
         let req = pager.request(page.token.as_ref())?;

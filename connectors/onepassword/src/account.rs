@@ -28,7 +28,7 @@ impl ResourceSyncer for AccountSyncer {
 
     /// The one account; the first call of a sync refreshes the cached `op account get`.
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (parent, _page) = (req.parent.as_ref(), req.page);
+        let parent = req.parent.as_ref();
         if parent.is_some() {
             return Ok(Page::empty());
         }
@@ -42,7 +42,7 @@ impl ResourceSyncer for AccountSyncer {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         Ok(Page::last(vec![entitlement(
             resource,
             "member",
@@ -52,7 +52,7 @@ impl ResourceSyncer for AccountSyncer {
 
     /// Every user, whatever their state.
     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         let users: Vec<OpUser> = self.client.json("listing users", &["user", "list"]).await?;
         let ent = entitlement(resource, "member", Purpose::Assignment);
         Ok(Page::last(

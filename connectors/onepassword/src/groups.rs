@@ -74,7 +74,7 @@ impl ResourceSyncer for GroupSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (parent, _page) = (req.parent.as_ref(), req.page);
+        let parent = req.parent.as_ref();
         list_under_account(&self.client, parent, "group", |g: &OpGroup, account| {
             (!g.id.is_empty()).then(|| group_resource(g, account))
         })
@@ -86,7 +86,7 @@ impl ResourceSyncer for GroupSyncer {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         Ok(Page::last(vec![
             entitlement(resource, "member", Purpose::Assignment),
             entitlement(resource, "manager", Purpose::Permission),
@@ -94,7 +94,7 @@ impl ResourceSyncer for GroupSyncer {
     }
 
     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         let members = self.members(&resource.id.resource).await?;
         let member = entitlement(resource, "member", Purpose::Assignment);
         let manager = entitlement(resource, "manager", Purpose::Permission);

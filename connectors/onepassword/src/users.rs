@@ -61,7 +61,7 @@ impl ResourceSyncer for UserSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (parent, _page) = (req.parent.as_ref(), req.page);
+        let parent = req.parent.as_ref();
         list_under_account(&self.client, parent, "user", |u: &OpUser, account| {
             (!u.id.is_empty()).then(|| user_resource(u, account))
         })

@@ -139,7 +139,7 @@ impl ResourceSyncer for VaultSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (parent, _page) = (req.parent.as_ref(), req.page);
+        let parent = req.parent.as_ref();
         list_under_account(&self.client, parent, "vault", |v: &OpVault, account| {
             (!v.id.is_empty()).then(|| vault_resource(v, account))
         })
@@ -151,7 +151,7 @@ impl ResourceSyncer for VaultSyncer {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         let business = self.client.is_business().await?;
         let mut out = Vec::new();
         if self.allowed("member") {

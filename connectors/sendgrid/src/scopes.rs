@@ -128,7 +128,7 @@ impl ResourceSyncer for ScopeSyncer {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         Ok(Page::last(vec![assigned_entitlement(resource)]))
     }
 

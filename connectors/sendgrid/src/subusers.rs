@@ -52,7 +52,7 @@ impl ResourceSyncer for SubuserSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         if self.ignore {
             return Ok(Page::empty());
         }

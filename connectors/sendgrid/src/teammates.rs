@@ -87,7 +87,7 @@ impl ResourceSyncer for TeammateSyncer {
 
     /// Teammates 500 at a time (offset += page length), then one page of pending invitations.
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         if page
             .token
             .as_ref()
@@ -119,7 +119,7 @@ impl ResourceSyncer for TeammateSyncer {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         if self.ignore_subusers || resource.id.resource.starts_with(PENDING_PREFIX) {
             return Ok(Page::empty());
         }

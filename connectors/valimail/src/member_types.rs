@@ -82,7 +82,7 @@ impl ResourceSyncer for MemberTypeSyncer {
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let (resource, _page) = (&req.resource, req.page);
+        let resource = &req.resource;
         Ok(Page::last(vec![member_entitlement(resource)]))
     }
 

@@ -117,7 +117,7 @@ impl ResourceSyncer for UserSyncer {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let (_parent, page) = (req.parent.as_ref(), req.page);
+        let page = req.page;
         let users = self.client.users_page(page.token.as_ref()).await?;
         Ok(users.map(|u| user_resource(&u)))
     }
