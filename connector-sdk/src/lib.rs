@@ -122,7 +122,9 @@ pub mod schema;
 pub mod scim;
 #[cfg(feature = "service")]
 pub mod service;
+#[cfg(feature = "sync")]
 pub mod store;
+#[cfg(feature = "sync")]
 pub mod sync;
 pub mod syncer;
 #[cfg(feature = "testing")]
