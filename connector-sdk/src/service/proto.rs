@@ -13,7 +13,10 @@
 //! never send or read are left out (decoders skip unknown fields).
 
 // Without `fake-c1` only what service mode sends and reads is used.
-#![cfg_attr(not(feature = "fake-c1"), allow(dead_code, unused_imports))]
+#![cfg_attr(
+    not(feature = "fake-c1"),
+    allow(dead_code, unused_imports, clippy::enum_variant_names)
+)]
 
 use std::collections::BTreeMap;
 
