@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use connector_sdk::flags::flag_and_env;
 use connector_sdk::{Error, Result};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::permissions::LIMITABLE;
 
