@@ -153,7 +153,8 @@ impl ConnectorHandle {
 }
 
 /// The resource types of `syncers`, in order, each validated; two syncers declaring the
-/// same type is a connector bug.
+/// same type, or a syncer emitting grants for a type no syncer lists
+/// ([`ResourceSyncer::emits_grants_for`]), is a connector bug.
 pub(crate) fn checked_types(syncers: &[Arc<dyn ResourceSyncer>]) -> Result<Vec<ResourceType>> {
     let mut seen = std::collections::BTreeSet::new();
     let mut types = Vec::with_capacity(syncers.len());
@@ -167,6 +168,17 @@ pub(crate) fn checked_types(syncers: &[Arc<dyn ResourceSyncer>]) -> Result<Vec<R
             )));
         }
         types.push(rt);
+    }
+    for s in syncers {
+        for t in s.emits_grants_for() {
+            if !seen.contains(&t) {
+                return Err(Error::internal(format!(
+                    "connector bug: the {:?} syncer's emits_grants_for names resource type {t:?}, which no syncer lists; this connector has [{}]",
+                    s.resource_type().id,
+                    seen.iter().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
     }
     Ok(types)
 }
