@@ -20,6 +20,7 @@ use crate::action::ActionHandler;
 use crate::connector::{Capabilities, Connector, ConnectorMetadata, capabilities};
 use crate::error::{Error, Result};
 use crate::model::ResourceType;
+use crate::provision::{GrantOutcome, GrantRequest, RevokeOutcome, RevokeRequest};
 use crate::syncer::ResourceSyncer;
 
 /// A connector with its syncers and actions built once. Cheap to clone.
@@ -149,6 +150,56 @@ impl ConnectorHandle {
     /// The capabilities document.
     pub fn capabilities(&self) -> Capabilities {
         capabilities(self)
+    }
+
+    /// Grants [`GrantRequest::entitlement`] to [`GrantRequest::principal`] through the
+    /// provisioner of the entitlement's resource type: what the CLI runner and service mode
+    /// call. A type without a provisioner is [`ErrorKind::Unimplemented`](crate::ErrorKind).
+    pub async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let rt = &req.entitlement.resource().resource_type;
+        let syncer = self.syncer(rt)?;
+        let prov = syncer.provisioner().ok_or_else(|| {
+            Error::unimplemented(format!(
+                "the connector cannot grant entitlements of {rt} resources"
+            ))
+        })?;
+        prov.grant(req).await
+    }
+
+    /// Revokes [`RevokeRequest::grant`] through the provisioner of its entitlement's
+    /// resource type: what the CLI runner and service mode call. A type without a
+    /// provisioner, or an entitlement its provisioner declares grant-only
+    /// ([`Provisioner::grant_only`](crate::provision::Provisioner::grant_only)), is [`ErrorKind::Unimplemented`](crate::ErrorKind),
+    /// and the connector is not called.
+    ///
+    /// ```
+    /// use connector_sdk::handle::ConnectorHandle;
+    /// use connector_sdk::prelude::*;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = ConnectorHandle::new(connector_sdk::testing::MemoryConnector::seeded()).unwrap();
+    /// let nowhere = Resource::with_id(ResourceId::new("planet", "p1"), "P");
+    /// let grant = Grant::new(&Entitlement::assignment(&nowhere, "member"), ResourceId::new("user", "u1"));
+    /// let err = handle.revoke(RevokeRequest::new(&grant)).await.unwrap_err();
+    /// assert!(err.to_string().contains("unknown resource type"));
+    /// # });
+    /// ```
+    pub async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let rt = &req.grant.entitlement_resource().resource_type;
+        let syncer = self.syncer(rt)?;
+        let prov = syncer.provisioner().ok_or_else(|| {
+            Error::unimplemented(format!(
+                "the connector cannot revoke grants of {rt} resources"
+            ))
+        })?;
+        if prov.grant_only().covers_grant(&req.grant) {
+            return Err(Error::unimplemented(format!(
+                "entitlement {} is grant-only: the connector can grant it but not revoke it (grant {} was not changed; remove it in the application itself)",
+                req.grant.entitlement_id(),
+                req.grant.id()
+            )));
+        }
+        prov.revoke(req).await
     }
 }
 

@@ -8,7 +8,11 @@ use crate::provision::{GrantOutcome, GrantRequest, RevokeOutcome, RevokeRequest}
 /// Grants `entitlement` to `principal` twice and revokes it twice through the connector,
 /// and checks the second of each reports "already exists" / "already revoked".
 ///
-/// Leaves the tenant as it found it when the principal did not hold the entitlement.
+/// Leaves the tenant as it found it when the principal did not hold the entitlement. An
+/// entitlement the provisioner declares grant-only
+/// ([`Provisioner::grant_only`](crate::provision::Provisioner::grant_only)) is granted
+/// twice and not revoked (the SDK never asks the connector to revoke it), so the principal
+/// keeps it.
 pub async fn check_provisioning_idempotent(
     connector: &dyn Connector,
     principal: &Resource,
@@ -48,6 +52,9 @@ pub async fn check_provisioning_idempotent(
                 principal.id
             ));
         }
+    }
+    if prov.grant_only().covers(entitlement.slug()) {
+        return Ok(());
     }
     match prov.revoke(RevokeRequest::new(&grant)).await {
         Ok(RevokeOutcome::Revoked) => {}
