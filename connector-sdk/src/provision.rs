@@ -253,3 +253,69 @@ where
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::model::ResourceId;
+
+    fn block<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn req() -> GrantRequest {
+        let team = Resource::with_id(ResourceId::new("team", "t1"), "T");
+        let user = Resource::with_id(ResourceId::new("user", "u1"), "U");
+        GrantRequest::new(&user, &Entitlement::assignment(&team, "member"))
+    }
+
+    #[test]
+    fn a_race_the_api_reports_is_an_idempotent_outcome() {
+        let raced = block(idempotent_grant(&req(), async { Ok(false) }, async {
+            Err(Error::new(ErrorKind::AlreadyExists, "member already").with_http_status(409))
+        }));
+        assert_eq!(raced.unwrap(), GrantOutcome::AlreadyExists);
+        let raced = block(idempotent_revoke(async { Ok(true) }, async {
+            Err(Error::not_found("no such member"))
+        }));
+        assert_eq!(raced.unwrap(), RevokeOutcome::AlreadyRevoked);
+    }
+
+    #[test]
+    fn failures_are_errors_and_a_failed_check_writes_nothing() {
+        let err = block(idempotent_grant(
+            &req(),
+            async { Err(Error::new(ErrorKind::PermissionDenied, "no read scope")) },
+            async { panic!("no write after a failed check") },
+        ))
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+        let err = block(idempotent_revoke(async { Ok(true) }, async {
+            Err(Error::new(ErrorKind::Unavailable, "503"))
+        }))
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn grant_only_covers_by_slug_or_all() {
+        let team = Resource::with_id(ResourceId::new("team", "t:1"), "T");
+        let owner = Grant::new(
+            &Entitlement::assignment(&team, "owner"),
+            ResourceId::new("user", "u1"),
+        );
+        let member = Grant::new(
+            &Entitlement::assignment(&team, "member"),
+            ResourceId::new("user", "u1"),
+        );
+        let only_owner = GrantOnly::slugs(["owner", "owner"]);
+        assert_eq!(only_owner.as_slice(), ["owner"]);
+        assert!(only_owner.covers_grant(&owner) && !only_owner.covers_grant(&member));
+        assert!(GrantOnly::all().covers_grant(&member));
+        assert!(!GrantOnly::none().covers_grant(&owner));
+    }
+}
