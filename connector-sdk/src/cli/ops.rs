@@ -98,15 +98,15 @@ fn json_object(raw: &Option<String>, flag: &str) -> Result<Profile> {
 
 fn last_sync(a: &CommonArgs, why: &str) -> Result<C1zReader> {
     C1zReader::open(&a.file).map_err(|e| {
-        Error::new(
-            e.kind(),
-            format!(
-                "{why} needs ids from a previous sync in {} ({}): {}; run a sync first, or point --file at one",
-                a.file.display(),
-                flag_and_env("file"),
-                e.message()
-            ),
-        )
+        let message = format!(
+            "{why} needs ids from a previous sync in {} ({}): {}; run a sync first, or point --file at one",
+            a.file.display(),
+            flag_and_env("file"),
+            e.message()
+        );
+        // Keeps the cause: a file the process may not read is not the SaaS refusing the
+        // credentials (the runner then names no credential flag).
+        Error::new(e.kind(), message).with_source(e)
     })
 }
 
