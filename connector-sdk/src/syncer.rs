@@ -224,7 +224,7 @@ pub(crate) fn undeclared_grant(
     declared: &[String],
 ) -> Option<String> {
     let on = g.entitlement_resource();
-    if on == listed || declared.iter().any(|t| *t == on.resource_type) {
+    if on == listed || declared.contains(&on.resource_type) {
         return None;
     }
     Some(format!(

@@ -46,7 +46,7 @@ use crate::error::Result;
 ///     fn resource_type(&self) -> ResourceType {
 ///         ResourceType::new("team", "Team").with_trait(TraitKind::Group)
 ///     }
-///     async fn list(&self, _parent: Option<&ResourceId>, _page: PageRequest) -> Result<Page<Resource>> {
+///     async fn list(&self, _req: ListRequest) -> Result<Page<Resource>> {
 ///         let ids: Vec<String> = self.names.iter().map(|(id, _)| id.clone()).collect();
 ///         let names = fan_out(ids.clone(), 4, |id| self.details(id)).await?;
 ///         let rt = self.resource_type();
@@ -57,7 +57,7 @@ use crate::error::Result;
 /// }
 /// # futures::executor::block_on(async {
 /// let teams = Teams { names: vec![("t1".into(), "Core".into())] };
-/// let page = teams.list(None, PageRequest::first()).await.unwrap();
+/// let page = teams.list(ListRequest::new(None, PageRequest::first())).await.unwrap();
 /// assert_eq!(page.items[0].display_name, "Core");
 /// # });
 /// ```
