@@ -71,6 +71,7 @@ async fn run(grants: usize) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let base = format!("http://{}", bound.local_addr());
     tokio::spawn(bound.serve_until(std::future::pending()));
+    connector_sdk::http::ensure_tls_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .build()

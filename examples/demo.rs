@@ -211,7 +211,6 @@ async fn service_mode(sim: &SendgridSimulator, out: &Path) -> Result<()> {
     use connector_sdk::service::fake::FakeC1;
     use connector_sdk::service::proto::{self, FinalState, names};
     use connector_sdk::service::{ServiceConfig, StatusHandle, run_service};
-    use connector_sdk::store::convert;
     use connector_sdk::sync::StopSignal;
     use std::collections::BTreeMap;
     use std::time::Duration;
@@ -248,10 +247,10 @@ async fn service_mode(sim: &SendgridSimulator, out: &Path) -> Result<()> {
     drop(reader);
     let sync_task = c1.enqueue_sync_full();
     let grant_task = c1.enqueue_grant(
-        convert::entitlement_to_proto(&entitlement, Some(&scope), &BTreeMap::new()),
-        convert::resource_to_proto(&principal),
+        proto::entitlement_to_proto(&entitlement, Some(&scope), &BTreeMap::new()),
+        proto::resource_to_proto(&principal),
     );
-    let revoke_task = c1.enqueue_revoke(convert::grant_to_proto(&held).0);
+    let revoke_task = c1.enqueue_revoke(proto::grant_to_proto(&held).0);
 
     let mut config = ServiceConfig::new(&creds.client_id, creds.client_secret.clone());
     config.extra_ca_pem = Some(c1.ca_pem().as_bytes().to_vec());

@@ -59,6 +59,7 @@ fn url_in(line: &str) -> String {
 }
 
 async fn file_name(url: &str) -> String {
+    connector_sdk::http::ensure_tls_provider();
     let v: serde_json::Value = reqwest::get(format!("{url}/api/file"))
         .await
         .unwrap()
@@ -107,6 +108,7 @@ async fn inspect_serve_serves_the_file_on_loopback() {
     let (_running, line) = Running::start(cmd);
     let url = url_in(&line);
     assert_eq!(file_name(&url).await, "tenant.c1z");
+    connector_sdk::http::ensure_tls_provider();
     let page = reqwest::get(format!("{url}/"))
         .await
         .unwrap()

@@ -12,7 +12,6 @@ use common::command;
 use connector_sdk::model::ResourceId;
 use connector_sdk::service::fake::{FakeC1, TestCredentials};
 use connector_sdk::service::proto::{self, FinalState, FinishTaskRequest, TaskType, names};
-use connector_sdk::store::convert;
 use connector_sdk::store::{C1zReader, GrantFilter};
 use secrecy::ExposeSecret;
 
@@ -141,11 +140,11 @@ const WAIT: Duration = Duration::from_secs(30);
 fn ent_proto(r: &C1zReader, id: &str) -> proto::Entitlement {
     let e = r.entitlement(id).unwrap().unwrap();
     let res = r.resource(e.resource()).unwrap().unwrap();
-    convert::entitlement_to_proto(&e, Some(&res), &BTreeMap::new())
+    proto::entitlement_to_proto(&e, Some(&res), &BTreeMap::new())
 }
 
 fn resource_proto(r: &C1zReader, t: &str, id: &str) -> proto::Resource {
-    convert::resource_to_proto(&r.resource(&ResourceId::new(t, id)).unwrap().unwrap())
+    proto::resource_to_proto(&r.resource(&ResourceId::new(t, id)).unwrap().unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,7 +222,7 @@ async fn hello_sync_upload_grant_and_revoke_through_the_fake_c1() {
     assert_eq!(resp.grants.len(), 1);
     assert_eq!(resp.grants[0].id, "group:g2:member:user:u5");
 
-    let (g, _) = convert::grant_to_proto(&local.grant("group:g1:member:user:u1").unwrap().unwrap());
+    let (g, _) = proto::grant_to_proto(&local.grant("group:g1:member:user:u1").unwrap().unwrap());
     let revoke_id = c1.enqueue_revoke(g);
     let f = c1.wait_for_finish(&revoke_id, WAIT).await.unwrap();
     let (response, _) = success(&f);
@@ -369,7 +368,7 @@ async fn create_account_is_encrypted_to_the_age_recipient_and_delete_and_actions
     let args = serde_json::json!({"user_id": "u2"});
     let invoke = c1.enqueue_other(TaskType::ActionInvoke(proto::ActionInvokeTask {
         name: "disable_user".into(),
-        args: Some(convert::struct_from_profile(args.as_object().unwrap())),
+        args: Some(proto::struct_from_profile(args.as_object().unwrap())),
         annotations: vec![],
         resource_type_id: String::new(),
     }));
@@ -426,7 +425,7 @@ async fn create_account_is_encrypted_to_the_age_recipient_and_delete_and_actions
     let out: proto::InvokeActionResponse =
         proto::from_any(names::INVOKE_ACTION_RESPONSE, resp.as_ref().unwrap()).unwrap();
     assert_eq!(out.status, proto::action_status::COMPLETE);
-    let result = convert::profile_from_struct(out.response.as_ref().unwrap());
+    let result = proto::profile_from_struct(out.response.as_ref().unwrap());
     assert_eq!(result["enabled"], false);
     let status = c1.enqueue_other(TaskType::ActionStatus(proto::ActionStatusTask {
         name: String::new(),

@@ -103,6 +103,7 @@ pub mod bid;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod command;
+pub mod config;
 pub mod connector;
 pub mod context;
 pub mod delete;
@@ -117,12 +118,15 @@ pub mod model;
 pub mod page;
 pub mod provision;
 pub mod ratelimit;
+pub mod read_only;
 pub mod retry;
 pub mod schema;
 pub mod scim;
 #[cfg(feature = "service")]
 pub mod service;
+#[cfg(feature = "sync")]
 pub mod store;
+#[cfg(feature = "sync")]
 pub mod sync;
 pub mod syncer;
 #[cfg(feature = "testing")]

@@ -32,8 +32,8 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ::http::HeaderMap;
 use governor::{DefaultDirectRateLimiter, Quota};
-use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
 /// Reset values above this many seconds are absolute epoch times, not relative seconds

@@ -65,6 +65,7 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", driver.display()));
         let base = format!("http://127.0.0.1:{port}");
+        connector_sdk::http::ensure_tls_provider();
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -273,6 +274,7 @@ impl Drop for Browser {
                 .build()
                 .unwrap();
             rt.block_on(async {
+                connector_sdk::http::ensure_tls_provider();
                 let _ = reqwest::Client::new()
                     .delete(url)
                     .timeout(Duration::from_secs(5))

@@ -239,6 +239,7 @@ impl HttpClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<HttpClient> {
+        ensure_tls_provider();
         let http = reqwest::Client::builder()
             .user_agent(self.user_agent.clone())
             .default_headers(self.headers)
@@ -396,5 +397,22 @@ impl HttpClient {
     /// A DELETE request.
     pub fn delete(&self, segments: &[&str]) -> RequestBuilder {
         self.request(Method::DELETE, segments)
+    }
+}
+
+/// Makes sure a process-wide rustls crypto provider is installed, installing *ring*'s when
+/// none is. The SDK builds its HTTP clients on rustls without a built-in provider (ring
+/// compiles far faster than aws-lc-rs); [`HttpClientBuilder::build`] and service mode call
+/// this, so a connector never needs to. A provider the application installed first is kept.
+/// Call it before building a `reqwest` client of your own in the same process.
+///
+/// ```
+/// connector_sdk::http::ensure_tls_provider();
+/// assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+/// ```
+pub fn ensure_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err means another thread installed one in between: that one is kept.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use reqwest::Method;
-use reqwest::header::HeaderMap;
+use ::http::HeaderMap;
+use ::http::Method;
 use serde::de::DeserializeOwned;
 use url::Url;
 

@@ -4,7 +4,7 @@
 //! 404 on a read is "absent", 409 on a create is a conflict, and a PATCH answered with
 //! **200 and the resource or 204 No Content** is a success either way (RFC 7644 §3.5.2).
 
-use reqwest::header::CONTENT_TYPE;
+use ::http::header::CONTENT_TYPE;
 use serde::Serialize;
 
 use super::{ListResponse, Patched, ScimError, ScimResource, filter_eq};

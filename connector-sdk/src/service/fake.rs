@@ -191,7 +191,7 @@ impl FakeC1 {
         let ca_file = dir.path().join("fake-c1-ca.pem");
         std::fs::write(&ca_file, &ca_pem)?;
 
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
         let mut tls = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

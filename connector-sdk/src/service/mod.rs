@@ -29,7 +29,13 @@ mod credentials;
 #[cfg(feature = "fake-c1")]
 pub mod fake;
 mod hello;
+/// The wire messages, public with the fake ConductorOne (`fake-c1`) that scripts tasks
+/// and inspects answers with them; internal otherwise, so `prost` types stay out of the
+/// SDK's public API.
+#[cfg(feature = "fake-c1")]
 pub mod proto;
+#[cfg(not(feature = "fake-c1"))]
+pub(crate) mod proto;
 mod runner;
 mod tasks;
 mod tls;

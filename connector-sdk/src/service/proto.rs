@@ -7,9 +7,16 @@
 //! * package `c1.config.v1`: the `Field` of an action schema;
 //! * `google.rpc.Status`.
 //!
-//! Resources, entitlements and grants are the store's messages ([`crate::store::proto`]), so a
-//! task's grant is decoded with the same structs a `.c1z` row is. Fields we never send or
-//! read are left out (decoders skip unknown fields).
+//! Resources, entitlements and grants are the store's messages (the `.c1z` rows' protobuf
+//! structs), so a task's grant is decoded with the same structs a `.c1z` row is; the
+//! conversions from the SDK's model are re-exported here for scripting tasks. Fields we
+//! never send or read are left out (decoders skip unknown fields).
+
+// Without `fake-c1` only what service mode sends and reads is used.
+#![cfg_attr(
+    not(feature = "fake-c1"),
+    allow(dead_code, unused_imports, clippy::enum_variant_names)
+)]
 
 use std::collections::BTreeMap;
 
@@ -17,6 +24,11 @@ pub use crate::store::proto::{
     Any, Entitlement, Grant, Resource, ResourceId, ResourceType, Struct, Timestamp,
 };
 pub use prost_types::Duration;
+
+pub use crate::store::convert::{
+    entitlement_to_proto, grant_to_proto, profile_from_struct, resource_to_proto,
+    struct_from_profile,
+};
 
 /// The gRPC service name.
 pub const SERVICE: &str = "c1.connectorapi.baton.v1.BatonService";

@@ -18,7 +18,7 @@ const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/cert.pem",
 ];
 
-/// Builds a rustls client configuration (TLS 1.2+, aws-lc-rs) trusting the system roots,
+/// Builds a rustls client configuration (TLS 1.2+, ring) trusting the system roots,
 /// `SSL_CERT_FILE` and `extra_pem`, with ALPN `alpn`.
 pub(crate) fn client_config(
     extra_pem: Option<&[u8]>,
@@ -64,7 +64,7 @@ pub(crate) fn client_config(
             "no trusted root certificates: install the system's CA certificates (e.g. the ca-certificates package) or point SSL_CERT_FILE at a PEM bundle",
         ));
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::internal(format!("TLS configuration: {e}")))?

@@ -15,11 +15,11 @@
 //!   ([`Access`]).
 
 mod access;
-pub mod c1z;
+pub(crate) mod c1z;
 mod changes;
-pub mod convert;
+pub(crate) mod convert;
 mod pages;
-pub mod proto;
+pub(crate) mod proto;
 mod query;
 mod reader;
 mod workdir;

@@ -1,14 +1,12 @@
 //! Configuration: upstream's `BATON_IC_*` / `BATON_ENVIRONMENT` variables, the as-user
 //! email, read-only mode and the base-URL override.
 
-use std::fmt;
-
+use connector_sdk::config::{endpoint, required_secret};
 use connector_sdk::flags::flag_and_env;
-use connector_sdk::http::parse_base_url;
 use connector_sdk::ratelimit::RateLimitConfig;
 use connector_sdk::scim::looks_like_email;
 use connector_sdk::{Error, Result};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use url::Url;
 
 /// An Ironclad environment (a separate stack; clients do not cross environments).
@@ -56,7 +54,7 @@ pub const WRITE_SCOPES: [&str; 3] = [
 ];
 
 /// What the connector needs. `Debug` omits the secrets.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct IroncladConfig {
     /// OAuth client id (treated as sensitive).
     pub client_id: SecretString,
@@ -74,19 +72,6 @@ pub struct IroncladConfig {
     pub rate_limit: Option<RateLimitConfig>,
 }
 
-impl fmt::Debug for IroncladConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IroncladConfig")
-            .field("client_id", &"[REDACTED]")
-            .field("client_secret", &"[REDACTED]")
-            .field("environment", &self.environment)
-            .field("as_user_email", &self.as_user_email)
-            .field("read_only", &self.read_only)
-            .field("base_url", &self.base_url.as_str())
-            .finish()
-    }
-}
-
 impl IroncladConfig {
     /// Checks and builds a config; errors name the flag and its variable.
     pub fn new(
@@ -97,17 +82,8 @@ impl IroncladConfig {
         read_only: bool,
         base_url: Option<&str>,
     ) -> Result<Self> {
-        for (v, flag) in [
-            (&client_id, "ic-client-id"),
-            (&client_secret, "ic-client-secret"),
-        ] {
-            if v.expose_secret().trim().is_empty() {
-                return Err(Error::invalid_argument(format!(
-                    "{} must not be empty",
-                    flag_and_env(flag)
-                )));
-            }
-        }
+        let client_id = required_secret(client_id, "ic-client-id")?;
+        let client_secret = required_secret(client_secret, "ic-client-secret")?;
         let environment = Environment::parse(environment)?;
         let as_user_email = as_user_email.trim().to_string();
         if !looks_like_email(&as_user_email) {
@@ -116,16 +92,13 @@ impl IroncladConfig {
                 flag_and_env("as-user-email")
             )));
         }
-        let base = base_url
-            .filter(|b| !b.trim().is_empty())
-            .unwrap_or(environment.base_url());
         Ok(IroncladConfig {
-            client_id: SecretString::from(client_id.expose_secret().trim().to_string()),
-            client_secret: SecretString::from(client_secret.expose_secret().trim().to_string()),
+            client_id,
+            client_secret,
             environment,
             as_user_email,
             read_only,
-            base_url: parse_base_url(base, &flag_and_env("base-url"))?,
+            base_url: endpoint(environment.base_url(), base_url)?,
             rate_limit: Some(RateLimitConfig::per_second(10)),
         })
     }

@@ -44,7 +44,6 @@ pub fn member_entitlement(group: &Resource) -> Entitlement {
 /// Lists groups and memberships; grants and revokes membership unless read-only.
 pub struct GroupSyncer {
     client: IroncladClient,
-    read_only: bool,
     /// The as-user's id, looked up at the first revoke. Only a found id is kept (SCIM ids
     /// do not change); "not found" or a failed lookup is asked again at the next revoke, so
     /// a long-running service does not keep a stale answer.
@@ -52,11 +51,11 @@ pub struct GroupSyncer {
 }
 
 impl GroupSyncer {
-    /// A syncer; `read_only` disables provisioning.
-    pub fn new(client: IroncladClient, read_only: bool) -> Self {
+    /// A syncer over `client` (the connector wraps it in
+    /// [`ReadOnly`](connector_sdk::read_only::ReadOnly) when read-only).
+    pub fn new(client: IroncladClient) -> Self {
         GroupSyncer {
             client,
-            read_only,
             as_user_id: tokio::sync::OnceCell::new(),
         }
     }
@@ -135,7 +134,7 @@ impl ResourceSyncer for GroupSyncer {
     }
 
     fn provisioner(&self) -> Option<&dyn Provisioner> {
-        (!self.read_only).then_some(self as &dyn Provisioner)
+        Some(self)
     }
 
     fn getter(&self) -> Option<&dyn ResourceGetter> {

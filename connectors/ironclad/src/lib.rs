@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use connector_sdk::connector::ConnectorMetadata;
+use connector_sdk::read_only::ReadOnly;
 use connector_sdk::{Connector, ResourceSyncer, Result};
 
 pub use client::IroncladClient;
@@ -64,13 +65,17 @@ impl Connector for Ironclad {
         self.client.list_users(1, 1).await.map(|_| ())
     }
 
+    /// Users and groups; with `--ironclad-read-only` both are wrapped in [`ReadOnly`], so no
+    /// provisioning or account creation is offered.
     fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
-        vec![
-            Arc::new(users::UserSyncer::new(self.client.clone(), self.read_only)),
-            Arc::new(groups::GroupSyncer::new(
-                self.client.clone(),
-                self.read_only,
-            )),
-        ]
+        let syncers: Vec<Arc<dyn ResourceSyncer>> = vec![
+            Arc::new(users::UserSyncer::new(self.client.clone())),
+            Arc::new(groups::GroupSyncer::new(self.client.clone())),
+        ];
+        if self.read_only {
+            ReadOnly::wrap_all(syncers)
+        } else {
+            syncers
+        }
     }
 }

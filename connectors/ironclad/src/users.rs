@@ -95,16 +95,16 @@ pub fn user_resource(u: &User) -> Resource {
     Resource::new(&user_type(), &u.id, display).with_user_trait(user)
 }
 
-/// Lists users; creates accounts unless read-only.
+/// Lists users and creates accounts (the connector wraps it in
+/// [`ReadOnly`](connector_sdk::read_only::ReadOnly) when read-only).
 pub struct UserSyncer {
     client: IroncladClient,
-    read_only: bool,
 }
 
 impl UserSyncer {
-    /// A syncer; `read_only` disables account creation.
-    pub fn new(client: IroncladClient, read_only: bool) -> Self {
-        UserSyncer { client, read_only }
+    /// A syncer over `client`.
+    pub fn new(client: IroncladClient) -> Self {
+        UserSyncer { client }
     }
 }
 
@@ -128,7 +128,7 @@ impl ResourceSyncer for UserSyncer {
     }
 
     fn account_manager(&self) -> Option<&dyn AccountManager> {
-        (!self.read_only).then_some(self as &dyn AccountManager)
+        Some(self)
     }
 
     fn getter(&self) -> Option<&dyn ResourceGetter> {

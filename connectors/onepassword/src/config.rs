@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use connector_sdk::flags::flag_and_env;
 use connector_sdk::{Error, Result};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::permissions::LIMITABLE;
 
@@ -92,7 +92,7 @@ impl OnePasswordConfig {
                 )));
             }
         }
-        let nonblank = |s: Option<SecretString>| s.filter(|v| !v.expose_secret().trim().is_empty());
+        let nonblank = connector_sdk::config::optional_secret;
         let auth = match auth_type.trim().to_lowercase().as_str() {
             "" | "user" => {
                 let missing = |flag: &str| {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use connector_sdk::http::auth::BearerToken;
 use connector_sdk::http::{HttpClient, Response, RetryPolicy, error_from_response};
+use connector_sdk::page::{Listing, Page, PageRequest};
 use connector_sdk::{Error, ErrorKind, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
@@ -188,6 +189,7 @@ impl SendgridClient {
 
     /// One page of teammates.
     pub async fn list_teammates(&self, offset: u64, limit: u32) -> Result<Vec<Teammate>> {
+        // Used by `validate` (one teammate); listings page with `teammates_page`.
         let page: ResultList<Teammate> = self
             .http
             .get(&["v3", "teammates"])
@@ -195,6 +197,24 @@ impl SendgridClient {
             .send_json()
             .await?;
         Ok(page.result)
+    }
+
+    /// One page of `GET /v3/teammates?limit=&offset=` (`{"result": […]}`), offset-paged.
+    pub async fn teammates_page(&self, page: PageRequest) -> Result<Page<Teammate>> {
+        Listing::get("/v3/teammates")
+            .items_at("/result")
+            .offset("offset", "limit", PAGE_SIZE)
+            .page(&self.http, page)
+            .await
+    }
+
+    /// One page of `GET /v3/subusers?limit=&offset=` (an array, or `null` when there are
+    /// none), offset-paged.
+    pub async fn subusers_page(&self, page: PageRequest) -> Result<Page<Subuser>> {
+        Listing::get("/v3/subusers")
+            .offset("offset", "limit", PAGE_SIZE)
+            .page(&self.http, page)
+            .await
     }
 
     /// A teammate's detail, with scopes.

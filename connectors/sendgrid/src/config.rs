@@ -1,11 +1,9 @@
 //! Configuration: upstream's `BATON_SENDGRID_*` variables plus the base-URL override.
 
-use std::fmt;
-
+use connector_sdk::config::{endpoint, required_secret};
 use connector_sdk::flags::flag_and_env;
-use connector_sdk::http::parse_base_url;
 use connector_sdk::{Error, Result};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use url::Url;
 
 /// SendGrid's data region, which picks the API host.
@@ -40,8 +38,8 @@ impl Region {
     }
 }
 
-/// What the connector needs. `Debug` omits the API key.
-#[derive(Clone)]
+/// What the connector needs. `Debug` redacts the API key.
+#[derive(Clone, Debug)]
 pub struct SendgridConfig {
     /// The API key, sent as a bearer token.
     pub api_key: SecretString,
@@ -53,17 +51,6 @@ pub struct SendgridConfig {
     pub base_url: Url,
 }
 
-impl fmt::Debug for SendgridConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendgridConfig")
-            .field("api_key", &"[REDACTED]")
-            .field("region", &self.region)
-            .field("ignore_subusers", &self.ignore_subusers)
-            .field("base_url", &self.base_url.as_str())
-            .finish()
-    }
-}
-
 impl SendgridConfig {
     /// Checks and builds a config; errors name the flag and its variable.
     pub fn new(
@@ -72,21 +59,13 @@ impl SendgridConfig {
         ignore_subusers: bool,
         base_url: Option<&str>,
     ) -> Result<Self> {
-        if api_key.expose_secret().trim().is_empty() {
-            return Err(Error::invalid_argument(format!(
-                "{} must not be empty",
-                flag_and_env("sendgrid-api-key")
-            )));
-        }
+        let api_key = required_secret(api_key, "sendgrid-api-key")?;
         let region = Region::parse(region)?;
-        let base = base_url
-            .filter(|b| !b.trim().is_empty())
-            .unwrap_or(region.base_url());
         Ok(SendgridConfig {
-            api_key: SecretString::from(api_key.expose_secret().trim().to_string()),
+            api_key,
             region,
             ignore_subusers,
-            base_url: parse_base_url(base, &flag_and_env("base-url"))?,
+            base_url: endpoint(region.base_url(), base_url)?,
         })
     }
 }

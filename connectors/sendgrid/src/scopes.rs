@@ -10,7 +10,7 @@ use connector_sdk::prelude::*;
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 
-use crate::client::{PAGE_SIZE, SendgridClient, Teammate};
+use crate::client::{SendgridClient, Teammate};
 use crate::scope_list::SCOPES;
 use crate::teammates::PENDING_PREFIX;
 
@@ -57,18 +57,10 @@ impl ScopeMap {
         if let Some(m) = slot.clone() {
             return Ok(m);
         }
-        let pager = OffsetPager::new(PAGE_SIZE);
         let teammates: Vec<Keyed<Teammate>> =
             stream_pages("SendGrid teammates", |req: PageRequest| async move {
-                let offset = pager.offset(req.token.as_ref())?;
-                let page = client.list_teammates(offset, PAGE_SIZE).await?;
-                let next = pager.next(offset, page.len(), None);
-                Ok(Page::new(
-                    page.into_iter()
-                        .map(|t| Keyed(t.username.clone(), t))
-                        .collect(),
-                    next,
-                ))
+                let page = client.teammates_page(req).await?;
+                Ok(page.map(|t| Keyed(t.username.clone(), t)))
             })
             .try_collect()
             .await?;

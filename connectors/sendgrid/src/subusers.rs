@@ -56,14 +56,8 @@ impl ResourceSyncer for SubuserSyncer {
         if self.ignore {
             return Ok(Page::empty());
         }
-        let pager = OffsetPager::new(PAGE_SIZE);
-        let offset = pager.offset(page.token.as_ref())?;
-        let subusers = self.client.list_subusers(offset, PAGE_SIZE).await?;
-        let next = pager.next(offset, subusers.len(), None);
-        Ok(Page::new(
-            subusers.iter().map(subuser_resource).collect(),
-            next,
-        ))
+        let subusers = self.client.subusers_page(page).await?;
+        Ok(subusers.map(|s| subuser_resource(&s)))
     }
 
     fn getter(&self) -> Option<&dyn ResourceGetter> {

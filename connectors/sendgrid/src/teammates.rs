@@ -102,20 +102,12 @@ impl ResourceSyncer for TeammateSyncer {
                     .collect(),
             ));
         }
-        let pager = OffsetPager::new(PAGE_SIZE);
-        let offset = pager.offset(page.token.as_ref())?;
-        let teammates = self.client.list_teammates(offset, PAGE_SIZE).await?;
-        let next = pager
-            .next(offset, teammates.len(), None)
-            .unwrap_or_else(|| PageToken::new(PENDING_TOKEN));
-        Ok(Page::new(
-            teammates
-                .iter()
-                .filter(|t| !t.username.is_empty())
-                .map(teammate_resource)
-                .collect(),
-            Some(next),
-        ))
+        // Teammates page by offset; after the last page comes the one page of invitations.
+        let mut teammates = self.client.teammates_page(page).await?;
+        teammates.items.retain(|t| !t.username.is_empty());
+        let mut resources = teammates.map(|t| teammate_resource(&t));
+        resources.next = resources.next.or(Some(PageToken::new(PENDING_TOKEN)));
+        Ok(resources)
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {

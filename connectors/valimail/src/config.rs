@@ -1,18 +1,16 @@
 //! Configuration: upstream's `BATON_VALIMAIL_*` variables plus the base-URL override.
 
-use std::fmt;
-
+use connector_sdk::config::{endpoint, required_secret};
 use connector_sdk::flags::flag_and_env as flag;
-use connector_sdk::http::parse_base_url;
 use connector_sdk::{Error, Result};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use url::Url;
 
 /// Valimail's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.valimail.com";
 
-/// What the connector needs to talk to one Valimail account. `Debug` omits the secrets.
-#[derive(Clone)]
+/// What the connector needs to talk to one Valimail account. `Debug` redacts the secrets.
+#[derive(Clone, Debug)]
 pub struct ValimailConfig {
     /// "Client ID" half of the API key (treated as a secret).
     pub client_id: SecretString,
@@ -24,17 +22,6 @@ pub struct ValimailConfig {
     pub base_url: Url,
 }
 
-impl fmt::Debug for ValimailConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ValimailConfig")
-            .field("client_id", &"[REDACTED]")
-            .field("app_id", &"[REDACTED]")
-            .field("slug", &self.slug)
-            .field("base_url", &self.base_url.as_str())
-            .finish()
-    }
-}
-
 impl ValimailConfig {
     /// Checks and builds a config: the three values non-empty after trimming, the base URL
     /// absolute http(s) when given. Errors name the flag and its variable.
@@ -44,17 +31,8 @@ impl ValimailConfig {
         slug: &str,
         base_url: Option<&str>,
     ) -> Result<Self> {
-        for (value, name) in [
-            (&client_id, "valimail-client-id"),
-            (&app_id, "valimail-app-id"),
-        ] {
-            if value.expose_secret().trim().is_empty() {
-                return Err(Error::invalid_argument(format!(
-                    "{} must not be empty",
-                    flag(name)
-                )));
-            }
-        }
+        let client_id = required_secret(client_id, "valimail-client-id")?;
+        let app_id = required_secret(app_id, "valimail-app-id")?;
         let slug = slug.trim();
         if slug.is_empty() {
             return Err(Error::invalid_argument(format!(
@@ -62,17 +40,11 @@ impl ValimailConfig {
                 flag("valimail-slug")
             )));
         }
-        let base_url = parse_base_url(
-            base_url
-                .filter(|b| !b.trim().is_empty())
-                .unwrap_or(DEFAULT_BASE_URL),
-            &flag("base-url"),
-        )?;
         Ok(ValimailConfig {
-            client_id: SecretString::from(client_id.expose_secret().trim().to_string()),
-            app_id: SecretString::from(app_id.expose_secret().trim().to_string()),
+            client_id,
+            app_id,
             slug: slug.to_string(),
-            base_url,
+            base_url: endpoint(DEFAULT_BASE_URL, base_url)?,
         })
     }
 }
