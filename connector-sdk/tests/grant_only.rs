@@ -279,9 +279,9 @@ async fn the_cli_runner_refuses_the_revoke_before_the_connector() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoke_task_of_a_grant_only_entitlement_is_unimplemented() {
     use connector_sdk::service::fake::FakeC1;
+    use connector_sdk::service::proto as convert;
     use connector_sdk::service::proto::FinalState;
     use connector_sdk::service::{ServiceConfig, StatusHandle, run_service};
-    use connector_sdk::store::convert;
     use connector_sdk::sync::StopSignal;
     use std::time::Duration;
 

@@ -367,3 +367,32 @@ async fn the_capabilities_do_not_change() {
         serde_json::to_value(owner.capabilities()).unwrap()
     );
 }
+
+/// A read-only connector (`ReadOnly` wrapping its syncers) keeps the declaration: the
+/// same grants are accepted and stored.
+#[tokio::test]
+async fn a_read_only_wrapper_keeps_the_declaration() {
+    use connector_sdk::read_only::ReadOnly;
+
+    struct ReadOnlyDirectory;
+    #[async_trait]
+    impl Connector for ReadOnlyDirectory {
+        fn metadata(&self) -> ConnectorMetadata {
+            ConnectorMetadata::new("directory", "Directory")
+        }
+        async fn validate(&self) -> Result<()> {
+            Ok(())
+        }
+        fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
+            ReadOnly::wrap_all(Directory(Mode::PrincipalSide).syncers())
+        }
+    }
+    let report = assert_conformance(&ReadOnlyDirectory).await;
+    assert_eq!(report.grants, HOLDINGS.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ro.c1z");
+    sync_to_file(&ReadOnlyDirectory, &path, &opts(), None)
+        .await
+        .unwrap();
+    assert_eq!(all_grants(&path).len(), HOLDINGS.len());
+}
