@@ -203,3 +203,53 @@ async fn a_one_second_window_is_mostly_used_without_429s() {
         share * 100.0
     );
 }
+
+/// A wrong API key: the sync, `validate` and a one-shot grant fail with exit 1, and each
+/// error ends with the credential flag and its variable (never the key itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_names_the_credential_flag() {
+    let sim = SendgridSimulator::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = "SG.wrong-key-0123456789";
+    let attempt = |args: &[&str]| {
+        let mut cmd = command("sendgrid");
+        cmd.current_dir(dir.path())
+            .env("BATON_SENDGRID_API_KEY", wrong)
+            .env("BATON_BASE_URL", sim.uri())
+            .args(args);
+        cmd.output().unwrap()
+    };
+    for args in [
+        &["--no-progress"][..],
+        &["validate"][..],
+        &[
+            "-p",
+            "--delete-resource",
+            "lee@acme.example",
+            "--delete-resource-type",
+            "teammate",
+        ][..],
+    ] {
+        let out = tokio::task::block_in_place(|| attempt(args));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        let last = err.trim_end().lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("error: unauthenticated")
+                && last.contains("HTTP 401")
+                && last.ends_with("; check --sendgrid-api-key (BATON_SENDGRID_API_KEY)"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains(wrong), "the key leaked: {err}");
+    }
+    // Other failures name no credential flag: a grant id the file does not hold.
+    let out = tokio::task::block_in_place(|| {
+        attempt(&["-p", "--revoke-grant", "scope:x:assigned:teammate:y"])
+    });
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !stderr(&out).contains("check --sendgrid-api-key"),
+        "{}",
+        stderr(&out)
+    );
+}

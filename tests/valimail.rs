@@ -179,3 +179,33 @@ async fn grant_and_disable_against_a_tenant_answering_patch_with_204() {
     );
     assert_eq!(sim.user("49c398b12b").unwrap().active, Some(false));
 }
+
+/// A wrong key half: the error ends with the three fields that make up the sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_names_every_credential_flag() {
+    let sim = ValimailSimulator::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (client, slug) = {
+        let st = sim.state();
+        (st.client_id.clone(), st.slug.clone())
+    };
+    let mut cmd = command("valimail");
+    cmd.current_dir(dir.path())
+        .env("BATON_VALIMAIL_CLIENT_ID", client)
+        .env("BATON_VALIMAIL_APP_ID", "not-the-app-id")
+        .env("BATON_VALIMAIL_SLUG", slug)
+        .env("BATON_BASE_URL", sim.uri())
+        .arg("--no-progress");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.trim_end().ends_with(
+            "; check --valimail-client-id (BATON_VALIMAIL_CLIENT_ID), --valimail-app-id (BATON_VALIMAIL_APP_ID) and --valimail-slug (BATON_VALIMAIL_SLUG)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-app-id"), "{err}");
+}

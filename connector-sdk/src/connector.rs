@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::CredentialOption;
 use crate::action::{ActionHandler, ActionSchema};
 use crate::error::{Error, Result};
+use crate::provision::GrantOnly;
 use crate::schema::FieldSchema;
 use crate::syncer::ResourceSyncer;
 
@@ -127,6 +128,12 @@ pub struct ResourceTypeCapabilities {
     /// For account provisioning: the profile fields account creation takes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub account_schema: Vec<FieldSchema>,
+    /// For provisioning: the slugs of the entitlements that can be granted but not revoked
+    /// (`["*"]`: all of them), from [`Provisioner::grant_only`](crate::provision::Provisioner::grant_only).
+    /// Only in this JSON document: upstream's `ConnectorMetadata` protobuf (what service
+    /// mode sends) has no field for it.
+    #[serde(default, skip_serializing_if = "GrantOnly::is_none")]
+    pub grant_only_entitlements: GrantOnly,
 }
 
 /// What a connector can do, computed from its syncers and actions.
@@ -159,8 +166,10 @@ pub fn capabilities(connector: &dyn Connector) -> Capabilities {
         .map(|s| {
             let rt = s.resource_type();
             let mut caps = vec![Capability::Sync];
-            if s.provisioner().is_some() {
+            let mut grant_only_entitlements = GrantOnly::none();
+            if let Some(prov) = s.provisioner() {
                 caps.push(Capability::Provision);
+                grant_only_entitlements = prov.grant_only();
             }
             let (credential_options, account_schema) = match s.account_manager() {
                 Some(am) => {
@@ -181,6 +190,7 @@ pub fn capabilities(connector: &dyn Connector) -> Capabilities {
                 capabilities: caps,
                 credential_options,
                 account_schema,
+                grant_only_entitlements,
             }
         })
         .collect();

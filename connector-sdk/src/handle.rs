@@ -20,6 +20,7 @@ use crate::action::ActionHandler;
 use crate::connector::{Capabilities, Connector, ConnectorMetadata, capabilities};
 use crate::error::{Error, Result};
 use crate::model::ResourceType;
+use crate::provision::{GrantOutcome, GrantRequest, RevokeOutcome, RevokeRequest};
 use crate::syncer::ResourceSyncer;
 
 /// A connector with its syncers and actions built once. Cheap to clone.
@@ -150,10 +151,61 @@ impl ConnectorHandle {
     pub fn capabilities(&self) -> Capabilities {
         capabilities(self)
     }
+
+    /// Grants [`GrantRequest::entitlement`] to [`GrantRequest::principal`] through the
+    /// provisioner of the entitlement's resource type: what the CLI runner and service mode
+    /// call. A type without a provisioner is [`ErrorKind::Unimplemented`](crate::ErrorKind).
+    pub async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        let rt = &req.entitlement.resource().resource_type;
+        let syncer = self.syncer(rt)?;
+        let prov = syncer.provisioner().ok_or_else(|| {
+            Error::unimplemented(format!(
+                "the connector cannot grant entitlements of {rt} resources"
+            ))
+        })?;
+        prov.grant(req).await
+    }
+
+    /// Revokes [`RevokeRequest::grant`] through the provisioner of its entitlement's
+    /// resource type: what the CLI runner and service mode call. A type without a
+    /// provisioner, or an entitlement its provisioner declares grant-only
+    /// ([`Provisioner::grant_only`](crate::provision::Provisioner::grant_only)), is [`ErrorKind::Unimplemented`](crate::ErrorKind),
+    /// and the connector is not called.
+    ///
+    /// ```
+    /// use connector_sdk::handle::ConnectorHandle;
+    /// use connector_sdk::prelude::*;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = ConnectorHandle::new(connector_sdk::testing::MemoryConnector::seeded()).unwrap();
+    /// let nowhere = Resource::with_id(ResourceId::new("planet", "p1"), "P");
+    /// let grant = Grant::new(&Entitlement::assignment(&nowhere, "member"), ResourceId::new("user", "u1"));
+    /// let err = handle.revoke(RevokeRequest::new(&grant)).await.unwrap_err();
+    /// assert!(err.to_string().contains("unknown resource type"));
+    /// # });
+    /// ```
+    pub async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        let rt = &req.grant.entitlement_resource().resource_type;
+        let syncer = self.syncer(rt)?;
+        let prov = syncer.provisioner().ok_or_else(|| {
+            Error::unimplemented(format!(
+                "the connector cannot revoke grants of {rt} resources"
+            ))
+        })?;
+        if prov.grant_only().covers_grant(&req.grant) {
+            return Err(Error::unimplemented(format!(
+                "entitlement {} is grant-only: the connector can grant it but not revoke it (grant {} was not changed; remove it in the application itself)",
+                req.grant.entitlement_id(),
+                req.grant.id()
+            )));
+        }
+        prov.revoke(req).await
+    }
 }
 
 /// The resource types of `syncers`, in order, each validated; two syncers declaring the
-/// same type is a connector bug.
+/// same type, or a syncer emitting grants for a type no syncer lists
+/// ([`ResourceSyncer::emits_grants_for`]), is a connector bug.
 pub(crate) fn checked_types(syncers: &[Arc<dyn ResourceSyncer>]) -> Result<Vec<ResourceType>> {
     let mut seen = std::collections::BTreeSet::new();
     let mut types = Vec::with_capacity(syncers.len());
@@ -167,6 +219,17 @@ pub(crate) fn checked_types(syncers: &[Arc<dyn ResourceSyncer>]) -> Result<Vec<R
             )));
         }
         types.push(rt);
+    }
+    for s in syncers {
+        for t in s.emits_grants_for() {
+            if !seen.contains(&t) {
+                return Err(Error::internal(format!(
+                    "connector bug: the {:?} syncer's emits_grants_for names resource type {t:?}, which no syncer lists; this connector has [{}]",
+                    s.resource_type().id,
+                    seen.iter().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
     }
     Ok(types)
 }

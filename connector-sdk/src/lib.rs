@@ -161,7 +161,7 @@ pub mod prelude {
         cursor_token, fan_out, stream_pages,
     };
     pub use crate::provision::{
-        GrantOutcome, GrantRequest, Provisioner, RevokeOutcome, RevokeRequest,
+        GrantOnly, GrantOutcome, GrantRequest, Provisioner, RevokeOutcome, RevokeRequest,
     };
     pub use crate::schema::{FieldSchema, FieldType};
     pub use crate::syncer::{EntitlementsRequest, GrantsRequest, ListRequest, ResourceSyncer};

@@ -62,6 +62,11 @@ impl ResourceSyncer for ReadOnly {
         self.0.grants(req).await
     }
 
+    /// The wrapped syncer's principal-side grant types: reading is unchanged.
+    fn emits_grants_for(&self) -> Vec<String> {
+        self.0.emits_grants_for()
+    }
+
     fn provisioner(&self) -> Option<&dyn Provisioner> {
         None
     }

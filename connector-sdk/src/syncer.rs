@@ -39,9 +39,55 @@ pub trait ResourceSyncer: Send + Sync {
 
     /// One page of the grants of [`GrantsRequest::resource`]'s entitlements. Defaults to
     /// none.
+    ///
+    /// A syncer may also return grants *held by* the resource, of entitlements on resources
+    /// of other types (principal-side grants, for APIs that answer "which roles does user X
+    /// have" but not "who has role R"): declare those types in
+    /// [`emits_grants_for`](ResourceSyncer::emits_grants_for).
     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
         let _ = req;
         Ok(Page::empty())
+    }
+
+    /// The resource types whose entitlements this syncer's [`grants`](ResourceSyncer::grants)
+    /// may grant, besides those of the resource listed. Defaults to none: every grant is of
+    /// an entitlement on [`GrantsRequest::resource`].
+    ///
+    /// A user syncer that reads each user's roles returns `vec!["role".into()]` and emits,
+    /// from each user's `grants`, the grants of `role:<id>:assigned` to that user; the role
+    /// syncer then lists no grants of its own. The sync engine and the conformance kit
+    /// accept such grants for the declared types only (a grant of an undeclared type's
+    /// entitlement is a connector bug naming this method), store them exactly as grants
+    /// listed under the entitlement's resource (same ids, same rows), and still check that
+    /// each grant's entitlement and principal exist. Each declared type must be a type the
+    /// connector syncs. Nothing changes in the capabilities.
+    ///
+    /// ```
+    /// use connector_sdk::prelude::*;
+    ///
+    /// struct Users;
+    ///
+    /// #[async_trait]
+    /// impl ResourceSyncer for Users {
+    ///     fn resource_type(&self) -> ResourceType {
+    ///         ResourceType::new("user", "User").with_trait(TraitKind::User)
+    ///     }
+    ///     async fn list(&self, _req: ListRequest) -> Result<Page<Resource>> {
+    ///         Ok(Page::empty())
+    ///     }
+    ///     /// The roles the API lists on each user, as grants of the roles' entitlements.
+    ///     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
+    ///         let role = Resource::with_id(ResourceId::new("role", "admin"), "Admin");
+    ///         let assigned = Entitlement::assignment(&role, "assigned");
+    ///         Ok(Page::last(vec![Grant::new(&assigned, req.resource.id.clone())]))
+    ///     }
+    ///     fn emits_grants_for(&self) -> Vec<String> {
+    ///         vec!["role".into()]
+    ///     }
+    /// }
+    /// ```
+    fn emits_grants_for(&self) -> Vec<String> {
+        Vec::new()
     }
 
     /// `Some(self)` when this syncer can grant and revoke its entitlements.
@@ -166,4 +212,25 @@ impl GrantsRequest {
         self.context = context;
         self
     }
+}
+
+/// Why grant `g`, listed for `listed`, is not one its syncer may return (`None` when it
+/// is): its entitlement is on another resource, of a type the syncer did not declare in
+/// [`ResourceSyncer::emits_grants_for`] (`declared`). The engine and the conformance kit
+/// share this rule and its message.
+pub(crate) fn undeclared_grant(
+    g: &Grant,
+    listed: &ResourceId,
+    declared: &[String],
+) -> Option<String> {
+    let on = g.entitlement_resource();
+    if on == listed || declared.contains(&on.resource_type) {
+        return None;
+    }
+    Some(format!(
+        "grant {} is of an entitlement on {on}, but was listed for {listed}; to list grants of {rt:?} entitlements from the {lt:?} side, add {rt:?} to ResourceSyncer::emits_grants_for of the {lt:?} syncer",
+        g.id(),
+        rt = on.resource_type,
+        lt = listed.resource_type,
+    ))
 }

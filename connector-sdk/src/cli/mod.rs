@@ -63,28 +63,32 @@
 
 mod args;
 mod c1_service;
+mod config;
+mod credential_hint;
 mod credentials;
 mod ops;
 mod output;
 mod reserved;
+mod schema;
 mod service;
 
 use std::ffi::OsString;
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
-use clap::{Arg, ArgAction, Args as _, CommandFactory, FromArgMatches, Parser, Subcommand};
-use serde_json::json;
+use clap::{Arg, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::connector::{Connector, capabilities};
+use crate::connector::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handle::ConnectorHandle;
 use crate::sync::{StopSignal, SyncOptions, sync_to_file};
+use config::capabilities_document;
+use schema::{clap_error, config_schema};
 
 pub use args::{
     BaseUrlArg, CommonArgs, LogFormat, config_error, env_name, flag_and_env, required, secret,
 };
+pub use config::{AppInfo, BuildContext, CapabilityFlag, ConnectorConfig, placeholder_secret};
+pub use credential_hint::CredentialField;
 
 /// Exit code of a failed sync or operation.
 pub const EXIT_FAILURE: u8 = 1;
@@ -93,117 +97,6 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code of a one-shot sync that stopped before the end (signal or
 /// `--max-sync-duration`) after saving a checkpoint: the next run resumes it.
 pub const EXIT_INCOMPLETE: u8 = 3;
-
-/// Names the binary in `--help`, `--version` and the User-Agent.
-#[derive(Debug, Clone, Copy)]
-pub struct AppInfo {
-    /// The binary name, e.g. `baton-valimail`.
-    pub name: &'static str,
-    /// Its version.
-    pub version: &'static str,
-    /// One line about it.
-    pub about: &'static str,
-}
-
-impl AppInfo {
-    /// App info.
-    pub fn new(name: &'static str, version: &'static str, about: &'static str) -> Self {
-        AppInfo {
-            name,
-            version,
-            about,
-        }
-    }
-}
-
-/// What a connector config gets when it builds its connector.
-#[derive(Debug, Clone)]
-pub struct BuildContext {
-    /// The binary.
-    pub app: AppInfo,
-    /// Whether `--provisioning` was given.
-    pub provisioning: bool,
-}
-
-/// A connector's configuration: its flags (a `clap::Args` struct) and how to build the
-/// connector from them. Building must not touch the network; check values and name the
-/// flag of any bad one ([`required`], [`config_error`]).
-pub trait ConnectorConfig: clap::Args + Send + 'static {
-    /// Builds the connector.
-    fn build(self, ctx: &BuildContext) -> Result<Box<dyn Connector>>;
-
-    /// Builds the connector only to describe it (the `capabilities` subcommand), from
-    /// whatever flags were given: required values may be missing, and the result is never
-    /// asked to call the SaaS. Fill a missing credential with [`placeholder_secret`] and
-    /// other missing values with placeholders; keep the flags that change what the
-    /// connector offers. Must not touch the network or start processes.
-    ///
-    /// The default calls [`build`](Self::build), which works for a connector needing no
-    /// credentials; a connector whose `build` requires some should override it.
-    fn build_for_capabilities(self, ctx: &BuildContext) -> Result<Box<dyn Connector>>
-    where
-        Self: Sized,
-    {
-        self.build(ctx)
-    }
-
-    /// The flags that change what `capabilities` reports, each with what it changes;
-    /// printed with the capabilities. Default: none.
-    fn capability_flags() -> Vec<CapabilityFlag>
-    where
-        Self: Sized,
-    {
-        Vec::new()
-    }
-}
-
-/// A flag that changes what a connector offers, listed by the `capabilities` subcommand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapabilityFlag {
-    /// The flag's long name without dashes, e.g. `read-only`.
-    pub flag: &'static str,
-    /// What it changes, e.g. "no grant, revoke or account creation".
-    pub effect: &'static str,
-}
-
-impl CapabilityFlag {
-    /// A flag and what it changes.
-    pub fn new(flag: &'static str, effect: &'static str) -> Self {
-        CapabilityFlag { flag, effect }
-    }
-}
-
-/// A stand-in credential for [`ConnectorConfig::build_for_capabilities`]: a connector
-/// built with it can describe itself but is never asked to call the SaaS.
-pub fn placeholder_secret() -> secrecy::SecretString {
-    secrecy::SecretString::from("placeholder-for-capabilities".to_string())
-}
-
-/// The `capabilities` document: what the connector built from the given flags offers,
-/// plus the flags that change it.
-fn capabilities_document<C: ConnectorConfig>(
-    connector: &dyn Connector,
-) -> Result<serde_json::Value> {
-    let mut doc = serde_json::to_value(capabilities(connector))?;
-    let flags: Vec<serde_json::Value> = C::capability_flags()
-        .iter()
-        .map(|f| {
-            json!({
-                "flag": format!("--{}", f.flag),
-                "env": env_name(f.flag),
-                "effect": f.effect,
-            })
-        })
-        .collect();
-    if let Some(map) = doc.as_object_mut() {
-        map.insert("changed_by_flags".into(), flags.into());
-        map.insert(
-            "note".into(),
-            "computed from the flags given, without credentials or network calls; run `validate` to check credentials".into(),
-        );
-    }
-    Ok(doc)
-}
 
 #[derive(Parser, Debug)]
 struct Cli<C: clap::Args> {
@@ -281,7 +174,7 @@ pub fn run<C: ConnectorConfig>(app: AppInfo) -> ExitCode {
 /// ```
 pub fn command<C: ConnectorConfig>(app: AppInfo) -> Result<clap::Command> {
     reserved::check::<C>(&app)?;
-    Ok(Cli::<C>::command()
+    let cmd = Cli::<C>::command()
         .name(app.name)
         .bin_name(app.name)
         .version(app.version)
@@ -300,7 +193,9 @@ pub fn command<C: ConnectorConfig>(app: AppInfo) -> Result<clap::Command> {
                 a = a.required(false).help(format!("{help} [required]"));
             }
             a
-        }))
+        });
+    credential_hint::resolve(&cmd, &C::credential_fields())?;
+    Ok(cmd)
 }
 
 /// Flags whose help says `[required]`.
@@ -330,118 +225,16 @@ enum Outcome {
     Exit(u8),
 }
 
-/// Rewrites a clap error so it names the variable of the flag at fault, and never
-/// echoes a value (which could be a secret).
-fn clap_error(cmd: &clap::Command, e: clap::Error) -> Error {
-    use clap::error::{ContextKind, ContextValue, ErrorKind as K};
-    let arg = match e.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let flag = arg
-        .as_deref()
-        .and_then(|a| a.split_whitespace().next())
-        .map(|f| f.trim_start_matches('-').to_string());
-    let known = flag
-        .as_deref()
-        .and_then(|f| cmd.get_arguments().find(|a| a.get_long() == Some(f)));
-    let secret = known.is_some_and(|a| a.is_hide_env_values_set());
-    let detail = match e.kind() {
-        K::ValueValidation | K::InvalidValue => {
-            if secret {
-                "invalid value".to_string()
-            } else {
-                e.to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ")
-                    .to_string()
-            }
-        }
-        _ => e
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ")
-            .to_string(),
-    };
-    match flag.filter(|_| known.is_some()) {
-        Some(f) => Error::invalid_argument(format!("{}: {detail}", flag_and_env(&f))),
-        None => Error::invalid_argument(format!("{detail}; see --help")),
-    }
-}
-
-/// The JSON schema of the binary's configuration.
-fn config_schema(cmd: &clap::Command, app: AppInfo) -> serde_json::Value {
-    let common: Vec<String> = CommonArgs::augment_args(clap::Command::new("x"))
-        .get_arguments()
-        .map(|a| a.get_id().to_string())
-        .collect();
-    let mut properties = serde_json::Map::new();
-    let mut required = Vec::new();
-    for a in cmd.get_arguments() {
-        let Some(long) = a.get_long() else { continue };
-        if long == "help" || long == "version" {
-            continue;
-        }
-        let is_flag = matches!(a.get_action(), ArgAction::SetTrue | ArgAction::SetFalse);
-        let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
-        let is_required = help.ends_with("[required]");
-        if is_required {
-            required.push(long.to_string());
-        }
-        let defaults: Vec<String> = a
-            .get_default_values()
-            .iter()
-            .map(|v| v.to_string_lossy().into_owned())
-            .collect();
-        let mut p = serde_json::Map::new();
-        p.insert(
-            "type".into(),
-            if is_flag { "boolean" } else { "string" }.into(),
-        );
-        p.insert(
-            "description".into(),
-            help.trim_end_matches("[required]").trim().into(),
-        );
-        if let Some(env) = a.get_env() {
-            p.insert("x-env".into(), env.to_string_lossy().into_owned().into());
-        }
-        if let Some(d) = defaults.first().filter(|_| !is_flag) {
-            p.insert("default".into(), d.clone().into());
-        }
-        let values: Vec<String> = a
-            .get_possible_values()
-            .iter()
-            .map(|v| v.get_name().to_string())
-            .collect();
-        if !values.is_empty() && !is_flag {
-            p.insert("enum".into(), values.into());
-        }
-        p.insert("x-secret".into(), a.is_hide_env_values_set().into());
-        p.insert(
-            "x-connector-field".into(),
-            (!common.contains(&a.get_id().to_string())).into(),
-        );
-        properties.insert(long.to_string(), p.into());
-    }
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": app.name,
-        "description": app.about,
-        "type": "object",
-        "properties": properties,
-        "required": required,
-    })
-}
-
 /// Runs the binary with explicit arguments (the first is the program name). The
 /// environment is the process's. Used by [`run`] and by tests.
 pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> ExitCode {
-    let cmd = match command::<C>(app) {
-        Ok(cmd) => cmd,
+    let (cmd, hint) = match command::<C>(app).and_then(|cmd| {
+        Ok((
+            credential_hint::resolve(&cmd, &C::credential_fields())?,
+            cmd,
+        ))
+    }) {
+        Ok((hint, cmd)) => (cmd, hint),
         // A connector bug, not the operator's configuration.
         Err(e) => {
             eprintln!("error: {e}");
@@ -490,14 +283,47 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
         Ok(c) => c,
         Err(e) => return usage_error(&clap_error(&cmd, e)),
     };
-    match dispatch(app, cli).await {
+    match dispatch(app, cli, &hint).await {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Incomplete) => ExitCode::from(EXIT_INCOMPLETE),
         Ok(Outcome::Exit(code)) => ExitCode::from(code),
-        Err(e) if is_usage_error(&e) => usage_error(&e),
-        Err(e) => {
-            eprintln!("error: {e}");
+        Err(Failed { error, .. }) if is_usage_error(&error) => usage_error(&error),
+        Err(Failed {
+            error,
+            from_connector,
+        }) => {
+            if from_connector {
+                eprintln!("error: {}", hint.describe(&error));
+            } else {
+                eprintln!("error: {error}");
+            }
             ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Why a run failed, and whether the error came from the connector's work against the
+/// SaaS (a sync, `validate`, a one-shot operation): only those name the credential flags
+/// when the credentials were refused.
+struct Failed {
+    error: Error,
+    from_connector: bool,
+}
+
+impl Failed {
+    fn connector(error: Error) -> Self {
+        Failed {
+            error,
+            from_connector: true,
+        }
+    }
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed {
+            error,
+            from_connector: false,
         }
     }
 }
@@ -509,11 +335,15 @@ fn is_usage_error(e: &Error) -> bool {
     e.kind() == ErrorKind::InvalidArgument && e.http_status().is_none()
 }
 
-async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outcome> {
+async fn dispatch<C: ConnectorConfig>(
+    app: AppInfo,
+    cli: Cli<C>,
+    hint: &credential_hint::CredentialHint,
+) -> std::result::Result<Outcome, Failed> {
     let common = cli.common;
     let operation = ops::selected(&common)?;
     if common.workers == 0 {
-        return Err(config_error("workers", "must be at least 1"));
+        return Err(config_error("workers", "must be at least 1").into());
     }
     let show_progress = !common.no_progress && operation.is_none() && cli.command.is_none();
     let bar = output::init(&common.log_level, common.log_format, show_progress)?;
@@ -529,14 +359,17 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
     if cli.command == Some(Sub::Capabilities) {
         let connector = cli.connector.build_for_capabilities(&ctx)?;
         let doc = capabilities_document::<C>(connector.as_ref())?;
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(Error::from)?
+        );
         return Ok(Outcome::Done);
     }
     // Built once: every operation, sync and service task below uses these syncers.
     let connector = ConnectorHandle::from_box(cli.connector.build(&ctx)?)?;
     match cli.command {
         Some(Sub::Validate) => {
-            connector.validate().await?;
+            connector.validate().await.map_err(Failed::connector)?;
             println!("{}: configuration and credentials are valid", app.name);
             return Ok(Outcome::Done);
         }
@@ -547,9 +380,12 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
             return Err(Error::invalid_argument(format!(
                 "this operation changes the SaaS and provisioning is off; add {} to allow it",
                 flag_and_env("provisioning")
-            )));
+            ))
+            .into());
         }
-        let out = ops::run(op, &connector, &common).await?;
+        let out = ops::run(op, &connector, &common)
+            .await
+            .map_err(Failed::connector)?;
         println!("{out}");
         return Ok(Outcome::Done);
     }
@@ -565,7 +401,7 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
-        return c1_service::run(app, connector, &common, options, stop).await;
+        return Ok(c1_service::run(app, connector, &common, options, stop).await?);
     }
     match common.service_interval {
         None => {
@@ -574,7 +410,7 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }
-            let report = report?;
+            let report = report.map_err(Failed::connector)?;
             println!("{}", output::summary(&report, &common.file));
             Ok(if report.completed {
                 Outcome::Done
@@ -584,61 +420,11 @@ async fn dispatch<C: ConnectorConfig>(app: AppInfo, cli: Cli<C>) -> Result<Outco
         }
         Some(interval) => {
             // A service stopped by a signal has done its job: exit 0.
-            service_loop(&connector, &common, &options, interval, stop, progress).await?;
+            service::service_loop(
+                &connector, &common, &options, interval, stop, progress, hint,
+            )
+            .await?;
             Ok(Outcome::Done)
         }
     }
-}
-
-async fn service_loop(
-    connector: &dyn Connector,
-    common: &CommonArgs,
-    options: &SyncOptions,
-    interval: std::time::Duration,
-    stop: StopSignal,
-    progress: Option<crate::sync::ProgressFn>,
-) -> Result<()> {
-    service::stop_on_signals(stop.clone());
-    let health: service::SharedHealth = Arc::new(Mutex::new(service::Health::default()));
-    if let Some(port) = common.health_check_port {
-        let bound = service::serve_health(
-            SocketAddr::new(common.health_check_address, port),
-            health.clone(),
-            stop.clone(),
-        )
-        .await?;
-        tracing::info!(address = %bound, "health endpoint listening on /healthz");
-        println!("health endpoint: http://{bound}/healthz");
-    }
-    tracing::info!(interval = %humantime::format_duration(interval), file = %common.file.display(), "service mode: syncing on an interval until SIGTERM");
-    loop {
-        health.lock().unwrap_or_else(|p| p.into_inner()).running = true;
-        let result = sync_to_file(connector, &common.file, options, progress.as_ref()).await;
-        {
-            let mut h = health.lock().unwrap_or_else(|p| p.into_inner());
-            h.running = false;
-            match &result {
-                Ok(r) if r.completed => h.succeeded(&r.sync_id),
-                Ok(_) => {}
-                Err(e) => h.failed(e),
-            }
-        }
-        match result {
-            Ok(report) => println!("{}", output::summary(&report, &common.file)),
-            // Keep serving: the file still holds the last good sync.
-            Err(e) => tracing::error!(
-                "sync failed; the last good sync stays in {}: {e}",
-                common.file.display()
-            ),
-        }
-        if stop.is_triggered() {
-            break;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = stop.triggered() => break,
-        }
-    }
-    println!("stopped; an interrupted sync resumes on the next start");
-    Ok(())
 }

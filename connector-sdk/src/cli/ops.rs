@@ -98,15 +98,15 @@ fn json_object(raw: &Option<String>, flag: &str) -> Result<Profile> {
 
 fn last_sync(a: &CommonArgs, why: &str) -> Result<C1zReader> {
     C1zReader::open(&a.file).map_err(|e| {
-        Error::new(
-            e.kind(),
-            format!(
-                "{why} needs ids from a previous sync in {} ({}): {}; run a sync first, or point --file at one",
-                a.file.display(),
-                flag_and_env("file"),
-                e.message()
-            ),
-        )
+        let message = format!(
+            "{why} needs ids from a previous sync in {} ({}): {}; run a sync first, or point --file at one",
+            a.file.display(),
+            flag_and_env("file"),
+            e.message()
+        );
+        // Keeps the cause: a file the process may not read is not the SaaS refusing the
+        // credentials (the runner then names no credential flag).
+        Error::new(e.kind(), message).with_source(e)
     })
 }
 
@@ -140,17 +140,8 @@ pub(crate) async fn run(
                     a.file.display()
                 ))
             })?;
-            let syncer = connector
-                .syncer(&entitlement.resource().resource_type)?
-                .clone();
-            let prov = syncer.provisioner().ok_or_else(|| {
-                Error::unimplemented(format!(
-                    "the connector cannot grant entitlements of {} resources",
-                    entitlement.resource().resource_type
-                ))
-            })?;
             Ok(
-                match prov
+                match connector
                     .grant(GrantRequest::new(&principal, &entitlement))
                     .await?
                 {
@@ -180,16 +171,8 @@ pub(crate) async fn run(
                     grant.sources.keys().cloned().collect::<Vec<_>>().join(", ")
                 )));
             }
-            let syncer = connector
-                .syncer(&grant.entitlement_resource().resource_type)?
-                .clone();
-            let prov = syncer.provisioner().ok_or_else(|| {
-                Error::unimplemented(format!(
-                    "the connector cannot revoke grants of {} resources",
-                    grant.entitlement_resource().resource_type
-                ))
-            })?;
-            Ok(match prov.revoke(RevokeRequest::new(&grant)).await? {
+            // Grant-only entitlements are refused here, before the connector is called.
+            Ok(match connector.revoke(RevokeRequest::new(&grant)).await? {
                 RevokeOutcome::Revoked => format!("revoked {grant_id}"),
                 RevokeOutcome::AlreadyRevoked => {
                     format!("{grant_id} was already revoked; nothing changed")

@@ -9,8 +9,12 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use super::args::CommonArgs;
+use super::credential_hint::CredentialHint;
+use super::output;
+use crate::connector::Connector;
 use crate::error::{Error, Result};
-use crate::sync::StopSignal;
+use crate::sync::{ProgressFn, StopSignal, SyncOptions, sync_to_file};
 
 /// What the health endpoint reports.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -152,4 +156,62 @@ pub(crate) fn stop_on_signals(stop: StopSignal) {
         }
         stop.trigger();
     });
+}
+
+/// Local service mode: syncs into `--file` every `interval` until SIGTERM, serving
+/// `/healthz`; a failed sync is logged (naming the credential flags when they were
+/// refused) and the file keeps the last good sync.
+pub(super) async fn service_loop(
+    connector: &dyn Connector,
+    common: &CommonArgs,
+    options: &SyncOptions,
+    interval: std::time::Duration,
+    stop: StopSignal,
+    progress: Option<ProgressFn>,
+    hint: &CredentialHint,
+) -> Result<()> {
+    stop_on_signals(stop.clone());
+    let health: SharedHealth = Arc::new(Mutex::new(Health::default()));
+    if let Some(port) = common.health_check_port {
+        let bound = serve_health(
+            SocketAddr::new(common.health_check_address, port),
+            health.clone(),
+            stop.clone(),
+        )
+        .await?;
+        tracing::info!(address = %bound, "health endpoint listening on /healthz");
+        println!("health endpoint: http://{bound}/healthz");
+    }
+    tracing::info!(interval = %humantime::format_duration(interval), file = %common.file.display(), "service mode: syncing on an interval until SIGTERM");
+    loop {
+        health.lock().unwrap_or_else(|p| p.into_inner()).running = true;
+        let result = sync_to_file(connector, &common.file, options, progress.as_ref()).await;
+        {
+            let mut h = health.lock().unwrap_or_else(|p| p.into_inner());
+            h.running = false;
+            match &result {
+                Ok(r) if r.completed => h.succeeded(&r.sync_id),
+                Ok(_) => {}
+                Err(e) => h.failed(e),
+            }
+        }
+        match result {
+            Ok(report) => println!("{}", output::summary(&report, &common.file)),
+            // Keep serving: the file still holds the last good sync.
+            Err(e) => tracing::error!(
+                "sync failed; the last good sync stays in {}: {}",
+                common.file.display(),
+                hint.describe(&e)
+            ),
+        }
+        if stop.is_triggered() {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.triggered() => break,
+        }
+    }
+    println!("stopped; an interrupted sync resumes on the next start");
+    Ok(())
 }

@@ -486,20 +486,10 @@ async fn grant(ctx: &TaskContext, t: GrantTask) -> Outcome {
             ));
         }
     };
-    let result = async {
-        let syncer = ctx
-            .connector
-            .syncer(&entitlement.resource().resource_type)?;
-        let prov = syncer.provisioner().ok_or_else(|| {
-            Error::unimplemented(format!(
-                "the connector cannot grant entitlements of {} resources",
-                entitlement.resource().resource_type
-            ))
-        })?;
-        prov.grant(GrantRequest::new(&principal, &entitlement))
-            .await
-    }
-    .await;
+    let result = ctx
+        .connector
+        .grant(GrantRequest::new(&principal, &entitlement))
+        .await;
     match result {
         Ok(GrantOutcome::Granted(grants)) => {
             let grants = grants.iter().map(grant_proto).collect();
@@ -575,19 +565,8 @@ async fn revoke(ctx: &TaskContext, t: RevokeTask) -> Outcome {
             ));
         }
     };
-    let result = async {
-        let syncer = ctx
-            .connector
-            .syncer(&grant.entitlement_resource().resource_type)?;
-        let prov = syncer.provisioner().ok_or_else(|| {
-            Error::unimplemented(format!(
-                "the connector cannot revoke grants of {} resources",
-                grant.entitlement_resource().resource_type
-            ))
-        })?;
-        prov.revoke(RevokeRequest::new(&grant)).await
-    }
-    .await;
+    // Grant-only entitlements are refused by the handle, before the connector is called.
+    let result = ctx.connector.revoke(RevokeRequest::new(&grant)).await;
     match result {
         Ok(RevokeOutcome::Revoked) => Outcome::success(
             names::REVOKE_RESPONSE,

@@ -70,6 +70,9 @@ enum Scan {
 struct Engine<'a> {
     syncers: BTreeMap<String, Arc<dyn ResourceSyncer>>,
     types: BTreeMap<String, ResourceType>,
+    /// Per type, the other types whose entitlements its grants may be of
+    /// ([`ResourceSyncer::emits_grants_for`]).
+    grant_types: BTreeMap<String, Vec<String>>,
     /// Handed to every listing call of this sync (sync id, deadline, per-sync cache).
     context: SyncContext,
     store: StoreHandle,
@@ -114,6 +117,10 @@ pub async fn sync_to_file(
         syncers.insert(rt.id.clone(), s.clone());
         ordered.push(rt);
     }
+    let grant_types = syncers
+        .iter()
+        .map(|(t, s)| (t.clone(), s.emits_grants_for()))
+        .collect();
     check_scope(options, &syncers)?;
     if !options.resource_types.is_empty() {
         ordered.retain(|rt| options.resource_types.contains(&rt.id));
@@ -161,6 +168,7 @@ pub async fn sync_to_file(
     let engine = Engine {
         syncers,
         types,
+        grant_types,
         context,
         store,
         options,
@@ -711,7 +719,8 @@ impl Engine<'_> {
                 |req| syncer.grants(GrantsRequest::new(r, req).in_context(self.context.clone())),
                 |page| async move {
                     let items = page.items;
-                    items.iter().try_for_each(|g| check_grant(g, r))?;
+                    let declared = self.grant_types.get(&rt.id).map_or(&[][..], Vec::as_slice);
+                    items.iter().try_for_each(|g| check_grant(g, r, declared))?;
                     let n = items.len() as u64;
                     self.store.call(move |s| s.put_grants(&items)).await?;
                     self.count_page(0, n);
@@ -888,21 +897,17 @@ fn check_entitlement(e: &Entitlement, resource: &Resource) -> Result<()> {
 }
 
 /// A listed grant must be well formed and be of an entitlement on the resource it was
-/// listed for.
-fn check_grant(g: &Grant, resource: &Resource) -> Result<()> {
+/// listed for, or on a resource of a type its syncer declares in
+/// [`ResourceSyncer::emits_grants_for`] (`declared`).
+fn check_grant(g: &Grant, resource: &Resource, declared: &[String]) -> Result<()> {
     g.validate().map_err(|err| {
         Error::internal(format!(
             "connector returned an invalid grant: {}",
             err.message()
         ))
     })?;
-    if g.entitlement_resource() != &resource.id {
-        return Err(Error::internal(format!(
-            "connector bug: grant {} is of an entitlement on {}, but was listed for {}",
-            g.id(),
-            g.entitlement_resource(),
-            resource.id
-        )));
+    match crate::syncer::undeclared_grant(g, &resource.id, declared) {
+        Some(message) => Err(Error::internal(format!("connector bug: {message}"))),
+        None => Ok(()),
     }
-    Ok(())
 }

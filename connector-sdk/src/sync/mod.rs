@@ -17,8 +17,11 @@
 //!
 //! Pages go to the store as they arrive. A per-resource `NotFound` (the resource vanished
 //! mid-sync) is a warning; past [`SyncOptions::max_not_found`] the sync fails. What a
-//! connector returns is validated: a resource missing its type's trait, a malformed id, or
-//! an entitlement listed for another resource fails the sync with the offending id.
+//! connector returns is validated: a resource missing its type's trait, a malformed id, an
+//! entitlement listed for another resource, or a grant of another resource's entitlement
+//! whose type the syncer does not declare in
+//! [`emits_grants_for`](crate::syncer::ResourceSyncer::emits_grants_for) fails the sync
+//! with the offending id.
 //!
 //! ```
 //! use connector_sdk::sync::{sync_to_file, SyncOptions};

@@ -10,7 +10,10 @@
 //!   unique across the whole sync;
 //! * resources of a type with a trait carry that trait's data;
 //! * child resources name the parent they were listed under, and every parent exists;
-//! * entitlements and grants belong to the resource they were listed for;
+//! * entitlements belong to the resource they were listed for; grants are of an
+//!   entitlement on that resource, or on a resource of a type the syncer declares in
+//!   [`ResourceSyncer::emits_grants_for`](crate::syncer::ResourceSyncer::emits_grants_for)
+//!   (principal-side grants), and each declared type is one the connector syncs;
 //! * every grant's entitlement and principal exist, the principal's type is one the
 //!   entitlement is grantable to, and expandable grants name existing entitlements;
 //! * for a type with a [`ResourceGetter`](crate::getter::ResourceGetter), fetching each
@@ -19,22 +22,19 @@
 //!
 //! Every violation names the offending id.
 
-use crate::context::SyncContext;
-use crate::provision::GrantRequest;
-use crate::provision::RevokeRequest;
-use crate::syncer::EntitlementsRequest;
-use crate::syncer::GrantsRequest;
-use crate::syncer::ListRequest;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use crate::connector::Connector;
+use crate::context::SyncContext;
 use crate::error::Result;
 use crate::model::{
     Entitlement, Grant, Resource, ResourceId, ResourceType, entitlement_id, grant_id,
 };
 use crate::page::{DriverOptions, Identified, ListingDriver, PAGING_ERROR, Page, PageRequest};
-use crate::provision::{GrantOutcome, RevokeOutcome};
+use crate::syncer::{EntitlementsRequest, GrantsRequest, ListRequest, undeclared_grant};
+
+pub use super::idempotency::check_provisioning_idempotent;
 
 /// Limits of a conformance run.
 #[derive(Debug, Clone)]
@@ -233,6 +233,17 @@ pub async fn check_conformance(
             );
         }
     }
+    for s in &syncers {
+        for t in s.emits_grants_for() {
+            if !types.contains_key(&t) {
+                run.fail(
+                    "grant types declared",
+                    s.resource_type().id,
+                    format!("emits_grants_for names resource type {t:?}, which no syncer lists"),
+                );
+            }
+        }
+    }
 
     // Resources: every type at top level, then each declared child type under its parent.
     let mut resources: Vec<Resource> = Vec::new();
@@ -403,6 +414,7 @@ pub async fn check_conformance(
                 run.fail("unique ids", e.id(), "entitlement listed more than once");
             }
         }
+        let declared = syncer.emits_grants_for();
         let context = run.context.clone();
         let gs = run
             .drain(&format!("grants of {}", r.id), |req| {
@@ -412,16 +424,8 @@ pub async fn check_conformance(
             })
             .await;
         for g in gs {
-            if g.entitlement_resource() != &r.id {
-                run.fail(
-                    "belongs to its resource",
-                    g.id(),
-                    format!(
-                        "listed for {} but grants an entitlement of {}",
-                        r.id,
-                        g.entitlement_resource()
-                    ),
-                );
+            if let Some(message) = undeclared_grant(&g, &r.id, &declared) {
+                run.fail("belongs to its resource", g.id(), message);
             }
             grants.push(g);
         }
@@ -503,68 +507,6 @@ pub async fn check_conformance(
             violations: run.violations,
             report,
         })
-    }
-}
-
-/// Grants `entitlement` to `principal` twice and revokes it twice through the connector,
-/// and checks the second of each reports "already exists" / "already revoked".
-///
-/// Leaves the tenant as it found it when the principal did not hold the entitlement.
-pub async fn check_provisioning_idempotent(
-    connector: &dyn Connector,
-    principal: &Resource,
-    entitlement: &Entitlement,
-) -> std::result::Result<(), String> {
-    let syncer = crate::connector::syncer_for(connector, &entitlement.resource().resource_type)
-        .map_err(|e| e.to_string())?;
-    let prov = syncer.provisioner().ok_or_else(|| {
-        format!(
-            "resource type {:?} has no provisioner",
-            entitlement.resource().resource_type
-        )
-    })?;
-    let first = prov
-        .grant(GrantRequest::new(principal, entitlement))
-        .await
-        .map_err(|e| {
-            format!(
-                "first grant of {} to {} failed: {e}",
-                entitlement.id(),
-                principal.id
-            )
-        })?;
-    let grant = match first {
-        GrantOutcome::Granted(gs) => gs
-            .into_iter()
-            .find(|g| g.principal() == &principal.id)
-            .unwrap_or_else(|| Grant::new(entitlement, principal.id.clone())),
-        _ => Grant::new(entitlement, principal.id.clone()),
-    };
-    match prov.grant(GrantRequest::new(principal, entitlement)).await {
-        Ok(GrantOutcome::AlreadyExists) => {}
-        other => {
-            return Err(format!(
-                "second grant of {} to {} should report AlreadyExists, got {other:?}",
-                entitlement.id(),
-                principal.id
-            ));
-        }
-    }
-    match prov.revoke(RevokeRequest::new(&grant)).await {
-        Ok(RevokeOutcome::Revoked) => {}
-        other => {
-            return Err(format!(
-                "revoke of {} should report Revoked, got {other:?}",
-                grant.id()
-            ));
-        }
-    }
-    match prov.revoke(RevokeRequest::new(&grant)).await {
-        Ok(RevokeOutcome::AlreadyRevoked) => Ok(()),
-        other => Err(format!(
-            "second revoke of {} should report AlreadyRevoked, got {other:?}",
-            grant.id()
-        )),
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod conformance;
 pub mod faults;
+pub mod idempotency;
 pub mod log_capture;
 pub mod memory;
 pub mod sim_server;

@@ -167,6 +167,16 @@ impl connector_sdk::cli::ConnectorConfig for IroncladArgs {
         self.build(ctx)
     }
 
+    /// The OAuth app, and the administrator it acts as (whose rights a 403 is about).
+    fn credential_fields() -> Vec<connector_sdk::cli::CredentialField> {
+        use connector_sdk::cli::CredentialField;
+        vec![
+            CredentialField::flag("ic-client-id"),
+            CredentialField::flag("ic-client-secret"),
+            CredentialField::flag("as-user-email"),
+        ]
+    }
+
     fn capability_flags() -> Vec<connector_sdk::cli::CapabilityFlag> {
         vec![connector_sdk::cli::CapabilityFlag::new(
             "read-only",

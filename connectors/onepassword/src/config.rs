@@ -203,6 +203,18 @@ impl connector_sdk::cli::ConnectorConfig for OnePasswordArgs {
         Ok(Box::new(crate::OnePassword::new(config)))
     }
 
+    /// The sign-in of `--auth-type user`, and the token of `--auth-type service`.
+    fn credential_fields() -> Vec<connector_sdk::cli::CredentialField> {
+        use connector_sdk::cli::CredentialField;
+        vec![
+            CredentialField::flag("address"),
+            CredentialField::flag("email"),
+            CredentialField::flag("secret-key"),
+            CredentialField::flag("password"),
+            CredentialField::env("OP_SERVICE_ACCOUNT_TOKEN"),
+        ]
+    }
+
     fn capability_flags() -> Vec<connector_sdk::cli::CapabilityFlag> {
         vec![connector_sdk::cli::CapabilityFlag::new(
             "limit-vault-permissions",

@@ -111,6 +111,12 @@ impl connector_sdk::cli::ConnectorConfig for SendgridArgs {
         self.build(ctx)
     }
 
+    fn credential_fields() -> Vec<connector_sdk::cli::CredentialField> {
+        vec![connector_sdk::cli::CredentialField::flag(
+            "sendgrid-api-key",
+        )]
+    }
+
     fn capability_flags() -> Vec<connector_sdk::cli::CapabilityFlag> {
         vec![connector_sdk::cli::CapabilityFlag::new(
             "ignore-subusers",

@@ -93,6 +93,16 @@ impl connector_sdk::cli::ConnectorConfig for ValimailArgs {
         self.slug.get_or_insert_with(|| "example".to_string());
         self.build(ctx)
     }
+
+    /// The two halves of the API key, and the slug: a key for another account is refused.
+    fn credential_fields() -> Vec<connector_sdk::cli::CredentialField> {
+        use connector_sdk::cli::CredentialField;
+        vec![
+            CredentialField::flag("valimail-client-id"),
+            CredentialField::flag("valimail-app-id"),
+            CredentialField::flag("valimail-slug"),
+        ]
+    }
 }
 
 #[cfg(test)]
