@@ -10,7 +10,6 @@ use sha2::Digest as _;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::*;
-use crate::service::proto::*;
 
 #[derive(Clone)]
 pub(super) struct Svc(pub(super) Arc<Shared>);
