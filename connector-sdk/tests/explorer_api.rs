@@ -135,6 +135,7 @@ async fn server() -> Server {
 
 impl Server {
     async fn get(&self, path: &str) -> (u16, Value) {
+        connector_sdk::http::ensure_tls_provider();
         let res = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
@@ -484,6 +485,7 @@ async fn unknown_ids_are_404s_and_malformed_parameters_400s_with_a_message() {
 async fn the_server_is_read_only_and_serves_the_page_with_a_strict_policy() {
     let s = server().await;
     let before = std::fs::read(&s.file).unwrap();
+    connector_sdk::http::ensure_tls_provider();
     let client = reqwest::Client::new();
     for path in ["/api/resources", "/api/resources/user/u1", "/", "/api/diff"] {
         for method in [

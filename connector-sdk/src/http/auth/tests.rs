@@ -1,6 +1,10 @@
 //! Tests of `http/auth.rs`.
 
+use super::oauth::*;
+use super::token::*;
 use super::*;
+use crate::error::ErrorKind;
+use url::Url;
 
 #[test]
 fn absurd_lifetimes_are_capped_not_a_panic() {

@@ -1,5 +1,6 @@
 //! Tests of `service/tasks.rs`.
 
+use super::sync::*;
 use super::*;
 
 fn rid(t: &str, r: &str) -> proto::ResourceId {

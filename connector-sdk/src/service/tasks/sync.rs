@@ -1,0 +1,142 @@
+//! Sync tasks: the options a task asks for (full or targeted), the sync itself and the upload of its file.
+
+use crate::error::{Error, ErrorKind};
+use crate::retry::{Backoff, RetryPolicy};
+use crate::sync::{StopSignal, SyncOptions, sync_to_file};
+use std::time::Duration;
+
+use super::*;
+
+/// The sync engine's options for a `SyncFullTask`: the task's resource-type filter, skip
+/// flags and targeted resources replace whatever the binary was started with.
+pub(crate) fn sync_options_for(
+    t: &SyncFullTask,
+    base: &SyncOptions,
+    stop: StopSignal,
+) -> std::result::Result<SyncOptions, Error> {
+    let mut options = base.clone();
+    options.stop = stop;
+    // A fresh temporary file every task: nothing to resume.
+    options.resume = false;
+    options.max_duration = None;
+    options.expand_grants = !t.skip_expand_grants;
+    options.skip_entitlements_and_grants = t.skip_entitlements_and_grants;
+    options.skip_grants = t.skip_grants;
+    options.resource_types = t
+        .sync_resource_type_ids
+        .iter()
+        .filter(|id| !id.trim().is_empty())
+        .cloned()
+        .collect();
+    options.targeted = t
+        .targeted_sync_resources
+        .iter()
+        .map(targeted_resource)
+        .collect::<std::result::Result<_, _>>()?;
+    if !t.storage_engine.is_empty() {
+        tracing::info!(storage_engine = %t.storage_engine, "the task asks for a storage engine; uploading the v1 (SQLite) c1z this SDK writes");
+    }
+    Ok(options)
+}
+
+/// A targeted resource of a task: its id and, when set, its parent's.
+pub(super) fn targeted_resource(
+    r: &Resource,
+) -> std::result::Result<crate::bid::ResourceBid, Error> {
+    let id = |p: &proto::ResourceId| {
+        let id = crate::model::ResourceId::new(&p.resource_type, &p.resource);
+        id.validate().map(|()| id).map_err(|e| {
+            Error::invalid_argument(format!("targeted_sync_resources: {}", e.message()))
+        })
+    };
+    let Some(rid) = &r.id else {
+        return Err(Error::invalid_argument(
+            "targeted_sync_resources: a resource has no id",
+        ));
+    };
+    Ok(crate::bid::ResourceBid {
+        id: id(rid)?,
+        parent: r.parent_resource_id.as_ref().map(id).transpose()?,
+    })
+}
+
+pub(super) async fn sync_full(
+    ctx: &TaskContext,
+    task_id: &str,
+    t: SyncFullTask,
+    cancel: &TaskCancel,
+) -> Outcome {
+    let dir = {
+        let mut b = tempfile::Builder::new();
+        b.prefix("baton-sdk-sync-upload");
+        match &ctx.temp_dir {
+            Some(d) => b.tempdir_in(d),
+            None => b.tempdir(),
+        }
+    };
+    let dir = match dir {
+        Ok(d) => d,
+        Err(e) => {
+            return Outcome::Failure(Failure::from_error(
+                &Error::from(e).context("creating the sync's temporary directory (BATON_TMPDIR)"),
+                false,
+            ));
+        }
+    };
+    let path = dir.path().join("sync.c1z");
+    let options = match sync_options_for(&t, &ctx.sync, cancel.signal()) {
+        Ok(o) => o,
+        Err(e) => return Outcome::Failure(Failure::from_error(&e, false)),
+    };
+    let started = std::time::Instant::now();
+    let report = sync_to_file(&ctx.connector, &path, &options, None).await;
+    let report = match report {
+        Err(e) => return Outcome::Failure(Failure::from_error(&e, false)),
+        Ok(r) if !r.completed || cancel.is_cancelled() => {
+            return Outcome::Failure(cancel.failure());
+        }
+        Ok(r) => r,
+    };
+    tracing::info!(
+        task_id,
+        resources = report.stats.resources,
+        entitlements = report.stats.entitlements,
+        grants = report.stats.grants,
+        ms = started.elapsed().as_millis() as u64,
+        "sync finished; uploading"
+    );
+    // Up to 3 attempts, each on a new stream, 1 s apart.
+    let mut backoff = Backoff::new(RetryPolicy {
+        max_attempts: 3,
+        min_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(1),
+        max_total_wait: Duration::from_secs(10),
+    });
+    loop {
+        let attempt = backoff.start_attempt();
+        let result = tokio::select! {
+            r = ctx.client.upload_asset(task_id, &path) => r,
+            _ = cancel.cancelled() => return Outcome::Failure(cancel.failure()),
+        };
+        match result {
+            Ok(bytes) => {
+                tracing::info!(task_id, bytes, attempt, "sync uploaded");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(task_id, attempt, error = %e, "upload failed");
+                let retryable = Error::new(ErrorKind::Unavailable, e.to_string());
+                if let Err(last) = backoff.wait_or_give_up(retryable).await {
+                    return Outcome::Failure(Failure::from_error(
+                        &Error::new(e.kind(), format!("uploading the sync: {}", last.message())),
+                        false,
+                    ));
+                }
+            }
+        }
+    }
+    Outcome::Success {
+        response: None,
+        annotations: Vec::new(),
+    }
+}
