@@ -218,6 +218,7 @@ impl GrantsRequest {
 /// is): its entitlement is on another resource, of a type the syncer did not declare in
 /// [`ResourceSyncer::emits_grants_for`] (`declared`). The engine and the conformance kit
 /// share this rule and its message.
+#[cfg(any(feature = "sync", feature = "testing"))]
 pub(crate) fn undeclared_grant(
     g: &Grant,
     listed: &ResourceId,
