@@ -43,7 +43,7 @@ const DETAIL_CONCURRENCY: usize = 4;
 pub type Holders = Arc<BTreeMap<String, BTreeSet<String>>>;
 
 /// scope → usernames holding it, built once per sync from one detail request per teammate.
-/// Kept in the sync's [`SyncContext`](connector_sdk::context::SyncContext)
+/// Kept in the sync's [`SyncContext`]
 /// (`req.context.shared::<ScopeMap>()`), so each sync builds its own.
 #[derive(Debug, Default)]
 pub struct ScopeMap {

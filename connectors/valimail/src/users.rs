@@ -71,7 +71,7 @@ pub fn user_resource(u: &User) -> Resource {
 
 /// Every user of the account, enumerated once per sync and shared by the member-type
 /// listings (spec §4.3). Kept in the sync's
-/// [`SyncContext`](connector_sdk::context::SyncContext) (`req.context.shared::<UserCache>()`),
+/// `SyncContext` (`req.context.shared::<UserCache>()`),
 /// so each sync starts with an empty one.
 #[derive(Debug, Default)]
 pub struct UserCache {

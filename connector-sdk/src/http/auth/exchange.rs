@@ -15,7 +15,7 @@ pub type TokenFuture = Pin<Box<dyn Future<Output = Result<Token>> + Send>>;
 /// A custom token exchange (e.g. Valimail's `POST /auth`), cached and refreshed like OAuth.
 ///
 /// The function gets a [`TokenHttp`]: the rate limiter, timeout and User-Agent of the
-/// client the provider is installed in, to make an SDK [`HttpClient`](super::HttpClient)
+/// client the provider is installed in, to make an SDK [`HttpClient`](crate::http::HttpClient)
 /// for the token endpoint. A failure it reports as retryable (a 429 or 5xx) is retried
 /// with the request that needed the token.
 ///
