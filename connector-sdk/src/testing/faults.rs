@@ -24,6 +24,7 @@
 //! let sim = SimServer::start(Hello).await;
 //! // Every second GET fails with a 503.
 //! let proxy = FaultProxy::start(&sim.uri(), FaultPlan::every(2, Fault::Status(503))).await;
+//! connector_sdk::http::ensure_tls_provider();
 //! let client = reqwest::Client::new();
 //! let first = client.get(format!("{}/x", proxy.uri())).send().await.unwrap();
 //! let second = client.get(format!("{}/x", proxy.uri())).send().await.unwrap();
