@@ -95,7 +95,9 @@ pub trait ConnectorConfig: clap::Args + Send + 'static {
     /// }
     ///
     /// impl ConnectorConfig for Config {
-    ///     # fn build(self, _ctx: &BuildContext) -> Result<Box<dyn Connector>> { unimplemented!() }
+    ///     # fn build(self, _ctx: &BuildContext) -> Result<Box<dyn Connector>> {
+    ///     #     Ok(Box::new(connector_sdk::testing::MemoryConnector::seeded()))
+    ///     # }
     ///     fn credential_fields() -> Vec<CredentialField> {
     ///         vec![CredentialField::flag("myapp-email"), CredentialField::flag("myapp-password")]
     ///     }
