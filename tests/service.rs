@@ -337,7 +337,19 @@ async fn create_account_is_encrypted_to_the_age_recipient_and_delete_and_actions
         credential_options: Some(proto::CredentialOptions {
             force_change_at_next_login: false,
             options: Some(proto::CredentialOptionKind::RandomPassword(
-                proto::RandomPassword { length: 20 },
+                proto::RandomPassword {
+                    length: 20,
+                    constraints: vec![
+                        proto::PasswordConstraint {
+                            char_set: "0123456789".into(),
+                            min_count: 5,
+                        },
+                        proto::PasswordConstraint {
+                            char_set: "abcdefghijklmnopqrstuvwxyz".into(),
+                            min_count: 5,
+                        },
+                    ],
+                },
             )),
         }),
         encryption_configs: vec![proto::EncryptionConfig {
@@ -393,7 +405,10 @@ async fn create_account_is_encrypted_to_the_age_recipient_and_delete_and_actions
     assert_eq!(data.key_ids[0].len(), 64);
     let plain = age::decrypt(&identity, &data.encrypted_bytes).unwrap();
     let password = String::from_utf8(plain).unwrap();
-    assert!(password.chars().count() >= 16, "{}", password.len());
+    assert_eq!(password.chars().count(), 20, "{}", password.len());
+    // The platform's constraints: at least 5 digits and 5 lower-case letters.
+    assert!(password.chars().filter(|c| c.is_ascii_digit()).count() >= 5);
+    assert!(password.chars().filter(|c| c.is_ascii_lowercase()).count() >= 5);
 
     let f = c1.wait_for_finish(&delete, WAIT).await.unwrap();
     let (resp, _) = success(&f);

@@ -132,12 +132,65 @@ pub trait AccountManager: Send + Sync {
         Vec::new()
     }
 
-    /// Creates the account described by `info`.
-    async fn create_account(
-        &self,
-        info: &AccountInfo,
-        credentials: CredentialOption,
-    ) -> Result<AccountOutcome>;
+    /// Creates the account [`AccountRequest::info`] describes, with the credentials
+    /// [`AccountRequest::credential`] asks for; a random password is generated with
+    /// [`AccountRequest::generate_password`] (it honours the platform's constraints).
+    async fn create_account(&self, req: AccountRequest) -> Result<AccountOutcome>;
+}
+
+/// What [`AccountManager::create_account`] is asked for.
+///
+/// `#[non_exhaustive]` so the SDK can add fields without breaking connectors; build one
+/// with [`AccountRequest::new`] (in tests, or to call a manager directly).
+///
+/// ```
+/// use connector_sdk::account::{AccountInfo, AccountRequest, CredentialOption, PasswordPolicy};
+/// use secrecy::ExposeSecret;
+///
+/// let info = AccountInfo { login: Some("kim".into()), ..AccountInfo::default() };
+/// let req = AccountRequest::new(info, CredentialOption::RandomPassword { length: 12 })
+///     .with_password_policy(PasswordPolicy::new(12).with_class("0123456789", 4));
+/// let password = req.generate_password();
+/// assert_eq!(password.expose_secret().len(), 12);
+/// assert!(password.expose_secret().chars().filter(|c| c.is_ascii_digit()).count() >= 4);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AccountRequest {
+    /// Who the account is for.
+    pub info: AccountInfo,
+    /// How the account gets its credentials.
+    pub credential: CredentialOption,
+    /// What a generated password must hold: the platform's constraints when it sent some,
+    /// else [`PasswordPolicy::strong`] of the requested length.
+    pub password_policy: PasswordPolicy,
+}
+
+impl AccountRequest {
+    /// A request for `info` with `credential`; the password policy is
+    /// [`PasswordPolicy::strong`] of the requested length (16 without one).
+    pub fn new(info: AccountInfo, credential: CredentialOption) -> Self {
+        let length = match credential {
+            CredentialOption::RandomPassword { length } => length as usize,
+            _ => 16,
+        };
+        AccountRequest {
+            info,
+            credential,
+            password_policy: PasswordPolicy::strong(length),
+        }
+    }
+
+    /// Replaces the password policy (the platform's `PasswordConstraint`s).
+    pub fn with_password_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.password_policy = policy;
+        self
+    }
+
+    /// A random password under [`AccountRequest::password_policy`].
+    pub fn generate_password(&self) -> SecretString {
+        generate_password(&self.password_policy)
+    }
 }
 
 /// What a generated password must contain.
@@ -150,6 +203,26 @@ pub struct PasswordPolicy {
 }
 
 impl PasswordPolicy {
+    /// A policy of `length` characters and no classes yet: add them with
+    /// [`PasswordPolicy::with_class`]. Without any class, a generated password draws from
+    /// [`PasswordPolicy::strong`]'s.
+    pub fn new(length: usize) -> Self {
+        PasswordPolicy {
+            length,
+            classes: Vec::new(),
+        }
+    }
+
+    /// Adds a character class the password holds at least `min` characters of (upstream's
+    /// `PasswordConstraint{char_set, min_count}`). An empty set is ignored.
+    pub fn with_class(mut self, chars: impl Into<String>, min: usize) -> Self {
+        let chars = chars.into();
+        if !chars.is_empty() {
+            self.classes.push((chars, min));
+        }
+        self
+    }
+
     /// Lower case, upper case, digits and punctuation, at least one of each.
     pub fn strong(length: usize) -> Self {
         PasswordPolicy {
@@ -178,6 +251,9 @@ impl PasswordPolicy {
 /// ```
 pub fn generate_password(policy: &PasswordPolicy) -> SecretString {
     use rand::seq::SliceRandom;
+    if policy.classes.iter().all(|(s, _)| s.is_empty()) {
+        return generate_password(&PasswordPolicy::strong(policy.length));
+    }
     let mut rng = rand::rng();
     let mut pick =
         |set: &[char]| -> char { set[rand::RngExt::random_range(&mut rng, 0..set.len())] };

@@ -131,6 +131,9 @@ pub struct Error {
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// The context key that marks [`Error::grant_cancelled`].
+const GRANT_CANCELLED: &str = "grant_cancelled";
+
 impl Error {
     /// A new error of `kind` with a message for a person.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
@@ -168,6 +171,32 @@ impl Error {
     /// Shorthand for [`ErrorKind::Internal`].
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)
+    }
+
+    /// A grant the connector declines (the application refused it on purpose, e.g. a
+    /// policy or an approval that said no): [`ErrorKind::FailedPrecondition`] marked so
+    /// that service mode tells ConductorOne the request was *cancelled*, not failed
+    /// (upstream's `grant_cancelled` `ErrorInfo`).
+    ///
+    /// ```
+    /// use connector_sdk::{Error, ErrorKind};
+    /// let e = Error::grant_cancelled("the vault owner must approve new members");
+    /// assert_eq!(e.kind(), ErrorKind::FailedPrecondition);
+    /// assert_eq!(e.grant_cancelled_reason(), Some("the vault owner must approve new members"));
+    /// assert_eq!(Error::internal("x").grant_cancelled_reason(), None);
+    /// ```
+    pub fn grant_cancelled(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self::new(ErrorKind::FailedPrecondition, "the grant was declined")
+            .with_context(GRANT_CANCELLED, reason)
+    }
+
+    /// The reason given to [`Error::grant_cancelled`], if this error is one.
+    pub fn grant_cancelled_reason(&self) -> Option<&str> {
+        self.context
+            .iter()
+            .find(|(k, _)| *k == GRANT_CANCELLED)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Records the HTTP status the error came from.

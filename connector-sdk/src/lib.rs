@@ -143,7 +143,7 @@ pub use url::Url;
 /// The names a connector implementation needs, in one import.
 pub mod prelude {
     pub use crate::account::{
-        AccountInfo, AccountManager, AccountOutcome, Credential, CredentialOption,
+        AccountInfo, AccountManager, AccountOutcome, AccountRequest, Credential, CredentialOption,
     };
     pub use crate::action::{ActionHandler, ActionSchema, ActionType};
     pub use crate::connector::{Connector, ConnectorMetadata};

@@ -227,10 +227,28 @@ pub struct CommonArgs {
     /// schedules the syncs).
     #[arg(long, value_parser = humantime::parse_duration, help_heading = "Service mode")]
     pub service_interval: Option<Duration>,
-    /// Serve GET /healthz on this port in service mode.
-    #[arg(long, help_heading = "Service mode")]
+    /// How long a provisioning task (grant, revoke, account creation, delete) may run in
+    /// service mode before it is finished as DeadlineExceeded (retryable).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30m", help_heading = "Service mode")]
+    pub provisioning_timeout: Duration,
+    /// How long an action may run (--invoke-action, and action tasks in service mode)
+    /// before it is stopped as DeadlineExceeded.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1h", help_heading = "Service mode")]
+    pub action_timeout: Duration,
+    /// Serve health checks (GET /health runs the connector's validate; /ready, /live and
+    /// /healthz report the service loop) on --health-check-port.
+    #[arg(long, help_heading = "Health checks")]
+    pub health_check: bool,
+    /// The health checks' port [default: 8081]; setting it also turns them on.
+    #[arg(long, help_heading = "Health checks")]
     pub health_check_port: Option<u16>,
-    /// The address the health endpoint listens on.
-    #[arg(long, default_value = "0.0.0.0", help_heading = "Service mode")]
-    pub health_check_address: IpAddr,
+    /// The address the health checks listen on (0.0.0.0 for a kubelet probe from outside
+    /// the pod's network namespace).
+    #[arg(
+        long,
+        alias = "health-check-address",
+        default_value = "127.0.0.1",
+        help_heading = "Health checks"
+    )]
+    pub health_check_bind_address: IpAddr,
 }

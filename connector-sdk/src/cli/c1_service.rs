@@ -1,7 +1,6 @@
 //! Service mode with ConductorOne: flags → [`ServiceConfig`], `/healthz`, signals, exit
 //! codes (gRPC codes, as upstream).
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
@@ -10,7 +9,8 @@ use crate::service::{ServiceConfig, StatusHandle, grpc_code, run_service};
 use crate::sync::{StopSignal, SyncOptions};
 
 use super::args::{CommonArgs, flag_and_env};
-use super::{AppInfo, EXIT_USAGE, Outcome, service};
+use super::health::{self, Health};
+use super::{AppInfo, EXIT_USAGE, Outcome, interval};
 
 /// Runs service mode until SIGTERM/SIGINT.
 pub(crate) async fn run(
@@ -39,6 +39,8 @@ pub(crate) async fn run(
     config.task_concurrency = common.task_concurrency;
     config.provisioning = common.provisioning;
     config.shutdown_grace = common.shutdown_grace_period;
+    config.provisioning_timeout = common.provisioning_timeout;
+    config.action_timeout = common.action_timeout;
     config.sync = SyncOptions {
         checkpoint_interval: common.checkpoint_interval,
         ..sync
@@ -52,21 +54,18 @@ pub(crate) async fn run(
             "--service-interval (BATON_SERVICE_INTERVAL) is ignored with --client-id: ConductorOne schedules the syncs"
         );
     }
-    service::stop_on_signals(stop.clone());
+    interval::stop_on_signals(stop.clone());
     let status = StatusHandle::default();
-    if let Some(port) = common.health_check_port {
-        let health = Arc::new(Mutex::new(service::Health {
+    if let Some(addr) = health::address(
+        common.health_check,
+        common.health_check_port,
+        common.health_check_bind_address,
+    ) {
+        let shared = Arc::new(Mutex::new(Health {
             c1: Some(status.clone()),
-            ..service::Health::default()
+            ..Health::default()
         }));
-        let bound = service::serve_health(
-            SocketAddr::new(common.health_check_address, port),
-            health,
-            stop.clone(),
-        )
-        .await?;
-        tracing::info!(address = %bound, "health endpoint listening on /healthz");
-        println!("health endpoint: http://{bound}/healthz");
+        health::serve(addr, shared, connector.clone(), stop.clone()).await?;
     }
     match run_service(connector, config, stop, status).await {
         Ok(()) => Ok(Outcome::Done),

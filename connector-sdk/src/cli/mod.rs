@@ -66,11 +66,12 @@ mod c1_service;
 mod config;
 mod credential_hint;
 mod credentials;
+mod health;
+mod interval;
 mod ops;
 mod output;
 mod reserved;
 mod schema;
-mod service;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -405,7 +406,7 @@ async fn dispatch<C: ConnectorConfig>(
     }
     match common.service_interval {
         None => {
-            service::stop_on_signals(stop.clone());
+            interval::stop_on_signals(stop.clone());
             let report = sync_to_file(&connector, &common.file, &options, progress.as_ref()).await;
             if let Some(b) = &bar {
                 b.finish_and_clear();
@@ -418,12 +419,10 @@ async fn dispatch<C: ConnectorConfig>(
                 Outcome::Incomplete
             })
         }
-        Some(interval) => {
+        Some(every) => {
             // A service stopped by a signal has done its job: exit 0.
-            service::service_loop(
-                &connector, &common, &options, interval, stop, progress, hint,
-            )
-            .await?;
+            interval::sync_on_interval(&connector, &common, &options, every, stop, progress, hint)
+                .await?;
             Ok(Outcome::Done)
         }
     }

@@ -1,15 +1,13 @@
 //! One-shot operations: grant, revoke, create account, delete, actions.
 
-use crate::account::{AccountInfo, AccountOutcome};
-use crate::action::invoke_action;
+use crate::account::{AccountInfo, AccountOutcome, CredentialOption};
 use crate::delete::DeleteOutcome;
 use crate::error::{Error, Result};
-use crate::handle::ConnectorHandle;
+use crate::handle::{ConnectorHandle, CreateAccountRequest};
 use crate::model::{Profile, ResourceId};
 use crate::provision::GrantRequest;
 use crate::provision::RevokeRequest;
 use crate::provision::{GrantOutcome, RevokeOutcome};
-use crate::schema::validate_fields;
 use crate::store::C1zReader;
 
 use super::args::{CommonArgs, flag_and_env};
@@ -27,8 +25,10 @@ pub(crate) enum Operation {
 }
 
 impl Operation {
+    /// Whether the operation needs `--provisioning`. Actions do not: upstream serves them
+    /// whether or not provisioning is enabled (spec §8.4).
     pub(crate) fn writes(&self) -> bool {
-        !matches!(self, Operation::ListActionSchemas)
+        !matches!(self, Operation::ListActionSchemas | Operation::InvokeAction)
     }
 }
 
@@ -118,8 +118,7 @@ pub(crate) async fn run(
 ) -> Result<String> {
     match op {
         Operation::ListActionSchemas => {
-            let schemas: Vec<_> = connector.action_list().iter().map(|h| h.schema()).collect();
-            Ok(serde_json::to_string_pretty(&schemas)?)
+            Ok(serde_json::to_string_pretty(&connector.action_schemas())?)
         }
         Operation::Grant => {
             let ent_id = need(&a.grant_entitlement, "grant-entitlement", "a grant")?;
@@ -179,97 +178,12 @@ pub(crate) async fn run(
                 }
             })
         }
-        Operation::CreateAccount => {
-            let profile = json_object(&a.create_account_profile, "create-account-profile")?;
-            let info = AccountInfo {
-                login: a
-                    .create_account_login
-                    .clone()
-                    .filter(|s| !s.trim().is_empty()),
-                email: a
-                    .create_account_email
-                    .clone()
-                    .filter(|s| !s.trim().is_empty()),
-                profile,
-            };
-            if info.login.is_none() && info.email.is_none() {
-                return Err(Error::invalid_argument(format!(
-                    "account creation needs {} or {}",
-                    flag_and_env("create-account-login"),
-                    flag_and_env("create-account-email")
-                )));
-            }
-            let syncer = connector
-                .account_syncer()
-                .cloned()
-                .ok_or_else(|| Error::unimplemented("the connector cannot create accounts"))?;
-            let manager = syncer
-                .account_manager()
-                .ok_or_else(|| Error::unimplemented("the connector cannot create accounts"))?;
-            validate_fields(
-                "--create-account-profile",
-                &manager.account_schema(),
-                &info.profile,
-            )?;
-            let option = manager
-                .credential_options()
-                .into_iter()
-                .next()
-                .unwrap_or(crate::account::CredentialOption::NoPassword);
-            let account = info
-                .email
-                .clone()
-                .or(info.login.clone())
-                .unwrap_or_default();
-            // Decide where a password would go before anything is created.
-            let delivery = match option {
-                crate::account::CredentialOption::RandomPassword { .. } => {
-                    Some(Delivery::from_args(a, &account)?)
-                }
-                _ => None,
-            };
-            Ok(match manager.create_account(&info, option).await? {
-                AccountOutcome::Created {
-                    resource,
-                    credentials,
-                } => {
-                    let mut msg = format!(
-                        "created account {} ({})",
-                        resource.id, resource.display_name
-                    );
-                    if !credentials.is_empty() {
-                        let d = match delivery {
-                            Some(d) => d,
-                            None => Delivery::from_args(a, &account)?,
-                        };
-                        msg.push_str(&format!(
-                            "; {}",
-                            d.deliver(&resource.id.to_string(), &credentials)?
-                        ));
-                    }
-                    msg
-                }
-                AccountOutcome::AlreadyExists { resource } => {
-                    format!(
-                        "account {} ({}) already exists; nothing changed",
-                        resource.id, resource.display_name
-                    )
-                }
-                AccountOutcome::ActionRequired { message, resource } => match resource {
-                    Some(r) => format!("account {} pending: {message}", r.id),
-                    None => format!("account pending: {message}"),
-                },
-            })
-        }
+        Operation::CreateAccount => create_account(connector, a).await,
         Operation::Delete => {
             let id = need(&a.delete_resource, "delete-resource", "a delete")?;
             let rt = need(&a.delete_resource_type, "delete-resource-type", "a delete")?;
-            let syncer = connector.syncer(&rt)?.clone();
-            let deleter = syncer.deleter().ok_or_else(|| {
-                Error::unimplemented(format!("the connector cannot delete {rt} resources"))
-            })?;
             let rid = ResourceId::new(&rt, &id);
-            Ok(match deleter.delete(&rid).await? {
+            Ok(match connector.delete(&rid).await? {
                 DeleteOutcome::Deleted => format!("deleted {rid}"),
                 DeleteOutcome::AlreadyDeleted => format!("{rid} did not exist; nothing changed"),
             })
@@ -277,9 +191,78 @@ pub(crate) async fn run(
         Operation::InvokeAction => {
             let name = need(&a.invoke_action, "invoke-action", "an action")?;
             let args = json_object(&a.invoke_action_args, "invoke-action-args")?;
-            let handler = connector.action(&name)?.clone();
-            let out = invoke_action(handler.as_ref(), &args).await?;
+            let out = connector
+                .invoke_and_wait(&name, args, a.action_timeout)
+                .await?;
             Ok(serde_json::to_string_pretty(&out)?)
         }
     }
+}
+
+/// `--create-account-*`: the account through the handle, a generated password delivered
+/// where the flags say (decided before anything is created).
+async fn create_account(connector: &ConnectorHandle, a: &CommonArgs) -> Result<String> {
+    let profile = json_object(&a.create_account_profile, "create-account-profile")?;
+    let info = AccountInfo {
+        login: a
+            .create_account_login
+            .clone()
+            .filter(|s| !s.trim().is_empty()),
+        email: a
+            .create_account_email
+            .clone()
+            .filter(|s| !s.trim().is_empty()),
+        profile,
+    };
+    if info.login.is_none() && info.email.is_none() {
+        return Err(Error::invalid_argument(format!(
+            "account creation needs {} or {}",
+            flag_and_env("create-account-login"),
+            flag_and_env("create-account-email")
+        )));
+    }
+    let account = info
+        .email
+        .clone()
+        .or(info.login.clone())
+        .unwrap_or_default();
+    let req = CreateAccountRequest::new(info);
+    let option = connector.credential_option(&req)?;
+    // Decide where a password would go before anything is created.
+    let delivery = match option {
+        CredentialOption::RandomPassword { .. } => Some(Delivery::from_args(a, &account)?),
+        _ => None,
+    };
+    Ok(match connector.create_account(req).await? {
+        AccountOutcome::Created {
+            resource,
+            credentials,
+        } => {
+            let mut msg = format!(
+                "created account {} ({})",
+                resource.id, resource.display_name
+            );
+            if !credentials.is_empty() {
+                let d = match delivery {
+                    Some(d) => d,
+                    None => Delivery::from_args(a, &account)?,
+                };
+                msg.push_str(&format!(
+                    "; {}",
+                    d.deliver(&resource.id.to_string(), &credentials)?
+                ));
+            }
+            msg
+        }
+        AccountOutcome::AlreadyExists { resource } => {
+            format!(
+                "account {} ({}) already exists; nothing changed",
+                resource.id, resource.display_name
+            )
+        }
+        AccountOutcome::ActionRequired { message, resource } => match resource {
+            Some(r) => format!("account {} pending: {message}", r.id),
+            None => format!("account pending: {message}"),
+        },
+    })
 }

@@ -3,8 +3,8 @@
 
 use super::proto::*;
 use crate::account::CredentialOption;
-use crate::connector::Connector;
-use crate::schema::FieldType;
+use crate::connector::{Capabilities, Capability};
+use crate::schema::{FieldSchema, FieldType};
 use crate::store::convert;
 
 /// The host id: `BATON_HOST_ID` (or `--host-id`), else the host name, else `baton-sdk`.
@@ -104,101 +104,112 @@ fn option_value(o: &CredentialOption) -> i32 {
     }
 }
 
-/// `c1.connector.v2.ConnectorMetadata` of `connector`: capabilities per resource type and
-/// for the connector, credential options and the account-creation schema.
-pub(crate) fn connector_metadata(connector: &dyn Connector) -> ConnectorMetadata {
-    let meta = connector.metadata();
-    let mut all: Vec<i32> = Vec::new();
-    let mut per_type = Vec::new();
+/// `s` cut to at most `max` bytes, at a character boundary (upstream's limits are in
+/// bytes: a longer field makes Hello fail validation).
+fn cap_bytes(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// `c1.connector.v2.ConnectorMetadata` built from the capabilities document
+/// ([`ConnectorHandle::capabilities`](crate::handle::ConnectorHandle::capabilities), the
+/// same one the CLI prints): capabilities per resource type (sorted by type id) and for
+/// the connector, credential options and the account-creation schema of the first
+/// account type.
+pub(crate) fn connector_metadata(caps: &Capabilities) -> ConnectorMetadata {
+    let meta = &caps.connector;
     let mut credential_details = None;
     let mut schema = None;
-    for s in connector.syncers() {
-        let rt = s.resource_type();
-        let mut caps = vec![capability::SYNC];
-        if s.provisioner().is_some() {
-            caps.push(capability::PROVISION);
+    let mut per_type = Vec::new();
+    for t in &caps.resource_types {
+        if t.capabilities.contains(&Capability::AccountProvisioning) && credential_details.is_none()
+        {
+            credential_details = Some(credential_details_of(&t.credential_options));
+            schema = Some(account_schema(&t.account_schema));
         }
-        if let Some(am) = s.account_manager() {
-            caps.push(capability::ACCOUNT_PROVISIONING);
-            if credential_details.is_none() {
-                let options = am.credential_options();
-                credential_details = Some(CredentialDetails {
-                    capability_account_provisioning: Some(CredentialDetailsAccountProvisioning {
-                        supported_credential_options: options.iter().map(option_value).collect(),
-                        preferred_credential_option: options
-                            .first()
-                            .map(option_value)
-                            .unwrap_or(credential_option::NO_PASSWORD),
-                    }),
-                });
-                let fields = am
-                    .account_schema()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| {
-                        (
-                            f.name.clone(),
-                            AccountCreationField {
-                                display_name: f.display_name.clone(),
-                                required: f.required,
-                                description: f.description.clone(),
-                                placeholder: String::new(),
-                                order: i as i32,
-                                field: Some(match f.field_type {
-                                    FieldType::String => {
-                                        AccountCreationFieldType::StringField(Empty {})
-                                    }
-                                    FieldType::Bool => {
-                                        AccountCreationFieldType::BoolField(Empty {})
-                                    }
-                                    FieldType::Int => AccountCreationFieldType::IntField(Empty {}),
-                                    FieldType::StringList => {
-                                        AccountCreationFieldType::StringListField(Empty {})
-                                    }
-                                    FieldType::Object => {
-                                        AccountCreationFieldType::MapField(Empty {})
-                                    }
-                                }),
-                            },
-                        )
-                    })
-                    .collect();
-                schema = Some(AccountCreationSchema { field_map: fields });
-            }
-        }
-        if s.deleter().is_some() {
-            caps.push(capability::RESOURCE_DELETE);
-        }
-        for c in &caps {
-            if !all.contains(c) {
-                all.push(*c);
-            }
-        }
+        let mut rt = convert::resource_type_to_proto(&t.resource_type());
+        rt.display_name = cap_bytes(&rt.display_name, 1024);
+        rt.description = cap_bytes(&rt.description, 4096);
         per_type.push(ResourceTypeCapability {
-            resource_type: Some(convert::resource_type_to_proto(&rt)),
-            capabilities: caps,
+            resource_type: Some(rt),
+            capabilities: t.capabilities.iter().map(|c| c.code()).collect(),
         });
     }
-    if !connector.actions().is_empty() {
-        all.push(capability::ACTIONS);
-    }
-    all.sort_unstable();
     let display_name = if meta.display_name.is_empty() {
-        meta.name.clone()
+        &meta.name
     } else {
-        meta.display_name.clone()
+        &meta.display_name
     };
     ConnectorMetadata {
-        display_name: display_name.chars().take(1024).collect(),
+        display_name: cap_bytes(display_name, 1024),
         help_url: String::new(),
         profile: None,
         annotations: Vec::new(),
-        description: meta.description.chars().take(4096).collect(),
+        description: cap_bytes(&meta.description, 4096),
         capabilities: Some(ConnectorCapabilities {
             resource_type_capabilities: per_type,
-            connector_capabilities: all,
+            connector_capabilities: caps
+                .connector_capabilities
+                .iter()
+                .map(|c| c.code())
+                .collect(),
             credential_details,
         }),
         account_creation_schema: schema,
+    }
+}
+
+fn credential_details_of(options: &[CredentialOption]) -> CredentialDetails {
+    CredentialDetails {
+        capability_account_provisioning: Some(CredentialDetailsAccountProvisioning {
+            supported_credential_options: options.iter().map(option_value).collect(),
+            preferred_credential_option: options
+                .first()
+                .map(option_value)
+                .unwrap_or(credential_option::NO_PASSWORD),
+        }),
+    }
+}
+
+fn account_schema(fields: &[FieldSchema]) -> AccountCreationSchema {
+    let field_map = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let field = match f.field_type {
+                FieldType::String => AccountCreationFieldType::StringField(Empty {}),
+                FieldType::Bool => AccountCreationFieldType::BoolField(Empty {}),
+                FieldType::Int => AccountCreationFieldType::IntField(Empty {}),
+                FieldType::StringList => AccountCreationFieldType::StringListField(Empty {}),
+                FieldType::Object => AccountCreationFieldType::MapField(Empty {}),
+            };
+            let value = AccountCreationField {
+                display_name: f.display_name.clone(),
+                required: f.required,
+                description: f.description.clone(),
+                placeholder: String::new(),
+                order: i as i32,
+                field: Some(field),
+            };
+            (f.name.clone(), value)
+        })
+        .collect();
+    AccountCreationSchema { field_map }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_bytes_cut_at_a_character_boundary() {
+        let s = "é".repeat(600); // 1200 bytes
+        let cut = cap_bytes(&s, 1024);
+        assert_eq!(cut.len(), 1024);
+        assert_eq!(cap_bytes("ab€", 4), "ab"); // € is 3 bytes
+        assert_eq!(cap_bytes("short", 1024), "short");
     }
 }

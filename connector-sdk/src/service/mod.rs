@@ -57,6 +57,13 @@ use crate::flags::flag_and_env;
 use crate::handle::ConnectorHandle;
 use crate::sync::{StopSignal, SyncOptions};
 
+/// How long a provisioning task may run by default: 30 minutes.
+pub const DEFAULT_PROVISIONING_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// How long a sync task may run when `--max-sync-duration` is not set: 24 hours. After
+/// its ceiling a task finishes itself `DeadlineExceeded`, retryable.
+pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
 /// The default grace period on SIGTERM: under Kubernetes' 30 s.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
@@ -91,6 +98,12 @@ pub struct ServiceConfig {
     pub app_version: String,
     /// Heartbeats wait at least this long, whatever the server says. Default 1 s.
     pub min_heartbeat: Duration,
+    /// How long a provisioning task (grant, revoke, create account, delete) may run
+    /// before it finishes itself `DeadlineExceeded`, retryable (`--provisioning-timeout`).
+    /// Default 30 min.
+    pub provisioning_timeout: Duration,
+    /// How long an action may run (`--action-timeout`). Default 1 h, as upstream.
+    pub action_timeout: Duration,
 }
 
 impl std::fmt::Debug for ServiceConfig {
@@ -126,6 +139,8 @@ impl ServiceConfig {
             app_name: "connector".into(),
             app_version: "0.0.0".into(),
             min_heartbeat: Duration::from_secs(1),
+            provisioning_timeout: DEFAULT_PROVISIONING_TIMEOUT,
+            action_timeout: crate::handle::DEFAULT_ACTION_TIMEOUT,
         }
     }
 
@@ -299,7 +314,7 @@ pub async fn run_service(
         task_id: String::new(),
         build_info: Some(hello::build_info(&config.app_name, &config.app_version)),
         os_info: Some(hello::os_info()),
-        connector_metadata: Some(hello::connector_metadata(&connector)),
+        connector_metadata: Some(hello::connector_metadata(&connector.capabilities())),
         annotations: Vec::new(),
     };
     tracing::info!(client_id = %id, host = %host, host_id = client.host_id(), concurrency = config.task_concurrency, get_tasks = config.get_tasks, provisioning = config.provisioning, "service mode: connecting to ConductorOne");
@@ -313,8 +328,8 @@ pub async fn run_service(
         provisioning: config.provisioning,
         sync: config.sync.clone(),
         temp_dir: config.temp_dir.clone(),
-        actions: Mutex::default(),
         hello,
+        action_timeout: config.action_timeout,
     });
     runner::poll_loop(ctx, &config, stop, status).await;
     tracing::info!(

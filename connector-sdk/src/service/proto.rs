@@ -850,6 +850,34 @@ pub struct RandomPassword {
     /// Length, 8..64 (field 1).
     #[prost(int64, tag = "1")]
     pub length: i64,
+    /// What the password must contain (field 2).
+    #[prost(message, repeated, tag = "2")]
+    pub constraints: Vec<PasswordConstraint>,
+}
+
+/// `PasswordConstraint`: at least `min_count` characters from `char_set`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PasswordConstraint {
+    /// The allowed characters (field 1).
+    #[prost(string, tag = "1")]
+    pub char_set: String,
+    /// How many of them at least (field 2).
+    #[prost(uint32, tag = "2")]
+    pub min_count: u32,
+}
+
+/// `google.rpc.ErrorInfo`, in `FinishTask.error`'s status details.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ErrorInfo {
+    /// Why (field 1), e.g. `grant_cancelled`.
+    #[prost(string, tag = "1")]
+    pub reason: String,
+    /// Who says so (field 2).
+    #[prost(string, tag = "2")]
+    pub domain: String,
+    /// Details (field 3).
+    #[prost(map = "string, string", tag = "3")]
+    pub metadata: std::collections::HashMap<String, String>,
 }
 
 /// `CredentialOptions.SSO`.
@@ -1018,6 +1046,8 @@ pub struct AccountActionRequired {
 
 /// `BatonActionStatus` values.
 pub mod action_status {
+    /// Still running: poll `action_status`.
+    pub const RUNNING: i32 = 3;
     /// Finished.
     pub const COMPLETE: i32 = 4;
     /// Failed.
@@ -1196,6 +1226,10 @@ pub mod names {
     pub const GRANT_ALREADY_EXISTS: &str = "c1.connector.v2.GrantAlreadyExists";
     /// Annotation: the grant was already revoked.
     pub const GRANT_ALREADY_REVOKED: &str = "c1.connector.v2.GrantAlreadyRevoked";
+    /// Event feeds (none here).
+    pub const LIST_EVENT_FEEDS_RESPONSE: &str = "c1.connector.v2.ListEventFeedsResponse";
+    /// A status detail.
+    pub const ERROR_INFO: &str = "google.rpc.ErrorInfo";
 }
 
 /// The `prost_types::Duration` of `d`.

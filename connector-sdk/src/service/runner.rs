@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::client::BatonClient;
@@ -32,6 +32,106 @@ fn clamp(d: Option<&proto::Duration>, default: Duration, min: Duration) -> Durat
     match d.map(proto::std_duration) {
         Some(d) if !d.is_zero() => d.clamp(min, MAX_WAIT),
         _ => default.clamp(min, MAX_WAIT),
+    }
+}
+
+/// The wait before the next poll: the server's `next_poll`, where zero means "now"
+/// (upstream clamps it to [0, 5 min]); [`MIN_POLL`] only when it sent none (spec §8.7).
+fn poll_wait(d: Option<&proto::Duration>) -> Duration {
+    match d.map(proto::std_duration) {
+        Some(d) => d.min(MAX_WAIT),
+        None => MIN_POLL,
+    }
+}
+
+/// How long a task of this type may run before it finishes itself `DeadlineExceeded`.
+fn ceiling(kind: &TaskType, config: &Ceilings) -> Duration {
+    match kind {
+        TaskType::SyncFull(_) => config.sync,
+        TaskType::Grant(_)
+        | TaskType::Revoke(_)
+        | TaskType::CreateAccount(_)
+        | TaskType::DeleteResource(_) => config.provisioning,
+        // An action answers within a second; the run itself has the action ceiling.
+        _ => config.action,
+    }
+}
+
+/// The ceilings of task types.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ceilings {
+    pub(crate) sync: Duration,
+    pub(crate) provisioning: Duration,
+    pub(crate) action: Duration,
+}
+
+impl Ceilings {
+    pub(crate) fn of(config: &ServiceConfig) -> Ceilings {
+        Ceilings {
+            sync: config
+                .sync
+                .max_duration
+                .unwrap_or(super::DEFAULT_SYNC_TIMEOUT),
+            provisioning: config.provisioning_timeout,
+            action: config.action_timeout,
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped: the heartbeats of a task stop with it, even when
+/// the task's future unwinds.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the task's handler under its ceiling; a panic that escapes the handle (in the sync
+/// engine, say) is an `Internal` failure, as upstream's recovery interceptor makes it.
+async fn run_contained(
+    ctx: &TaskContext,
+    id: &str,
+    kind: TaskType,
+    cancel: &TaskCancel,
+    limit: Duration,
+) -> Outcome {
+    use futures::FutureExt as _;
+    let name = kind.name();
+    let work = std::panic::AssertUnwindSafe(tasks::run(ctx, id, kind, cancel)).catch_unwind();
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(payload)) => {
+            let e = crate::handle::panics::panicked(name, payload.as_ref());
+            Outcome::Failure(Failure::from_error(&e, false))
+        }
+        Err(_) => {
+            cancel.cancel(Failure::new(
+                ErrorKind::DeadlineExceeded,
+                "stopped at its ceiling",
+                false,
+            ));
+            Outcome::Failure(Failure::new(
+                ErrorKind::DeadlineExceeded,
+                format!(
+                    "the {name} task ran longer than its ceiling of {} and was stopped; it can be retried (raise it with --provisioning-timeout, --action-timeout or --max-sync-duration)",
+                    humantime_secs(limit)
+                ),
+                false,
+            ))
+        }
+    }
+}
+
+fn humantime_secs(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 && s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s >= 60 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
     }
 }
 
@@ -195,10 +295,11 @@ async fn execute(
     cancel: TaskCancel,
     status: StatusHandle,
     min_heartbeat: Duration,
+    ceilings: Ceilings,
 ) {
     let id = task.id.clone();
     let Some(kind) = task.task_type else {
-        let outcome = Outcome::Failure(Failure::unknown("unsupported task type", false));
+        let outcome = Outcome::Failure(Failure::unknown("unsupported task type"));
         finish(&ctx.client, &id, &outcome, Duration::from_secs(90)).await;
         return;
     };
@@ -238,24 +339,25 @@ async fn execute(
     } else {
         None
     };
+    let limit = ceiling(&kind, &ceilings);
     let outcome = match early {
         Some(o) => o,
         None => {
-            let beats = tokio::spawn(heartbeat_loop(
+            let beats = AbortOnDrop(tokio::spawn(heartbeat_loop(
                 ctx.client.clone(),
                 id.clone(),
                 interval,
                 cancel.clone(),
                 status.clone(),
                 min_heartbeat,
-            ));
+            )));
             let grace = if is_sync {
                 Duration::from_secs(3)
             } else {
                 Duration::ZERO
             };
             let outcome = tokio::select! {
-                o = tasks::run(&ctx, &id, kind, &cancel) => o,
+                o = run_contained(&ctx, &id, kind, &cancel, limit) => o,
                 _ = async { cancel.cancelled().await; tokio::time::sleep(grace).await } => Outcome::Failure(cancel.failure()),
             };
             // Heartbeats go on until FinishTask returns, as upstream.
@@ -265,7 +367,7 @@ async fn execute(
                 Duration::from_secs(90)
             };
             finish(&ctx.client, &id, &outcome, budget).await;
-            beats.abort();
+            drop(beats);
             log_outcome(&id, name, &outcome, started, &status);
             return;
         }
@@ -288,6 +390,133 @@ fn log_outcome(id: &str, name: &str, outcome: &Outcome, started: Instant, status
     }
 }
 
+/// The tasks running now, by id, with their cancel handles (GetTasks names them as
+/// "in flight" so the server does not hand them out again).
+#[derive(Clone, Default)]
+struct Registry(Arc<Mutex<HashMap<String, TaskCancel>>>);
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, TaskCancel>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ids(&self) -> HashSet<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    fn cancels(&self) -> Vec<TaskCancel> {
+        self.lock().values().cloned().collect()
+    }
+}
+
+/// A running task's place: in the registry, counted in the status, holding a slot. Dropped
+/// when the task ends, however it ends (a panic unwinding included), which frees all three.
+struct Slot {
+    registry: Registry,
+    id: String,
+    status: StatusHandle,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Slot {
+    fn take(
+        registry: &Registry,
+        id: &str,
+        cancel: TaskCancel,
+        status: &StatusHandle,
+        permit: OwnedSemaphorePermit,
+    ) -> Slot {
+        registry.lock().insert(id.to_string(), cancel);
+        status.update(|s| s.running_tasks += 1);
+        Slot {
+            registry: registry.clone(),
+            id: id.to_string(),
+            status: status.clone(),
+            _permit: permit,
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.registry.lock().remove(&self.id);
+        self.status
+            .update(|s| s.running_tasks = s.running_tasks.saturating_sub(1));
+    }
+}
+
+/// Where polling is: the GetTasks queue, the next poll time, the mode.
+struct Poller {
+    queue: VecDeque<Task>,
+    use_get_tasks: bool,
+    next_poll_at: Instant,
+    slots: usize,
+}
+
+impl Poller {
+    /// One poll: a task (or none) and the wait before the next poll.
+    async fn poll(
+        &mut self,
+        client: &BatonClient,
+        registry: &Registry,
+    ) -> Result<(Option<Task>, Duration)> {
+        if !self.use_get_tasks {
+            let r = client.get_task().await?;
+            return Ok((r.task.filter(is_work), poll_wait(r.next_poll.as_ref())));
+        }
+        let held = registry.ids();
+        if self.queue.is_empty()
+            && Instant::now() >= self.next_poll_at
+            && self.queue.len() + held.len() < self.slots
+        {
+            let page = (2 * self.slots)
+                .saturating_sub(self.queue.len() + held.len())
+                .clamp(1, 100) as u32;
+            let r = client
+                .get_tasks(page, held.iter().cloned().collect())
+                .await?;
+            self.next_poll_at = Instant::now() + poll_wait(r.next_poll.as_ref());
+            for t in r.tasks {
+                if is_work(&t) && !held.contains(&t.id) && !self.queue.iter().any(|q| q.id == t.id)
+                {
+                    self.queue.push_back(t);
+                }
+            }
+        }
+        let task = self.queue.pop_front();
+        let until = self.next_poll_at.saturating_duration_since(Instant::now());
+        let wait = if task.is_some() && !self.queue.is_empty() {
+            Duration::ZERO
+        } else {
+            until.max(Duration::from_millis(100))
+        };
+        Ok((task, wait))
+    }
+}
+
+/// The wait after a failed poll, growing with each failure in a row.
+fn poll_failed(backoff: &mut Option<Backoff>, status: &StatusHandle, e: &Error) -> Duration {
+    status.update(|s| {
+        s.poll_errors += 1;
+        s.consecutive_poll_errors += 1;
+        s.last_error = Some(e.to_string());
+    });
+    let b = backoff.get_or_insert_with(|| {
+        Backoff::new(RetryPolicy {
+            max_attempts: u32::MAX,
+            min_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            max_total_wait: FOREVER,
+        })
+    });
+    b.start_attempt();
+    let wait = b
+        .next_wait(Error::new(ErrorKind::Unavailable, e.to_string()))
+        .unwrap_or(Duration::from_secs(60));
+    tracing::warn!(wait_ms = wait.as_millis() as u64, error = %e, "polling for tasks failed");
+    wait
+}
+
 /// The poll loop, until `stop`; then the drain.
 pub(crate) async fn poll_loop(
     ctx: Arc<TaskContext>,
@@ -298,11 +527,14 @@ pub(crate) async fn poll_loop(
     let slots = config.task_concurrency.clamp(1, 100);
     let sem = Arc::new(Semaphore::new(slots));
     let mut running: JoinSet<()> = JoinSet::new();
-    let cancels: Arc<Mutex<HashMap<String, TaskCancel>>> = Arc::default();
-    let inflight: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let mut queue: VecDeque<Task> = VecDeque::new();
-    let mut use_get_tasks = config.get_tasks;
-    let mut next_poll_at = Instant::now();
+    let registry = Registry::default();
+    let ceilings = Ceilings::of(config);
+    let mut poller = Poller {
+        queue: VecDeque::new(),
+        use_get_tasks: config.get_tasks,
+        next_poll_at: Instant::now(),
+        slots,
+    };
     let mut backoff: Option<Backoff> = None;
     let mut wait = Duration::ZERO;
     status.update(|s| s.slots = slots);
@@ -316,53 +548,7 @@ pub(crate) async fn poll_loop(
             p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = stop.triggered() => break,
         };
-        let fetched: Result<(Option<Task>, Duration)> = if use_get_tasks {
-            let held = inflight.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let mut result = Ok(());
-            if queue.is_empty()
-                && Instant::now() >= next_poll_at
-                && queue.len() + held.len() < slots
-            {
-                let page = (2 * slots)
-                    .saturating_sub(queue.len() + held.len())
-                    .clamp(1, 100) as u32;
-                let known: Vec<String> = held.iter().cloned().collect();
-                match ctx.client.get_tasks(page, known).await {
-                    Ok(r) => {
-                        next_poll_at =
-                            Instant::now() + clamp(r.next_poll.as_ref(), MIN_POLL, MIN_POLL);
-                        for t in r.tasks {
-                            if is_work(&t)
-                                && !held.contains(&t.id)
-                                && !queue.iter().any(|q| q.id == t.id)
-                            {
-                                queue.push_back(t);
-                            }
-                        }
-                    }
-                    Err(e) => result = Err(e),
-                }
-            }
-            match result {
-                Ok(()) => {
-                    let task = queue.pop_front();
-                    let until = next_poll_at.saturating_duration_since(Instant::now());
-                    let wait = if task.is_some() && !queue.is_empty() {
-                        Duration::ZERO
-                    } else {
-                        until.max(Duration::from_millis(100))
-                    };
-                    Ok((task, wait))
-                }
-                Err(e) => Err(e),
-            }
-        } else {
-            ctx.client.get_task().await.map(|r| {
-                let task = r.task.filter(is_work);
-                (task, clamp(r.next_poll.as_ref(), MIN_POLL, MIN_POLL))
-            })
-        };
-        match fetched {
+        match poller.poll(&ctx.client, &registry).await {
             Ok((task, next)) => {
                 backoff = None;
                 status.update(|s| {
@@ -373,72 +559,36 @@ pub(crate) async fn poll_loop(
                 });
                 wait = next;
                 let Some(task) = task else {
-                    drop(permit);
                     continue;
                 };
-                let id = task.id.clone();
                 let cancel = TaskCancel::default();
-                cancels
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(id.clone(), cancel.clone());
-                inflight
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(id.clone());
-                status.update(|s| s.running_tasks += 1);
-                let (ctx, status, cancels, inflight) = (
-                    ctx.clone(),
-                    status.clone(),
-                    cancels.clone(),
-                    inflight.clone(),
-                );
+                let slot = Slot::take(&registry, &task.id, cancel.clone(), &status, permit);
+                let (ctx, status) = (ctx.clone(), status.clone());
                 let min_heartbeat = config.min_heartbeat;
                 running.spawn(async move {
-                    execute(ctx, task, cancel, status.clone(), min_heartbeat).await;
-                    cancels
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&id);
-                    inflight
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&id);
-                    status.update(|s| s.running_tasks = s.running_tasks.saturating_sub(1));
-                    drop(permit);
+                    let _slot = slot;
+                    execute(ctx, task, cancel, status, min_heartbeat, ceilings).await;
                 });
             }
-            Err(e) if use_get_tasks && e.kind() == ErrorKind::Unimplemented => {
+            Err(e) if poller.use_get_tasks && e.kind() == ErrorKind::Unimplemented => {
                 tracing::warn!(error = %e, "the server does not implement GetTasks; polling with GetTask");
-                use_get_tasks = false;
+                poller.use_get_tasks = false;
                 wait = Duration::ZERO;
-                drop(permit);
             }
-            Err(e) => {
-                drop(permit);
-                status.update(|s| {
-                    s.poll_errors += 1;
-                    s.consecutive_poll_errors += 1;
-                    s.last_error = Some(e.to_string());
-                });
-                let b = backoff.get_or_insert_with(|| {
-                    Backoff::new(RetryPolicy {
-                        max_attempts: u32::MAX,
-                        min_delay: Duration::from_secs(1),
-                        max_delay: Duration::from_secs(60),
-                        max_total_wait: FOREVER,
-                    })
-                });
-                b.start_attempt();
-                wait = b
-                    .next_wait(Error::new(ErrorKind::Unavailable, e.to_string()))
-                    .unwrap_or(Duration::from_secs(60));
-                tracing::warn!(wait_ms = wait.as_millis() as u64, error = %e, "polling for tasks failed");
-            }
+            Err(e) => wait = poll_failed(&mut backoff, &status, &e),
         }
     }
-    // Drain: no more polling; running tasks get the grace period, then are stopped and
-    // finished with a retryable error.
+    drain(running, &registry, config.shutdown_grace, &status).await;
+}
+
+/// The drain: no more polling; running tasks get the grace period, then are stopped and
+/// finished with a retryable error.
+async fn drain(
+    mut running: JoinSet<()>,
+    registry: &Registry,
+    grace: Duration,
+    status: &StatusHandle,
+) {
     status.update(|s| s.stopping = true);
     let n = running.len();
     if n == 0 {
@@ -446,22 +596,17 @@ pub(crate) async fn poll_loop(
     }
     tracing::info!(
         tasks = n,
-        grace_s = config.shutdown_grace.as_secs_f64(),
+        grace_s = grace.as_secs_f64(),
         "stopping: letting running tasks finish"
     );
-    let drained = tokio::time::timeout(config.shutdown_grace, async {
+    let drained = tokio::time::timeout(grace, async {
         while running.join_next().await.is_some() {}
     })
     .await;
     if drained.is_ok() {
         return;
     }
-    let left: Vec<TaskCancel> = cancels
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .cloned()
-        .collect();
+    let left = registry.cancels();
     tracing::warn!(
         tasks = left.len(),
         "grace period over: stopping the remaining tasks; ConductorOne will retry them"

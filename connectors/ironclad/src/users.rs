@@ -1,7 +1,7 @@
 //! The `user` resource type: SCIM users, and account creation with a generated password.
 
 use async_trait::async_trait;
-use connector_sdk::account::{PasswordPolicy, generate_password};
+use connector_sdk::account::generate_password;
 use connector_sdk::prelude::*;
 use connector_sdk::scim::{
     Created, ENTERPRISE_USER, EnterpriseUser, Name, Password, User, display_name, looks_like_email,
@@ -181,21 +181,20 @@ impl AccountManager for UserSyncer {
         ]
     }
 
-    async fn create_account(
-        &self,
-        info: &AccountInfo,
-        credentials: CredentialOption,
-    ) -> Result<AccountOutcome> {
+    async fn create_account(&self, req: AccountRequest) -> Result<AccountOutcome> {
+        let info = &req.info;
         let email = info.email_or_login().ok_or_else(|| {
             Error::invalid_argument(
                 "account creation needs an email (profile \"email\", the account email or login)",
             )
         })?;
-        let length = match credentials {
+        // The platform's character classes, at the length Ironclad accepts.
+        let mut policy = req.password_policy.clone();
+        policy.length = match req.credential {
             CredentialOption::RandomPassword { length } => password_length(length),
             _ => DEFAULT_PASSWORD,
         };
-        let password = generate_password(&PasswordPolicy::strong(length));
+        let password = generate_password(&policy);
         let mut user = User::new(email.clone());
         user.name = Some(Name::new(
             info.profile_text("first_name"),

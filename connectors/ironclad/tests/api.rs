@@ -723,7 +723,10 @@ async fn edge_16_generated_passwords_meet_the_policy_at_any_requested_length() {
         };
         // The simulator refuses weak passwords, so success proves the policy.
         match am
-            .create_account(&info, CredentialOption::RandomPassword { length: len })
+            .create_account(AccountRequest::new(
+                info.clone(),
+                CredentialOption::RandomPassword { length: len },
+            ))
             .await
             .unwrap()
         {
@@ -753,7 +756,10 @@ async fn edge_18_a_409_on_create_returns_the_existing_user_without_a_password() 
     match s
         .account_manager()
         .unwrap()
-        .create_account(&info, CredentialOption::RandomPassword { length: 24 })
+        .create_account(AccountRequest::new(
+            info.clone(),
+            CredentialOption::RandomPassword { length: 24 },
+        ))
         .await
         .unwrap()
     {
@@ -790,7 +796,10 @@ async fn edge_17_19_error_quirks_surface_the_detail_without_panics() {
         .unwrap()
         .account_manager()
         .unwrap()
-        .create_account(&info, CredentialOption::RandomPassword { length: 24 })
+        .create_account(AccountRequest::new(
+            info.clone(),
+            CredentialOption::RandomPassword { length: 24 },
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);

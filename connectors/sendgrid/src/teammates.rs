@@ -213,11 +213,8 @@ impl AccountManager for TeammateSyncer {
     }
 
     /// Invites `email`; the teammate exists once the invitation is accepted.
-    async fn create_account(
-        &self,
-        info: &AccountInfo,
-        _credentials: CredentialOption,
-    ) -> Result<AccountOutcome> {
+    async fn create_account(&self, req: AccountRequest) -> Result<AccountOutcome> {
+        let info = &req.info;
         let email = info
             .email
             .clone()

@@ -715,7 +715,10 @@ async fn invitations_and_deletions() {
         ),
     ] {
         match am
-            .create_account(&info(email, profile), CredentialOption::NoPassword)
+            .create_account(AccountRequest::new(
+                info(email, profile),
+                CredentialOption::NoPassword,
+            ))
             .await
             .unwrap()
         {
@@ -731,19 +734,19 @@ async fn invitations_and_deletions() {
     }
     // Inviting someone already invited or already a teammate reports it.
     assert!(matches!(
-        am.create_account(
-            &info("a@acme.example", json!({})),
+        am.create_account(AccountRequest::new(
+            info("a@acme.example", json!({})),
             CredentialOption::NoPassword
-        )
+        ))
         .await
         .unwrap(),
         AccountOutcome::AlreadyExists { .. }
     ));
     assert!(matches!(
-        am.create_account(
-            &info("KIM@acme.example", json!({})),
+        am.create_account(AccountRequest::new(
+            info("KIM@acme.example", json!({})),
             CredentialOption::NoPassword
-        )
+        ))
         .await
         .unwrap(),
         AccountOutcome::AlreadyExists { .. }

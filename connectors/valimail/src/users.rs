@@ -166,11 +166,8 @@ impl AccountManager for UserSyncer {
         ]
     }
 
-    async fn create_account(
-        &self,
-        info: &AccountInfo,
-        _credentials: CredentialOption,
-    ) -> Result<AccountOutcome> {
+    async fn create_account(&self, req: AccountRequest) -> Result<AccountOutcome> {
+        let info = &req.info;
         let email = info.email_or_login().ok_or_else(|| {
             Error::invalid_argument(
                 "account creation needs an email (profile \"email\", the account email or login)",

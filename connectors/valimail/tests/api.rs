@@ -489,7 +489,10 @@ async fn edge_09_unicode_names_and_escaped_filter_literals() {
     let _ = s
         .account_manager()
         .unwrap()
-        .create_account(&info, CredentialOption::NoPassword)
+        .create_account(AccountRequest::new(
+            info.clone(),
+            CredentialOption::NoPassword,
+        ))
         .await;
     let lookups: Vec<String> = hits(&server, "GET", USERS)
         .await
@@ -836,7 +839,10 @@ async fn create_account_201_and_409_then_lookup() {
         ..Default::default()
     };
     match am
-        .create_account(&info, CredentialOption::NoPassword)
+        .create_account(AccountRequest::new(
+            info.clone(),
+            CredentialOption::NoPassword,
+        ))
         .await
         .unwrap()
     {
@@ -855,7 +861,10 @@ async fn create_account_201_and_409_then_lookup() {
         ..Default::default()
     };
     match am
-        .create_account(&info, CredentialOption::NoPassword)
+        .create_account(AccountRequest::new(
+            info.clone(),
+            CredentialOption::NoPassword,
+        ))
         .await
         .unwrap()
     {

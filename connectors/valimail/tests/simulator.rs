@@ -80,7 +80,10 @@ async fn grants_actions_and_new_accounts_show_up_in_the_next_sync() {
     users
         .account_manager()
         .unwrap()
-        .create_account(&info, CredentialOption::NoPassword)
+        .create_account(AccountRequest::new(
+            info.clone(),
+            CredentialOption::NoPassword,
+        ))
         .await
         .unwrap();
 

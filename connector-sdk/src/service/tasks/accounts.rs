@@ -1,9 +1,8 @@
 //! Account creation (with encrypted credentials) and resource deletion tasks.
 
-use crate::account::{AccountOutcome, CredentialOption};
-use crate::delete::DeleteOutcome;
+use crate::account::{AccountInfo, AccountOutcome, CredentialOption, PasswordPolicy};
 use crate::error::{Error, ErrorKind};
-use crate::schema::validate_fields;
+use crate::handle::CreateAccountRequest;
 use crate::store::convert;
 use secrecy::ExposeSecret;
 use sha2::Digest as _;
@@ -14,10 +13,8 @@ use super::*;
 /// The provider name of age-encrypted data.
 pub const AGE_PROVIDER: &str = "baton/age/v1";
 
-pub(super) async fn create_account(ctx: &TaskContext, t: CreateAccountTask) -> Outcome {
-    let Some(info) = t.account_info else {
-        return malformed("create account");
-    };
+/// The account the task describes, as the model's.
+fn account_info(info: proto::AccountInfo) -> AccountInfo {
     let email = info
         .emails
         .iter()
@@ -25,7 +22,7 @@ pub(super) async fn create_account(ctx: &TaskContext, t: CreateAccountTask) -> O
         .or(info.emails.first())
         .map(|e| e.address.clone())
         .filter(|e| !e.trim().is_empty());
-    let account = crate::account::AccountInfo {
+    AccountInfo {
         login: Some(info.login.clone()).filter(|l| !l.trim().is_empty()),
         email,
         profile: info
@@ -33,109 +30,82 @@ pub(super) async fn create_account(ctx: &TaskContext, t: CreateAccountTask) -> O
             .as_ref()
             .map(convert::profile_from_struct)
             .unwrap_or_default(),
-    };
-    let non_retryable = |e: Error| Outcome::Failure(Failure::from_error(&e, true));
-    let syncer = if t.resource_type_id.is_empty() {
-        ctx.connector.account_syncer().cloned()
-    } else {
-        match ctx.connector.syncer(&t.resource_type_id).cloned() {
-            Ok(s) => Some(s),
-            Err(e) => return non_retryable(e),
-        }
-    };
-    let Some(manager) = syncer.as_ref().and_then(|s| s.account_manager()) else {
-        return non_retryable(Error::unimplemented("the connector cannot create accounts"));
-    };
-    if let Err(e) = validate_fields(
-        "account profile",
-        &manager.account_schema(),
-        &account.profile,
-    ) {
-        return non_retryable(e);
     }
-    let option = match t.credential_options.and_then(|o| o.options) {
-        None => manager
-            .credential_options()
-            .into_iter()
-            .next()
-            .unwrap_or(CredentialOption::NoPassword),
-        Some(CredentialOptionKind::NoPassword(_)) => CredentialOption::NoPassword,
-        Some(CredentialOptionKind::Sso(_)) => CredentialOption::Sso,
-        Some(CredentialOptionKind::RandomPassword(r)) => CredentialOption::RandomPassword {
-            length: r.length.clamp(8, 64) as u32,
-        },
+}
+
+/// The task's credential option and password constraints on `req`.
+fn with_credentials(
+    req: CreateAccountRequest,
+    options: Option<CredentialOptionKind>,
+) -> std::result::Result<CreateAccountRequest, Failure> {
+    Ok(match options {
+        None => req,
+        Some(CredentialOptionKind::NoPassword(_)) => {
+            req.with_credential(CredentialOption::NoPassword)
+        }
+        Some(CredentialOptionKind::Sso(_)) => req.with_credential(CredentialOption::Sso),
+        Some(CredentialOptionKind::RandomPassword(r)) => {
+            let length = r.length.clamp(8, 64) as u32;
+            let mut req = req.with_credential(CredentialOption::RandomPassword { length });
+            if !r.constraints.is_empty() {
+                let policy = r
+                    .constraints
+                    .iter()
+                    .fold(PasswordPolicy::new(length as usize), |p, c| {
+                        p.with_class(c.char_set.clone(), c.min_count as usize)
+                    });
+                req = req.with_password_policy(policy);
+            }
+            req
+        }
         Some(CredentialOptionKind::EncryptedPassword(_)) => {
-            return non_retryable(Error::unimplemented(
+            return Err(Failure::permanent(Error::unimplemented(
                 "the encrypted_password credential option is not supported by this connector",
-            ));
+            )));
         }
+    })
+}
+
+pub(super) async fn create_account(ctx: &TaskContext, t: CreateAccountTask) -> TaskResult {
+    let Some(info) = t.account_info else {
+        return Err(malformed("create account"));
     };
+    let req = CreateAccountRequest::new(account_info(info)).of_type(t.resource_type_id);
+    let req = with_credentials(req, t.credential_options.and_then(|o| o.options))?;
     // Where generated credentials go, checked before anything is created.
-    let mut recipients = Vec::new();
-    for c in &t.encryption_configs {
-        match &c.config {
-            Some(EncryptionKind::AgeRecipientConfig(a)) => {
-                match age::x25519::Recipient::from_str(a.recipient.trim()) {
-                    Ok(r) => recipients.push((a.recipient.trim().to_string(), r)),
-                    Err(e) => {
-                        return non_retryable(Error::invalid_argument(format!(
-                            "encryption config {:?}: not an age X25519 recipient ({e})",
-                            c.key_id
-                        )));
-                    }
-                }
-            }
-            Some(EncryptionKind::JwkPublicKeyConfig(_)) => {
-                tracing::warn!(key_id = %c.key_id, "JWK encryption configs are not supported yet; skipping it");
-            }
-            None => {}
-        }
-    }
-    if matches!(option, CredentialOption::RandomPassword { .. }) && recipients.is_empty() {
-        return non_retryable(Error::failed_precondition(
-            "a random password needs an age recipient among the task's encryption configs (JWK encryption is not supported yet); no account was created",
-        ));
-    }
-    let outcome = match manager.create_account(&account, option).await {
-        Ok(o) => o,
-        Err(e) => return connector_failure(&e),
-    };
+    let recipients = recipients(&t.encryption_configs).map_err(Failure::permanent)?;
+    let outcome = ctx
+        .connector
+        .create_account(req)
+        .await
+        .map_err(Failure::permanent)?;
     let mut encrypted = Vec::new();
     let result = match outcome {
         AccountOutcome::Created {
             resource,
             credentials,
         } => {
+            // The account exists now: whatever happens to its credentials, the task
+            // succeeds (a failure would make the platform create it again).
             if !credentials.is_empty() && recipients.is_empty() {
-                return non_retryable(Error::internal(format!(
-                    "account {} was created with generated credentials but the task has no age recipient to encrypt them to; they were discarded",
-                    resource.id
-                )));
+                tracing::warn!(account = %resource.id, "the account was created with generated credentials, but the task has no encryption config; they were discarded");
             }
             for c in &credentials {
                 for (text, r) in &recipients {
-                    let bytes = match age::encrypt(r, c.secret.expose_secret().as_bytes()) {
-                        Ok(b) => b,
+                    match age::encrypt(r, c.secret.expose_secret().as_bytes()) {
+                        Ok(bytes) => encrypted.push(EncryptedData {
+                            provider: AGE_PROVIDER.to_string(),
+                            key_id: String::new(),
+                            name: c.name.clone(),
+                            description: format!("generated for {}", resource.id),
+                            schema: String::new(),
+                            encrypted_bytes: bytes,
+                            key_ids: vec![hex_sha256(text)],
+                        }),
                         Err(e) => {
-                            return non_retryable(Error::internal(format!(
-                                "could not encrypt the generated {}: {e}",
-                                c.name
-                            )));
+                            tracing::error!(account = %resource.id, credential = %c.name, error = %e, "the account was created but its credential could not be encrypted; it was discarded")
                         }
-                    };
-                    let key_id: String = sha2::Sha256::digest(text.as_bytes())
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect();
-                    encrypted.push(EncryptedData {
-                        provider: AGE_PROVIDER.to_string(),
-                        key_id: String::new(),
-                        name: c.name.clone(),
-                        description: format!("generated for {}", resource.id),
-                        schema: String::new(),
-                        encrypted_bytes: bytes,
-                        key_ids: vec![key_id],
-                    });
+                    }
                 }
             }
             CreateAccountResult::Success(AccountResult {
@@ -162,40 +132,61 @@ pub(super) async fn create_account(ctx: &TaskContext, t: CreateAccountTask) -> O
         annotations: Vec::new(),
         result: Some(result),
     };
-    Outcome::success(names::CREATE_ACCOUNT_RESPONSE, &resp, Vec::new())
+    Ok(Success::of(names::CREATE_ACCOUNT_RESPONSE, &resp))
 }
 
-pub(super) async fn delete_resource(ctx: &TaskContext, t: DeleteResourceTask) -> Outcome {
+fn hex_sha256(text: &str) -> String {
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The task's age recipients, each checked.
+fn recipients(
+    configs: &[EncryptionConfig],
+) -> crate::error::Result<Vec<(String, age::x25519::Recipient)>> {
+    let mut out = Vec::new();
+    for c in configs {
+        match &c.config {
+            Some(EncryptionKind::AgeRecipientConfig(a)) => {
+                let r = age::x25519::Recipient::from_str(a.recipient.trim()).map_err(|e| {
+                    Error::invalid_argument(format!(
+                        "encryption config {:?}: not an age X25519 recipient ({e})",
+                        c.key_id
+                    ))
+                })?;
+                out.push((a.recipient.trim().to_string(), r));
+            }
+            Some(EncryptionKind::JwkPublicKeyConfig(_)) => {
+                tracing::warn!(key_id = %c.key_id, "JWK encryption configs are not supported yet; skipping it");
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn delete_resource(ctx: &TaskContext, t: DeleteResourceTask) -> TaskResult {
     let Some(rid) = t
         .resource_id
         .filter(|r| !r.resource.is_empty() && !r.resource_type.is_empty())
     else {
-        return Outcome::Failure(Failure::new(
+        return Err(Failure::new(
             ErrorKind::InvalidArgument,
             "malformed delete resource task\ntask failed and is non-retryable",
             true,
         ));
     };
-    let rid = resource_id(&rid);
-    let result = async {
-        let syncer = ctx.connector.syncer(&rid.resource_type).cloned()?;
-        let deleter = syncer.deleter().ok_or_else(|| {
-            Error::unimplemented(format!(
-                "the connector cannot delete {} resources",
-                rid.resource_type
-            ))
-        })?;
-        deleter.delete(&rid).await
-    }
-    .await;
-    match result {
-        Ok(DeleteOutcome::Deleted | DeleteOutcome::AlreadyDeleted) => Outcome::success(
-            names::DELETE_RESOURCE_RESPONSE,
-            &DeleteResourceResponse {
-                annotations: Vec::new(),
-            },
-            Vec::new(),
-        ),
-        Err(e) => connector_failure(&e),
-    }
+    // Deleted and already deleted are both a success on the wire.
+    ctx.connector
+        .delete(&resource_id(&rid))
+        .await
+        .map_err(Failure::permanent)?;
+    Ok(Success::of(
+        names::DELETE_RESOURCE_RESPONSE,
+        &DeleteResourceResponse {
+            annotations: Vec::new(),
+        },
+    ))
 }

@@ -1,6 +1,6 @@
 //! Grant and revoke tasks.
 
-use crate::error::{Error, ErrorKind};
+use crate::error::ErrorKind;
 use crate::model::ResourceId;
 use crate::provision::GrantRequest;
 use crate::provision::RevokeRequest;
@@ -9,13 +9,9 @@ use crate::store::convert;
 
 use super::*;
 
-pub(super) fn connector_failure(e: &Error) -> Outcome {
-    Outcome::Failure(Failure::from_error(e, true))
-}
-
-pub(super) async fn grant(ctx: &TaskContext, t: GrantTask) -> Outcome {
+pub(super) async fn grant(ctx: &TaskContext, t: GrantTask) -> TaskResult {
     let (Some(ent), Some(principal)) = (t.entitlement, t.principal) else {
-        return malformed("grant");
+        return Err(malformed("grant"));
     };
     let (entitlement, principal) = match (
         convert::entitlement_from_proto(&ent),
@@ -23,27 +19,28 @@ pub(super) async fn grant(ctx: &TaskContext, t: GrantTask) -> Outcome {
     ) {
         (Ok(e), Ok(p)) => (e, p),
         (Err(e), _) | (_, Err(e)) => {
-            return Outcome::Failure(Failure::new(
+            return Err(Failure::new(
                 ErrorKind::InvalidArgument,
                 format!("malformed grant task: {e}\ntask failed and is non-retryable"),
                 true,
             ));
         }
     };
-    let result = ctx
+    let outcome = ctx
         .connector
         .grant(GrantRequest::new(&principal, &entitlement))
-        .await;
-    match result {
-        Ok(GrantOutcome::Granted(grants)) => {
+        .await
+        .map_err(Failure::permanent)?;
+    Ok(match outcome {
+        GrantOutcome::Granted(grants) => {
             let grants = grants.iter().map(grant_proto).collect();
             let resp = GrantResponse {
                 annotations: Vec::new(),
                 grants,
             };
-            Outcome::success(names::GRANT_RESPONSE, &resp, Vec::new())
+            Success::of(names::GRANT_RESPONSE, &resp)
         }
-        Ok(GrantOutcome::AlreadyExists) => {
+        GrantOutcome::AlreadyExists => {
             let ann = vec![proto::any(
                 names::GRANT_ALREADY_EXISTS,
                 &GrantAlreadyExists {},
@@ -52,10 +49,9 @@ pub(super) async fn grant(ctx: &TaskContext, t: GrantTask) -> Outcome {
                 annotations: ann.clone(),
                 grants: Vec::new(),
             };
-            Outcome::success(names::GRANT_RESPONSE, &resp, ann)
+            Success::of(names::GRANT_RESPONSE, &resp).annotated(ann)
         }
-        Err(e) => connector_failure(&e),
-    }
+    })
 }
 
 pub(super) fn grant_proto(g: &crate::model::Grant) -> Grant {
@@ -69,9 +65,11 @@ pub(super) fn grant_proto(g: &crate::model::Grant) -> Grant {
     p
 }
 
-pub(super) async fn revoke(ctx: &TaskContext, t: RevokeTask) -> Outcome {
-    let Some(g) = t.grant else {
-        return malformed("revoke");
+/// The grant a revoke task names, as the model's.
+fn revoked_grant(g: &Grant) -> std::result::Result<crate::model::Grant, Failure> {
+    let id_of = |r: Option<&proto::ResourceId>| {
+        r.map(resource_id)
+            .unwrap_or_else(|| ResourceId::new("", ""))
     };
     let row = convert::GrantRow {
         entitlement_id: g
@@ -79,59 +77,54 @@ pub(super) async fn revoke(ctx: &TaskContext, t: RevokeTask) -> Outcome {
             .as_ref()
             .map(|e| e.id.clone())
             .unwrap_or_default(),
-        resource: g
-            .entitlement
-            .as_ref()
-            .and_then(|e| e.resource.as_ref())
-            .and_then(|r| r.id.as_ref())
-            .map(resource_id)
-            .unwrap_or_else(|| ResourceId::new("", "")),
-        principal: g
-            .principal
-            .as_ref()
-            .and_then(|p| p.id.as_ref())
-            .map(resource_id)
-            .unwrap_or_else(|| ResourceId::new("", "")),
+        resource: id_of(
+            g.entitlement
+                .as_ref()
+                .and_then(|e| e.resource.as_ref())
+                .and_then(|r| r.id.as_ref()),
+        ),
+        principal: id_of(g.principal.as_ref().and_then(|p| p.id.as_ref())),
     };
     if row.entitlement_id.is_empty()
         || row.resource.resource.is_empty()
         || row.principal.resource.is_empty()
     {
-        return malformed("revoke");
+        return Err(malformed("revoke"));
     }
-    let grant = match convert::grant_from_proto(&g, None, &row) {
-        Ok(g) => g,
-        Err(e) => {
-            return Outcome::Failure(Failure::new(
-                ErrorKind::InvalidArgument,
-                format!("malformed revoke task: {e}\ntask failed and is non-retryable"),
-                true,
-            ));
-        }
+    convert::grant_from_proto(g, None, &row).map_err(|e| {
+        Failure::new(
+            ErrorKind::InvalidArgument,
+            format!("malformed revoke task: {e}\ntask failed and is non-retryable"),
+            true,
+        )
+    })
+}
+
+pub(super) async fn revoke(ctx: &TaskContext, t: RevokeTask) -> TaskResult {
+    let Some(g) = t.grant else {
+        return Err(malformed("revoke"));
     };
+    let grant = revoked_grant(&g)?;
     // Grant-only entitlements are refused by the handle, before the connector is called.
-    let result = ctx.connector.revoke(RevokeRequest::new(&grant)).await;
-    match result {
-        Ok(RevokeOutcome::Revoked) => Outcome::success(
-            names::REVOKE_RESPONSE,
-            &RevokeResponse {
-                annotations: Vec::new(),
-            },
-            Vec::new(),
-        ),
-        Ok(RevokeOutcome::AlreadyRevoked) => {
+    let outcome = ctx
+        .connector
+        .revoke(RevokeRequest::new(&grant))
+        .await
+        .map_err(Failure::permanent)?;
+    let resp = RevokeResponse {
+        annotations: Vec::new(),
+    };
+    Ok(match outcome {
+        RevokeOutcome::Revoked => Success::of(names::REVOKE_RESPONSE, &resp),
+        RevokeOutcome::AlreadyRevoked => {
             let ann = vec![proto::any(
                 names::GRANT_ALREADY_REVOKED,
                 &GrantAlreadyRevoked {},
             )];
-            Outcome::success(
-                names::REVOKE_RESPONSE,
-                &RevokeResponse {
-                    annotations: ann.clone(),
-                },
-                ann,
-            )
+            let resp = RevokeResponse {
+                annotations: ann.clone(),
+            };
+            Success::of(names::REVOKE_RESPONSE, &resp).annotated(ann)
         }
-        Err(e) => connector_failure(&e),
-    }
+    })
 }

@@ -22,12 +22,17 @@ pub(crate) fn sync_options_for(
     options.expand_grants = !t.skip_expand_grants;
     options.skip_entitlements_and_grants = t.skip_entitlements_and_grants;
     options.skip_grants = t.skip_grants;
-    options.resource_types = t
+    // The task's types replace the binary's --sync-resource-types only when it names
+    // some (upstream: local flags are the fallback).
+    let task_types: Vec<String> = t
         .sync_resource_type_ids
         .iter()
         .filter(|id| !id.trim().is_empty())
         .cloned()
         .collect();
+    if !task_types.is_empty() {
+        options.resource_types = task_types;
+    }
     options.targeted = t
         .targeted_sync_resources
         .iter()
@@ -65,7 +70,7 @@ pub(super) async fn sync_full(
     task_id: &str,
     t: SyncFullTask,
     cancel: &TaskCancel,
-) -> Outcome {
+) -> TaskResult {
     let dir = {
         let mut b = tempfile::Builder::new();
         b.prefix("baton-sdk-sync-upload");
@@ -74,29 +79,19 @@ pub(super) async fn sync_full(
             None => b.tempdir(),
         }
     };
-    let dir = match dir {
-        Ok(d) => d,
-        Err(e) => {
-            return Outcome::Failure(Failure::from_error(
-                &Error::from(e).context("creating the sync's temporary directory (BATON_TMPDIR)"),
-                false,
-            ));
-        }
-    };
+    let dir = dir.map_err(|e| {
+        Failure::retryable(
+            Error::from(e).context("creating the sync's temporary directory (BATON_TMPDIR)"),
+        )
+    })?;
     let path = dir.path().join("sync.c1z");
-    let options = match sync_options_for(&t, &ctx.sync, cancel.signal()) {
-        Ok(o) => o,
-        Err(e) => return Outcome::Failure(Failure::from_error(&e, false)),
-    };
+    let options = sync_options_for(&t, &ctx.sync, cancel.signal()).map_err(Failure::retryable)?;
     let started = std::time::Instant::now();
     let report = sync_to_file(&ctx.connector, &path, &options, None).await;
-    let report = match report {
-        Err(e) => return Outcome::Failure(Failure::from_error(&e, false)),
-        Ok(r) if !r.completed || cancel.is_cancelled() => {
-            return Outcome::Failure(cancel.failure());
-        }
-        Ok(r) => r,
-    };
+    let report = report.map_err(Failure::retryable)?;
+    if !report.completed || cancel.is_cancelled() {
+        return Err(cancel.failure());
+    }
     tracing::info!(
         task_id,
         resources = report.stats.resources,
@@ -116,7 +111,7 @@ pub(super) async fn sync_full(
         let attempt = backoff.start_attempt();
         let result = tokio::select! {
             r = ctx.client.upload_asset(task_id, &path) => r,
-            _ = cancel.cancelled() => return Outcome::Failure(cancel.failure()),
+            _ = cancel.cancelled() => return Err(cancel.failure()),
         };
         match result {
             Ok(bytes) => {
@@ -127,16 +122,13 @@ pub(super) async fn sync_full(
                 tracing::warn!(task_id, attempt, error = %e, "upload failed");
                 let retryable = Error::new(ErrorKind::Unavailable, e.to_string());
                 if let Err(last) = backoff.wait_or_give_up(retryable).await {
-                    return Outcome::Failure(Failure::from_error(
-                        &Error::new(e.kind(), format!("uploading the sync: {}", last.message())),
-                        false,
-                    ));
+                    return Err(Failure::retryable(Error::new(
+                        e.kind(),
+                        format!("uploading the sync: {}", last.message()),
+                    )));
                 }
             }
         }
     }
-    Outcome::Success {
-        response: None,
-        annotations: Vec::new(),
-    }
+    Ok(Success::default())
 }

@@ -46,7 +46,12 @@ fn a_sync_full_task_narrows_the_sync_as_asked() {
         "partial sync of 2 resources; resources only; grants unexpanded"
     );
 
+    // A task that names no types keeps the binary's --sync-resource-types (spec §8.2).
     let plain = sync_options_for(&SyncFullTask::default(), &base, StopSignal::new()).unwrap();
+    assert_eq!(plain.resource_types, ["stale"]);
+    assert!(!plain.skip_grants && !plain.skip_entitlements_and_grants);
+    let all = SyncOptions::default();
+    let plain = sync_options_for(&SyncFullTask::default(), &all, StopSignal::new()).unwrap();
     assert!(plain.scope().is_full(), "{:?}", plain.scope());
 
     let bad = SyncFullTask {

@@ -1,7 +1,9 @@
 //! The memory connector's syncers: users (accounts, deletion, targeted reads), groups and
 //! documents (provisioning), folders, and the enable/disable action.
 
-use crate::account::{AccountInfo, AccountManager, AccountOutcome, Credential, CredentialOption};
+use crate::account::{
+    AccountManager, AccountOutcome, AccountRequest, Credential, CredentialOption,
+};
 use crate::action::{ActionHandler, ActionSchema, ActionType};
 use crate::delete::{DeleteOutcome, ResourceDeleter};
 use crate::error::{Error, ErrorKind, Result};
@@ -101,11 +103,8 @@ impl AccountManager for UserSyncer {
         vec![FieldSchema::new("name", FieldType::String).with_description("Display name")]
     }
 
-    async fn create_account(
-        &self,
-        info: &AccountInfo,
-        credentials: CredentialOption,
-    ) -> Result<AccountOutcome> {
+    async fn create_account(&self, req: AccountRequest) -> Result<AccountOutcome> {
+        let info = &req.info;
         let email = info
             .email
             .clone()
@@ -137,12 +136,10 @@ impl AccountManager for UserSyncer {
         };
         let resource = user_resource(&id, &user);
         st.users.insert(id, user);
-        let credentials = match credentials {
-            CredentialOption::RandomPassword { length } => vec![Credential {
+        let credentials = match req.credential {
+            CredentialOption::RandomPassword { .. } => vec![Credential {
                 name: "password".into(),
-                secret: crate::account::generate_password(&crate::account::PasswordPolicy::strong(
-                    length as usize,
-                )),
+                secret: req.generate_password(),
             }],
             _ => Vec::new(),
         };

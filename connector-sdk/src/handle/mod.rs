@@ -17,11 +17,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::action::ActionHandler;
-use crate::connector::{Capabilities, Connector, ConnectorMetadata, capabilities};
+use crate::connector::{
+    Capabilities, Connector, ConnectorMetadata, capabilities, unknown_action, unknown_type,
+};
 use crate::error::{Error, Result};
 use crate::model::ResourceType;
-use crate::provision::{GrantOutcome, GrantRequest, RevokeOutcome, RevokeRequest};
 use crate::syncer::ResourceSyncer;
+
+mod actions;
+mod operations;
+pub(crate) mod panics;
+
+pub use actions::{ActionRun, ActionState, DEFAULT_ACTION_TIMEOUT};
+pub use operations::CreateAccountRequest;
 
 /// A connector with its syncers and actions built once. Cheap to clone.
 ///
@@ -46,6 +54,7 @@ struct Inner {
     types: Vec<ResourceType>,
     by_type: BTreeMap<String, usize>,
     actions: Vec<Arc<dyn ActionHandler>>,
+    runs: std::sync::Mutex<actions::ActionRuns>,
 }
 
 impl ConnectorHandle {
@@ -74,6 +83,7 @@ impl ConnectorHandle {
                 types,
                 by_type,
                 actions,
+                runs: Default::default(),
             }),
         })
     }
@@ -102,15 +112,10 @@ impl ConnectorHandle {
     pub fn syncer(&self, type_id: &str) -> Result<&Arc<dyn ResourceSyncer>> {
         match self.inner.by_type.get(type_id) {
             Some(&i) => Ok(&self.inner.syncers[i]),
-            None => Err(Error::invalid_argument(format!(
-                "unknown resource type {type_id:?}; this connector has [{}]",
-                self.inner
-                    .types
-                    .iter()
-                    .map(|t| t.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            None => Err(unknown_type(
+                type_id,
+                self.inner.types.iter().map(|t| t.id.clone()),
+            )),
         }
     }
 
@@ -122,14 +127,6 @@ impl ConnectorHandle {
             .map(|&i| &self.inner.types[i])
     }
 
-    /// The first syncer that can create accounts.
-    pub fn account_syncer(&self) -> Option<&Arc<dyn ResourceSyncer>> {
-        self.inner
-            .syncers
-            .iter()
-            .find(|s| s.account_manager().is_some())
-    }
-
     /// The actions.
     pub fn action_list(&self) -> &[Arc<dyn ActionHandler>] {
         &self.inner.actions
@@ -137,69 +134,20 @@ impl ConnectorHandle {
 
     /// The action named `name`, or an error naming the actions there are.
     pub fn action(&self, name: &str) -> Result<&Arc<dyn ActionHandler>> {
-        let found = self.inner.actions.iter().find(|a| a.schema().name == name);
-        found.ok_or_else(|| {
-            let known: Vec<String> = self.inner.actions.iter().map(|a| a.schema().name).collect();
-            Error::invalid_argument(format!(
-                "unknown action {name:?}; this connector has [{}]",
-                known.join(", ")
-            ))
-        })
+        let actions = &self.inner.actions;
+        match actions.iter().position(|a| a.schema().name == name) {
+            Some(i) => Ok(&actions[i]),
+            None => Err(unknown_action(
+                name,
+                actions.iter().map(|a| a.schema().name),
+            )),
+        }
     }
 
-    /// The capabilities document.
+    /// What the connector can do: the one source of the CLI's `capabilities` document and
+    /// of service mode's Hello.
     pub fn capabilities(&self) -> Capabilities {
         capabilities(self)
-    }
-
-    /// Grants [`GrantRequest::entitlement`] to [`GrantRequest::principal`] through the
-    /// provisioner of the entitlement's resource type: what the CLI runner and service mode
-    /// call. A type without a provisioner is [`ErrorKind::Unimplemented`](crate::ErrorKind).
-    pub async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
-        let rt = &req.entitlement.resource().resource_type;
-        let syncer = self.syncer(rt)?;
-        let prov = syncer.provisioner().ok_or_else(|| {
-            Error::unimplemented(format!(
-                "the connector cannot grant entitlements of {rt} resources"
-            ))
-        })?;
-        prov.grant(req).await
-    }
-
-    /// Revokes [`RevokeRequest::grant`] through the provisioner of its entitlement's
-    /// resource type: what the CLI runner and service mode call. A type without a
-    /// provisioner, or an entitlement its provisioner declares grant-only
-    /// ([`Provisioner::grant_only`](crate::provision::Provisioner::grant_only)), is [`ErrorKind::Unimplemented`](crate::ErrorKind),
-    /// and the connector is not called.
-    ///
-    /// ```
-    /// use connector_sdk::handle::ConnectorHandle;
-    /// use connector_sdk::prelude::*;
-    ///
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let handle = ConnectorHandle::new(connector_sdk::testing::MemoryConnector::seeded()).unwrap();
-    /// let nowhere = Resource::with_id(ResourceId::new("planet", "p1"), "P");
-    /// let grant = Grant::new(&Entitlement::assignment(&nowhere, "member"), ResourceId::new("user", "u1"));
-    /// let err = handle.revoke(RevokeRequest::new(&grant)).await.unwrap_err();
-    /// assert!(err.to_string().contains("unknown resource type"));
-    /// # });
-    /// ```
-    pub async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
-        let rt = &req.grant.entitlement_resource().resource_type;
-        let syncer = self.syncer(rt)?;
-        let prov = syncer.provisioner().ok_or_else(|| {
-            Error::unimplemented(format!(
-                "the connector cannot revoke grants of {rt} resources"
-            ))
-        })?;
-        if prov.grant_only().covers_grant(&req.grant) {
-            return Err(Error::unimplemented(format!(
-                "entitlement {} is grant-only: the connector can grant it but not revoke it (grant {} was not changed; remove it in the application itself)",
-                req.grant.entitlement_id(),
-                req.grant.id()
-            )));
-        }
-        prov.revoke(req).await
     }
 }
 
