@@ -21,11 +21,19 @@
 //!
 //! Modules: [`credentials`](ClientId) (client id and secret), `token` (the JWT assertion and
 //! token cache), [`proto`] (the messages), `client` (the gRPC client over one channel),
-//! `runner` (the loop), `tasks` (each task type), `hello` (what Hello carries), and
+//! `runner` (the loop), `tasks` (each task type), `encryption` (generated credentials
+//! encrypted to age recipients and JWK public keys), `hello` (what Hello carries), and
 //! `fake` (feature `fake-c1`: a fake ConductorOne for tests and the demo).
 
 mod client;
 mod credentials;
+// Used by tests only until `tasks/accounts.rs` encrypts through it; the expectation then
+// fails and this line goes.
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "not yet wired into tasks/accounts.rs")
+)]
+mod encryption;
 #[cfg(feature = "fake-c1")]
 pub mod fake;
 mod hello;
