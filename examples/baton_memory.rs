@@ -23,9 +23,12 @@ use connector_sdk::action::ActionHandler;
 use connector_sdk::cli::{self, AppInfo, BuildContext, ConnectorConfig};
 use connector_sdk::connector::ConnectorMetadata;
 use connector_sdk::delete::ResourceDeleter;
+use connector_sdk::model::Profile;
 use connector_sdk::model::{Entitlement, Grant, Resource, ResourceType};
 use connector_sdk::page::Page;
-use connector_sdk::provision::Provisioner;
+use connector_sdk::provision::{
+    GrantOutcome, GrantRequest, Provisioner, RevokeOutcome, RevokeRequest,
+};
 use connector_sdk::syncer::ResourceSyncer;
 use connector_sdk::testing::MemoryConnector;
 use connector_sdk::{Connector, Error, ErrorKind, Result};
@@ -53,6 +56,11 @@ struct MemoryConfig {
     /// for tests and demos.
     #[arg(long = "memory-fail-type")]
     fail_type: Option<String>,
+    /// Connector bugs, for tests of the runtime: "panic-grant" (a grant panics, as an
+    /// unwrap() on odd API data would), "hang-grant" (a grant never answers),
+    /// "panic-action" (actions panic), "slow-action" (actions take 2 s). Comma-separated.
+    #[arg(long = "memory-bugs", value_delimiter = ',')]
+    bugs: Vec<String>,
 }
 
 impl MemoryConfig {
@@ -68,13 +76,21 @@ impl MemoryConfig {
         if self.random_passwords {
             connector = connector.with_random_passwords();
         }
-        if self.latency.is_none() && self.fail_type.is_none() {
+        const BUGS: [&str; 4] = ["panic-grant", "hang-grant", "panic-action", "slow-action"];
+        if let Some(b) = self.bugs.iter().find(|b| !BUGS.contains(&b.as_str())) {
+            return Err(cli::config_error(
+                "memory-bugs",
+                &format!("unknown bug {b:?}; known: {}", BUGS.join(", ")),
+            ));
+        }
+        if self.latency.is_none() && self.fail_type.is_none() && self.bugs.is_empty() {
             return Ok(Box::new(connector));
         }
         Ok(Box::new(Faulty {
             inner: connector,
             latency: self.latency.unwrap_or_default(),
             fail_type: self.fail_type,
+            bugs: Arc::new(self.bugs),
         }))
     }
 }
@@ -84,6 +100,7 @@ struct Faulty {
     inner: MemoryConnector,
     latency: Duration,
     fail_type: Option<String>,
+    bugs: Arc<Vec<String>>,
 }
 
 #[async_trait]
@@ -109,13 +126,46 @@ impl Connector for Faulty {
                     inner,
                     latency: self.latency,
                     fails,
+                    bugs: self.bugs.clone(),
                 }) as Arc<dyn ResourceSyncer>
             })
             .collect()
     }
 
     fn actions(&self) -> Vec<Arc<dyn ActionHandler>> {
-        self.inner.actions()
+        self.inner
+            .actions()
+            .into_iter()
+            .map(|inner| {
+                Arc::new(FaultyAction {
+                    inner,
+                    bugs: self.bugs.clone(),
+                }) as Arc<dyn ActionHandler>
+            })
+            .collect()
+    }
+}
+
+/// An action with the bugs `--memory-bugs` asks for.
+struct FaultyAction {
+    inner: Arc<dyn ActionHandler>,
+    bugs: Arc<Vec<String>>,
+}
+
+#[async_trait]
+impl ActionHandler for FaultyAction {
+    fn schema(&self) -> connector_sdk::action::ActionSchema {
+        self.inner.schema()
+    }
+
+    async fn invoke(&self, args: &Profile) -> Result<Profile> {
+        if self.bugs.iter().any(|b| b == "panic-action") {
+            panic!("simulated connector bug: the action found no user");
+        }
+        if self.bugs.iter().any(|b| b == "slow-action") {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        self.inner.invoke(args).await
     }
 }
 
@@ -123,6 +173,33 @@ struct FaultySyncer {
     inner: Arc<dyn ResourceSyncer>,
     latency: Duration,
     fails: bool,
+    bugs: Arc<Vec<String>>,
+}
+
+#[async_trait]
+impl Provisioner for FaultySyncer {
+    async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
+        if self.bugs.iter().any(|b| b == "panic-grant") {
+            let missing: Option<&str> = None;
+            let _ = missing.expect("simulated connector bug: the API answered without an id");
+        }
+        if self.bugs.iter().any(|b| b == "hang-grant") {
+            std::future::pending::<()>().await;
+        }
+        self.provisioner_inner()?.grant(req).await
+    }
+
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        self.provisioner_inner()?.revoke(req).await
+    }
+}
+
+impl FaultySyncer {
+    fn provisioner_inner(&self) -> Result<&dyn Provisioner> {
+        self.inner
+            .provisioner()
+            .ok_or_else(|| Error::unimplemented("no provisioner"))
+    }
 }
 
 impl FaultySyncer {
@@ -168,7 +245,7 @@ impl ResourceSyncer for FaultySyncer {
     }
 
     fn provisioner(&self) -> Option<&dyn Provisioner> {
-        self.inner.provisioner()
+        self.inner.provisioner().map(|_| self as &dyn Provisioner)
     }
 
     fn account_manager(&self) -> Option<&dyn AccountManager> {

@@ -209,12 +209,6 @@ fn write_operations_refuse_without_provisioning() {
         vec!["--revoke-grant", "group:g1:member:user:u1"],
         vec!["--create-account-email", "x@example.com"],
         vec!["--delete-resource", "u1", "--delete-resource-type", "user"],
-        vec![
-            "--invoke-action",
-            "disable_user",
-            "--invoke-action-args",
-            r#"{"user_id":"u1"}"#,
-        ],
     ] {
         let o = fails(memory(dir.path()).args(&args), 2);
         assert!(
@@ -226,6 +220,14 @@ fn write_operations_refuse_without_provisioning() {
     // The tenant is untouched.
     let state = std::fs::read_to_string(dir.path().join("tenant.json")).unwrap();
     assert!(!state.contains("x@example.com"));
+    // Actions are served without --provisioning, as upstream serves them (spec §8.4).
+    let o = ok(memory(dir.path()).args([
+        "--invoke-action",
+        "disable_user",
+        "--invoke-action-args",
+        r#"{"user_id":"u1"}"#,
+    ]));
+    assert!(stdout(&o).contains("\"enabled\": false"), "{}", stdout(&o));
     // Reading is fine without provisioning.
     let o = ok(memory(dir.path()).arg("--list-action-schemas"));
     let schemas: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -517,7 +519,11 @@ fn subcommands_capabilities_config_and_validate() {
 fn get(addr: &str, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let status = text
@@ -550,8 +556,8 @@ fn service_mode_syncs_on_an_interval_serves_health_and_stops_on_sigterm() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let addr = first
-        .strip_prefix("health endpoint: http://")
-        .and_then(|s| s.strip_suffix("/healthz"))
+        .strip_prefix("health checks: http://")
+        .and_then(|s| s.strip_suffix("/health (also /ready, /live, /healthz)"))
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_string();
     // Wait (bounded) for two completed syncs.
@@ -570,6 +576,12 @@ fn service_mode_syncs_on_an_interval_serves_health_and_stops_on_sigterm() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(v["syncs_completed"].as_u64().unwrap() >= 2, "{body}");
     assert_eq!(get(&addr, "/nope").0, 404);
+    // Upstream's probe paths: /health runs the connector's validate.
+    for path in ["/health", "/ready", "/live"] {
+        let (status, b) = get(&addr, path);
+        assert_eq!(status, 200, "{path}: {b}");
+    }
+    assert!(get(&addr, "/health").1.contains("\"ok\""));
 
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

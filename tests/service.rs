@@ -137,6 +137,37 @@ fn failure(f: &FinishTaskRequest) -> (i32, String, bool) {
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The health checks' address a worker printed.
+fn health_address(logs: &str) -> String {
+    logs.split("health checks: http://")
+        .nth(1)
+        .and_then(|r| r.split("/health").next())
+        .expect("health checks address printed")
+        .to_string()
+}
+
+/// `GET path` on `addr`: the status and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut sock = std::net::TcpStream::connect(addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        sock,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    sock.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
 fn ent_proto(r: &C1zReader, id: &str) -> proto::Entitlement {
     let e = r.entitlement(id).unwrap().unwrap();
     let res = r.resource(e.resource()).unwrap().unwrap();
@@ -514,23 +545,14 @@ async fn tokens_refresh_finish_task_is_retried_and_a_missing_next_poll_is_not_a_
         c1.rejections()
     );
     assert!(w.logs().contains("FinishTask failed"), "{}", w.logs());
-    // /healthz reports the loop.
-    let logs = w.logs();
-    let url = logs
-        .split("health endpoint: http://")
-        .nth(1)
-        .and_then(|r| r.split("/healthz").next())
-        .expect("health endpoint printed")
-        .to_string();
-    let mut sock = std::net::TcpStream::connect(&url).unwrap();
-    use std::io::{Read, Write};
-    sock.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    sock.read_to_string(&mut body).unwrap();
-    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
-    let json: serde_json::Value =
-        serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    // /healthz reports the loop; /ready and /live say it is connected and not wedged.
+    let url = health_address(&w.logs());
+    let (status, body) = http_get(&url, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for path in ["/ready", "/live", "/health"] {
+        assert_eq!(http_get(&url, path).0, 200, "{path}");
+    }
     assert_eq!(json["c1"]["connected"], true, "{json}");
     assert_eq!(json["c1"]["healthy"], true, "{json}");
     assert!(json["c1"]["last_poll_unix"].as_u64().is_some(), "{json}");
@@ -658,4 +680,297 @@ async fn get_tasks_with_concurrency_3_runs_three_slow_tasks_at_once() {
     let overlap = first_end - last_start;
     assert!(!c1.get_tasks_requests().is_empty(), "{}", w.logs());
     println!("three syncs overlapped for {overlap:?}");
+}
+
+/// A grant task of `u5` to `group:g2:member`, from a local sync.
+fn grant_task(c1: &FakeC1, local: &C1zReader) -> String {
+    c1.enqueue_grant(
+        ent_proto(local, "group:g2:member"),
+        resource_proto(local, "user", "u5"),
+    )
+}
+
+fn invoke_task(name: &str, args: serde_json::Value) -> TaskType {
+    TaskType::ActionInvoke(proto::ActionInvokeTask {
+        name: name.into(),
+        args: Some(proto::struct_from_profile(args.as_object().unwrap())),
+        annotations: vec![],
+        resource_type_id: String::new(),
+    })
+}
+
+/// A panicking grant and a panicking action finish `Internal` with the panic's message,
+/// and with one task slot, the sync queued after them still runs: with GetTask and with
+/// GetTasks (where a wedged slot used to stop polling for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_grant_or_action_finishes_internal_and_the_next_task_runs() {
+    for get_tasks in ["false", "true"] {
+        let dir = tempfile::tempdir().unwrap();
+        let local = local_sync(dir.path());
+        let c1 = FakeC1::start().await.unwrap();
+        let creds = c1.credentials("panics");
+        let grant = grant_task(&c1, &local);
+        let action = c1.enqueue_other(invoke_task(
+            "disable_user",
+            serde_json::json!({"user_id": "u2"}),
+        ));
+        let sync = c1.enqueue_sync_full();
+        let w = start_env(
+            &c1,
+            &creds,
+            dir.path(),
+            &[
+                "--provisioning",
+                "--task-concurrency",
+                "1",
+                "--memory-bugs",
+                "panic-grant,panic-action",
+            ],
+            &[("BATON_GET_TASKS", get_tasks)],
+        );
+        for (id, what) in [(&grant, "grant"), (&action, "action")] {
+            let f = c1.wait_for_finish(id, WAIT).await.unwrap();
+            let (code, message, _) = failure(&f);
+            assert_eq!(code, 13, "{what} (GetTasks {get_tasks}): {message}");
+            assert!(message.contains("simulated connector bug"), "{message}");
+        }
+        let f = c1.wait_for_finish(&sync, WAIT).await;
+        assert!(
+            f.is_some(),
+            "the sync after the panics did not run: {}",
+            w.logs()
+        );
+        success(&f.unwrap());
+        // The panicking tasks stopped heartbeating once finished.
+        let beats = c1.heartbeats(&grant).len();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(c1.heartbeats(&grant).len(), beats);
+    }
+}
+
+/// A grant that never answers finishes `DeadlineExceeded` (retryable) at its ceiling,
+/// and the worker goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_grant_finishes_deadline_exceeded_at_its_ceiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_sync(dir.path());
+    let c1 = FakeC1::start().await.unwrap();
+    c1.set_heartbeat_interval(Duration::from_secs(1));
+    let creds = c1.credentials("hang");
+    let grant = grant_task(&c1, &local);
+    let sync = c1.enqueue_sync_full();
+    let w = start(
+        &c1,
+        &creds,
+        dir.path(),
+        &[
+            "--provisioning",
+            "--task-concurrency",
+            "1",
+            "--memory-bugs",
+            "hang-grant",
+            "--provisioning-timeout",
+            "2s",
+        ],
+    );
+    let f = c1.wait_for_finish(&grant, WAIT).await.unwrap();
+    let (code, message, non_retryable) = failure(&f);
+    assert_eq!(code, 4, "{message}");
+    assert!(!non_retryable);
+    assert!(message.contains("--provisioning-timeout"), "{message}");
+    let (started, ended) = c1.task_times(&grant).unwrap();
+    let took = ended - started;
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    let f = c1.wait_for_finish(&sync, WAIT).await;
+    assert!(f.is_some(), "{}", w.logs());
+}
+
+/// An action served without --provisioning that takes longer than a second answers
+/// `RUNNING` with an id, and `action_status` on that id later answers `COMPLETE` with the
+/// result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_action_without_provisioning_answers_running_then_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("actions");
+    let invoke = c1.enqueue_other(invoke_task(
+        "disable_user",
+        serde_json::json!({"user_id": "u2"}),
+    ));
+    let _w = start(&c1, &creds, dir.path(), &["--memory-bugs", "slow-action"]);
+    let f = c1.wait_for_finish(&invoke, WAIT).await.unwrap();
+    let (resp, _) = success(&f);
+    let r: proto::InvokeActionResponse =
+        proto::from_any(names::INVOKE_ACTION_RESPONSE, resp.as_ref().unwrap()).unwrap();
+    assert_eq!(r.status, proto::action_status::RUNNING);
+    assert_eq!(r.id.len(), 32);
+    let (started, ended) = c1.task_times(&invoke).unwrap();
+    assert!(
+        ended - started < Duration::from_millis(1900),
+        "{:?}",
+        ended - started
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let status = c1.enqueue_other(TaskType::ActionStatus(proto::ActionStatusTask {
+        name: String::new(),
+        id: r.id.clone(),
+        annotations: vec![],
+    }));
+    let f = c1.wait_for_finish(&status, WAIT).await.unwrap();
+    let (resp, _) = success(&f);
+    let s: proto::GetActionStatusResponse =
+        proto::from_any(names::GET_ACTION_STATUS_RESPONSE, resp.as_ref().unwrap()).unwrap();
+    assert_eq!(s.status, proto::action_status::COMPLETE);
+    let out = proto::profile_from_struct(s.response.as_ref().unwrap());
+    assert_eq!(out["enabled"], false);
+}
+
+/// Event feeds are an empty list; create_resource, rotate_credentials and
+/// issue_credential are Unimplemented and not retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_feeds_are_empty_and_unserved_task_types_are_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("unserved");
+    let feeds = c1.enqueue_other(TaskType::ListEventFeeds(Default::default()));
+    let unserved = [
+        c1.enqueue_other(TaskType::CreateResource(Default::default())),
+        c1.enqueue_other(TaskType::RotateCredentials(Default::default())),
+        c1.enqueue_other(TaskType::IssueCredential(Default::default())),
+    ];
+    let _w = start(&c1, &creds, dir.path(), &["--provisioning"]);
+    let f = c1.wait_for_finish(&feeds, WAIT).await.unwrap();
+    let (resp, _) = success(&f);
+    let any = resp.unwrap();
+    assert_eq!(
+        any.type_url,
+        "type.googleapis.com/c1.connector.v2.ListEventFeedsResponse"
+    );
+    assert!(any.value.is_empty(), "an empty list");
+    for id in &unserved {
+        let f = c1.wait_for_finish(id, WAIT).await.unwrap();
+        let (code, message, non_retryable) = failure(&f);
+        assert_eq!(code, 12, "{message}");
+        assert!(non_retryable, "{message}");
+    }
+}
+
+/// A resources-only sync task uploads a file whose sync run says `resources_only`; the
+/// task's resource types replace the binary's flag only when it names some.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resources_only_sync_task_is_recorded_as_resources_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("resources-only");
+    let sync = c1.enqueue_other(TaskType::SyncFull(proto::SyncFullTask {
+        skip_entitlements_and_grants: true,
+        ..Default::default()
+    }));
+    let w = start(&c1, &creds, dir.path(), &["--sync-resource-types", "user"]);
+    let f = c1.wait_for_finish(&sync, WAIT).await.unwrap();
+    success(&f);
+    let up = dir.path().join("uploaded.c1z");
+    c1.uploads()[0].save(&up).unwrap();
+    let r = C1zReader::open(&up).unwrap();
+    assert_eq!(r.sync().sync_type, "resources_only", "{}", w.logs());
+    let stats = r.stats().unwrap();
+    assert_eq!((stats.entitlements, stats.grants), (0, 0));
+    // The task named no types: the binary's --sync-resource-types user applies.
+    let types: std::collections::BTreeSet<String> = r
+        .resources(None)
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id.resource_type)
+        .collect();
+    assert_eq!(types.into_iter().collect::<Vec<_>>(), ["user"]);
+}
+
+/// Hello advertises targeted sync (11) per type with a getter and service-mode targeted
+/// sync (13) connector-wide, types sorted, exactly as the capabilities document says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_advertises_targeted_sync_as_the_capabilities_document_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("hello-caps");
+    let w = start(&c1, &creds, dir.path(), &[]);
+    assert!(
+        c1.wait_until(WAIT, |c| !c.hellos().is_empty()).await,
+        "{}",
+        w.logs()
+    );
+    let caps = c1.hellos()[0]
+        .connector_metadata
+        .clone()
+        .unwrap()
+        .capabilities
+        .unwrap();
+    let o = memory(dir.path()).arg("capabilities").output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes = |names: &serde_json::Value| -> Vec<i32> {
+        names
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| match n.as_str().unwrap() {
+                "CAPABILITY_PROVISION" => 1,
+                "CAPABILITY_SYNC" => 2,
+                "CAPABILITY_ACCOUNT_PROVISIONING" => 5,
+                "CAPABILITY_RESOURCE_DELETE" => 8,
+                "CAPABILITY_ACTIONS" => 10,
+                "CAPABILITY_TARGETED_SYNC" => 11,
+                "CAPABILITY_SERVICE_MODE_TARGETED_SYNC" => 13,
+                other => panic!("{other}"),
+            })
+            .collect()
+    };
+    assert_eq!(
+        caps.connector_capabilities,
+        codes(&doc["connector_capabilities"])
+    );
+    assert!(caps.connector_capabilities.contains(&11));
+    assert!(caps.connector_capabilities.contains(&13));
+    let hello_types: Vec<(String, Vec<i32>)> = caps
+        .resource_type_capabilities
+        .iter()
+        .map(|t| (t.resource_type.clone().unwrap().id, t.capabilities.clone()))
+        .collect();
+    let doc_types: Vec<(String, Vec<i32>)> = doc["resource_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["resource_type"].as_str().unwrap().to_string(),
+                codes(&t["capabilities"]),
+            )
+        })
+        .collect();
+    assert_eq!(hello_types, doc_types);
+    let ids: Vec<&String> = hello_types.iter().map(|(id, _)| id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+    assert!(hello_types.iter().any(|(_, c)| c.contains(&11)));
+}
+
+/// `--health-check` alone serves upstream's probe paths on 127.0.0.1:8081.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_answer_on_127_0_0_1_8081_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("health");
+    let w = start(&c1, &creds, dir.path(), &["--health-check"]);
+    assert!(
+        c1.wait_until(WAIT, |c| !c.hellos().is_empty()).await,
+        "{}",
+        w.logs()
+    );
+    assert_eq!(health_address(&w.logs()), "127.0.0.1:8081");
+    for path in ["/health", "/ready", "/live", "/healthz"] {
+        let (status, body) = http_get("127.0.0.1:8081", path);
+        assert_eq!(status, 200, "{path}: {body}");
+    }
 }

@@ -96,6 +96,8 @@ async fn skip_flags_leave_out_entitlements_and_grants() {
         (12, 0, 0)
     );
     assert!(r.sync().scope().unwrap().skip_entitlements_and_grants);
+    // Recorded as upstream records it; alone in the file, it is what a reader shows.
+    assert_eq!(r.sync().sync_type, "resources_only");
 
     let path = dir.path().join("b.c1z");
     let o = SyncOptions {
@@ -107,6 +109,33 @@ async fn skip_flags_leave_out_entitlements_and_grants() {
     assert_eq!(stats.resources, 12);
     assert!(stats.entitlements > 0);
     assert_eq!(stats.grants, 0);
+}
+
+#[tokio::test]
+async fn a_resources_only_sync_after_a_full_one_leaves_the_full_one_the_default_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = MemoryConnector::seeded();
+    let path = dir.path().join("a.c1z");
+    sync_to_file(&c, &path, &opts(), None).await.unwrap();
+    let full = C1zReader::open(&path).unwrap().stats().unwrap();
+    assert!(full.grants > 0);
+    let o = SyncOptions {
+        skip_entitlements_and_grants: true,
+        ..opts()
+    };
+    sync_to_file(&c, &path, &o, None).await.unwrap();
+    let r = C1zReader::open(&path).unwrap();
+    let types: Vec<String> = r
+        .syncs()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.sync_type)
+        .collect();
+    assert_eq!(types, ["full", "resources_only"]);
+    // Readers that default to the last full sync still see every grant: the
+    // resources-only sync does not say they all disappeared.
+    assert_eq!(r.sync().sync_type, "full");
+    assert_eq!(r.stats().unwrap().grants, full.grants);
 }
 
 #[tokio::test]

@@ -27,12 +27,7 @@
 
 mod client;
 mod credentials;
-// Used by tests only until `tasks/accounts.rs` encrypts through it; the expectation then
-// fails and this line goes.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "not yet wired into tasks/accounts.rs")
-)]
+
 mod encryption;
 #[cfg(feature = "fake-c1")]
 pub mod fake;
@@ -270,6 +265,13 @@ impl Serialize for StatusHandle {
         }
         v.serialize(s)
     }
+}
+
+/// The `c1.connector.v2.ConnectorMetadata` that Hello sends for `caps` (with `fake-c1`, so
+/// a test can hold it against the capabilities document it is built from).
+#[cfg(feature = "fake-c1")]
+pub fn hello_metadata(caps: &crate::connector::Capabilities) -> proto::ConnectorMetadata {
+    hello::connector_metadata(caps)
 }
 
 pub(crate) fn unix_now() -> u64 {

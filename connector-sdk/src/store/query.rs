@@ -120,6 +120,11 @@ impl SyncRun {
     pub fn is_full(&self) -> bool {
         self.sync_type == "full"
     }
+
+    /// Whether this sync listed resources only (`sync_type = 'resources_only'`).
+    pub fn is_resources_only(&self) -> bool {
+        self.sync_type == "resources_only"
+    }
 }
 
 /// Counts of one sync, serialised exactly as upstream's cached `stats` column.

@@ -99,6 +99,13 @@ impl SyncStore {
         self.start("full", "")
     }
 
+    /// Starts a resources-only sync (no entitlements, no grants), recorded as upstream
+    /// records one: `sync_type = 'resources_only'`, so readers that default to the last
+    /// full sync keep showing its grants.
+    pub fn start_resources_only_sync(&mut self) -> Result<String> {
+        self.start("resources_only", "")
+    }
+
     /// Starts a partial sync (a targeted sync of a few resources), stored as upstream
     /// stores one: `sync_type = 'partial'`, with the latest finished full sync of the file
     /// as `parent_sync_id` (`''` when the file holds none). Readers keep showing the full

@@ -3,10 +3,8 @@
 use crate::account::{AccountInfo, AccountOutcome, CredentialOption, PasswordPolicy};
 use crate::error::{Error, ErrorKind};
 use crate::handle::CreateAccountRequest;
+use crate::service::encryption::Encryptor;
 use crate::store::convert;
-use secrecy::ExposeSecret;
-use sha2::Digest as _;
-use std::str::FromStr;
 
 use super::*;
 
@@ -73,7 +71,7 @@ pub(super) async fn create_account(ctx: &TaskContext, t: CreateAccountTask) -> T
     let req = CreateAccountRequest::new(account_info(info)).of_type(t.resource_type_id);
     let req = with_credentials(req, t.credential_options.and_then(|o| o.options))?;
     // Where generated credentials go, checked before anything is created.
-    let recipients = recipients(&t.encryption_configs).map_err(Failure::permanent)?;
+    let encryptor = Encryptor::from_configs(&t.encryption_configs).map_err(Failure::permanent)?;
     let outcome = ctx
         .connector
         .create_account(req)
@@ -87,24 +85,15 @@ pub(super) async fn create_account(ctx: &TaskContext, t: CreateAccountTask) -> T
         } => {
             // The account exists now: whatever happens to its credentials, the task
             // succeeds (a failure would make the platform create it again).
-            if !credentials.is_empty() && recipients.is_empty() {
+            if !credentials.is_empty() && encryptor.is_empty() {
                 tracing::warn!(account = %resource.id, "the account was created with generated credentials, but the task has no encryption config; they were discarded");
             }
+            let description = format!("generated for {}", resource.id);
             for c in &credentials {
-                for (text, r) in &recipients {
-                    match age::encrypt(r, c.secret.expose_secret().as_bytes()) {
-                        Ok(bytes) => encrypted.push(EncryptedData {
-                            provider: AGE_PROVIDER.to_string(),
-                            key_id: String::new(),
-                            name: c.name.clone(),
-                            description: format!("generated for {}", resource.id),
-                            schema: String::new(),
-                            encrypted_bytes: bytes,
-                            key_ids: vec![hex_sha256(text)],
-                        }),
-                        Err(e) => {
-                            tracing::error!(account = %resource.id, credential = %c.name, error = %e, "the account was created but its credential could not be encrypted; it was discarded")
-                        }
+                match encryptor.encrypt(&c.name, &description, &c.secret) {
+                    Ok(data) => encrypted.extend(data),
+                    Err(e) => {
+                        tracing::error!(account = %resource.id, credential = %c.name, error = %e, "the account was created but its credential could not be encrypted; it was discarded")
                     }
                 }
             }
@@ -133,38 +122,6 @@ pub(super) async fn create_account(ctx: &TaskContext, t: CreateAccountTask) -> T
         result: Some(result),
     };
     Ok(Success::of(names::CREATE_ACCOUNT_RESPONSE, &resp))
-}
-
-fn hex_sha256(text: &str) -> String {
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The task's age recipients, each checked.
-fn recipients(
-    configs: &[EncryptionConfig],
-) -> crate::error::Result<Vec<(String, age::x25519::Recipient)>> {
-    let mut out = Vec::new();
-    for c in configs {
-        match &c.config {
-            Some(EncryptionKind::AgeRecipientConfig(a)) => {
-                let r = age::x25519::Recipient::from_str(a.recipient.trim()).map_err(|e| {
-                    Error::invalid_argument(format!(
-                        "encryption config {:?}: not an age X25519 recipient ({e})",
-                        c.key_id
-                    ))
-                })?;
-                out.push((a.recipient.trim().to_string(), r));
-            }
-            Some(EncryptionKind::JwkPublicKeyConfig(_)) => {
-                tracing::warn!(key_id = %c.key_id, "JWK encryption configs are not supported yet; skipping it");
-            }
-            None => {}
-        }
-    }
-    Ok(out)
 }
 
 pub(super) async fn delete_resource(ctx: &TaskContext, t: DeleteResourceTask) -> TaskResult {

@@ -133,7 +133,7 @@ pub async fn sync_to_file(
                 Ok(s.syncs()?
                     .into_iter()
                     .rev()
-                    .find(|r| r.ended_at.is_none() && r.is_full())
+                    .find(|r| r.ended_at.is_none() && (r.is_full() || r.is_resources_only()))
                     .and_then(|r| {
                         serde_json::from_str::<Checkpoint>(&r.sync_token)
                             .ok()
@@ -155,6 +155,11 @@ pub async fn sync_to_file(
         }
         None if targeted => (
             store.call(|s| s.start_partial_sync()).await?,
+            State::default(),
+        ),
+        // Upstream records a sync without entitlements and grants as `resources_only`.
+        None if options.skip_entitlements_and_grants => (
+            store.call(|s| s.start_resources_only_sync()).await?,
             State::default(),
         ),
         None => (store.call(|s| s.start_sync()).await?, State::default()),
