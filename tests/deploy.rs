@@ -60,8 +60,11 @@ fn every_manifest_variable_is_accepted_by_its_binary() {
             checked += 1;
         }
         assert!(
-            text.contains("BATON_SERVICE_INTERVAL") && text.contains("/healthz"),
-            "{manifest} runs in service mode with a health probe"
+            text.contains("BATON_SERVICE_INTERVAL")
+                && text.contains("path: /live")
+                && text.contains("path: /ready")
+                && text.contains("BATON_HEALTH_CHECK_BIND_ADDRESS"),
+            "{manifest} runs in service mode with liveness and readiness probes the kubelet can reach"
         );
     }
     assert!(checked > 40);
