@@ -136,8 +136,24 @@ struct ResultList<T> {
 
 /// SendGrid's error mapping: the status decides the kind (never a 4xx as success), the
 /// `errors[]` messages (nullable `field`) are the API message, with hints for 401/403.
+///
+/// SendGrid answers every error with a JSON body (spec §5.5), so a 404 whose body is not
+/// a JSON object (an HTML page, text, nothing) came from a proxy or gateway in front of
+/// it: it is `Unavailable`, never `NotFound`, so no caller takes it for "the teammate is
+/// gone" (a targeted sync's warning, an already-revoked grant, an already-deleted
+/// teammate). Upstream fails on such a body too (its JSON parse error).
 pub fn parse_error(response: &Response) -> Error {
     let err = error_from_response(response);
+    if response.status() == 404 && !is_json_object(response.body()) {
+        return Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "{} without SendGrid's JSON error body: a proxy or gateway answered, so it does not say that the resource is gone",
+                err.message()
+            ),
+        )
+        .with_http_status(404);
+    }
     let hint = match response.status() {
         401 => Some(
             "the API key is invalid or revoked, or belongs to the other region: check --sendgrid-api-key (BATON_SENDGRID_API_KEY) and --sendgrid-region (BATON_SENDGRID_REGION)",
@@ -151,6 +167,10 @@ pub fn parse_error(response: &Response) -> Error {
         Some(h) => err.with_hint(h),
         None => err,
     }
+}
+
+fn is_json_object(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|v| v.is_object())
 }
 
 /// SendGrid's API for one account.
@@ -217,11 +237,21 @@ impl SendgridClient {
             .await
     }
 
-    /// A teammate's detail, with scopes.
+    /// A teammate's detail, with scopes. An answer without the username (`{}`, or a
+    /// body of another shape) is not SendGrid's detail and is an error: read as a teammate
+    /// holding no scopes, it would drop its grants or, in a scope edit, PATCH its scopes
+    /// away.
     pub async fn get_teammate(&self, username: &str) -> Result<Teammate> {
         self.http
             .get(&["v3", "teammates", username])
-            .send_json()
+            .send_json_validated(|t: &Teammate| {
+                if t.username.is_empty() {
+                    return Err(Error::internal(
+                        "SendGrid answered a teammate read without the teammate's username: not a teammate detail",
+                    ));
+                }
+                Ok(())
+            })
             .await
     }
 
