@@ -237,18 +237,23 @@ impl SendgridClient {
             .await
     }
 
-    /// A teammate's detail, with scopes. An answer without the username (`{}`, or a
-    /// body of another shape) is not SendGrid's detail and is an error: read as a teammate
-    /// holding no scopes, it would drop its grants or, in a scope edit, PATCH its scopes
-    /// away.
+    /// A teammate's detail, with scopes. An answer that is not this teammate's detail
+    /// (`{}`, a body of another shape, another teammate's detail from a confused cache) is
+    /// an error: taken as the teammate's, it would drop or misattribute its scope grants
+    /// or, in a scope edit, PATCH the wrong scope list onto it.
     pub async fn get_teammate(&self, username: &str) -> Result<Teammate> {
         self.http
             .get(&["v3", "teammates", username])
             .send_json_validated(|t: &Teammate| {
-                if t.username.is_empty() {
-                    return Err(Error::internal(
-                        "SendGrid answered a teammate read without the teammate's username: not a teammate detail",
-                    ));
+                if t.username != username {
+                    return Err(Error::internal(format!(
+                        "SendGrid answered a read of teammate {username} with {}: not this teammate's detail",
+                        if t.username.is_empty() {
+                            "no username".to_string()
+                        } else {
+                            format!("teammate {}", t.username)
+                        }
+                    )));
                 }
                 Ok(())
             })

@@ -257,8 +257,9 @@ async fn a_deleted_teammate_is_not_found_and_a_gateway_answer_is_not() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 
-    // A gateway's HTML 404, an empty 404, a 200 without the teammate: errors, never
-    // "gone" (a warning) and never a teammate without scopes.
+    // A gateway's HTML 404, an empty 404, a 200 without the teammate or with another
+    // one's detail: errors, never "gone" (a warning), never a teammate without scopes,
+    // never Jane's scopes as Kim's.
     for (status, body, kind) in [
         (
             404,
@@ -268,6 +269,11 @@ async fn a_deleted_teammate_is_not_found_and_a_gateway_answer_is_not() {
         (404, "", ErrorKind::Unavailable),
         (200, "{}", ErrorKind::Internal),
         (200, "", ErrorKind::Internal),
+        (
+            200,
+            r#"{"username": "jane@acme.example", "scopes": ["mail.send"]}"#,
+            ErrorKind::Internal,
+        ),
     ] {
         let server = MockServer::start().await;
         Mock::given(path("/v3/teammates/kim@acme.example"))
