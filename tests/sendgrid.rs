@@ -1,6 +1,7 @@
 //! End to end with the `sendgrid` example binary against the simulated account: sync,
-//! invite a teammate with two scopes, grant a scope, revoke a scope, delete a teammate,
-//! re-sync, and find each change in the file.
+//! invite a teammate with two scopes, grant a scope (and refresh its teammate and scope
+//! with a targeted sync), revoke a scope, delete a teammate, re-sync, and find each change
+//! in the file.
 
 mod common;
 
@@ -85,6 +86,27 @@ async fn sync_invite_grant_revoke_delete_resync() {
         ],
     )
     .await;
+    // ConductorOne's refresh after the grant: the principal and the scope, by id.
+    let out = run(
+        &sim,
+        dir.path(),
+        &[
+            "--sync-resources",
+            "bid:r:teammate/kim@acme.example,bid:r:scope/whitelabel.read",
+        ],
+    )
+    .await;
+    assert!(stdout(&out).contains("2 resources"), "{}", stdout(&out));
+    let partial = C1zReader::open(&dir.path().join("sync.c1z"))
+        .unwrap()
+        .with_latest_sync()
+        .unwrap();
+    assert_eq!(partial.sync().sync_type, "partial");
+    assert_eq!(
+        holders(&partial, "scope:whitelabel.read:assigned"),
+        ["kim@acme.example"]
+    );
+    drop(partial);
     run(
         &sim,
         dir.path(),

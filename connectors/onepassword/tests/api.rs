@@ -98,8 +98,8 @@ async fn the_fake_tenant_passes_the_conformance_kit() {
     assert_eq!(report.resources_by_type["user"], 6);
     assert_eq!(report.resources_by_type["group"], 3);
     assert_eq!(report.resources_by_type["vault"], 3);
-    // `op user|group|vault get` agree with the listings.
-    assert_eq!(report.fetched_by_id, 12);
+    // `op account|user|group|vault get` agree with the listings.
+    assert_eq!(report.fetched_by_id, 13);
 }
 
 #[tokio::test]

@@ -136,8 +136,24 @@ struct ResultList<T> {
 
 /// SendGrid's error mapping: the status decides the kind (never a 4xx as success), the
 /// `errors[]` messages (nullable `field`) are the API message, with hints for 401/403.
+///
+/// SendGrid answers every error with a JSON body (spec §5.5), so a 404 whose body is not
+/// a JSON object (an HTML page, text, nothing) came from a proxy or gateway in front of
+/// it: it is `Unavailable`, never `NotFound`, so no caller takes it for "the teammate is
+/// gone" (a targeted sync's warning, an already-revoked grant, an already-deleted
+/// teammate). Upstream fails on such a body too (its JSON parse error).
 pub fn parse_error(response: &Response) -> Error {
     let err = error_from_response(response);
+    if response.status() == 404 && !is_json_object(response.body()) {
+        return Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "{} without SendGrid's JSON error body: a proxy or gateway answered, so it does not say that the resource is gone",
+                err.message()
+            ),
+        )
+        .with_http_status(404);
+    }
     let hint = match response.status() {
         401 => Some(
             "the API key is invalid or revoked, or belongs to the other region: check --sendgrid-api-key (BATON_SENDGRID_API_KEY) and --sendgrid-region (BATON_SENDGRID_REGION)",
@@ -151,6 +167,10 @@ pub fn parse_error(response: &Response) -> Error {
         Some(h) => err.with_hint(h),
         None => err,
     }
+}
+
+fn is_json_object(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|v| v.is_object())
 }
 
 /// SendGrid's API for one account.
@@ -217,11 +237,26 @@ impl SendgridClient {
             .await
     }
 
-    /// A teammate's detail, with scopes.
+    /// A teammate's detail, with scopes. An answer that is not this teammate's detail
+    /// (`{}`, a body of another shape, another teammate's detail from a confused cache) is
+    /// an error: taken as the teammate's, it would drop or misattribute its scope grants
+    /// or, in a scope edit, PATCH the wrong scope list onto it.
     pub async fn get_teammate(&self, username: &str) -> Result<Teammate> {
         self.http
             .get(&["v3", "teammates", username])
-            .send_json()
+            .send_json_validated(|t: &Teammate| {
+                if t.username != username {
+                    return Err(Error::internal(format!(
+                        "SendGrid answered a read of teammate {username} with {}: not this teammate's detail",
+                        if t.username.is_empty() {
+                            "no username".to_string()
+                        } else {
+                            format!("teammate {}", t.username)
+                        }
+                    )));
+                }
+                Ok(())
+            })
             .await
     }
 

@@ -1,14 +1,15 @@
 //! The `scope` resource type: the static scope list, each scope's `assigned` entitlement,
-//! grants computed from every teammate's scopes, and scope grant/revoke.
+//! fetching one scope by name (targeted syncs), and scope grant/revoke.
+//!
+//! Who holds a scope is read from the teammate side: SendGrid answers "which scopes does
+//! teammate U hold" (`GET /v3/teammates/{username}`) and has no "who holds scope S", so the
+//! teammate syncer emits each teammate's scope grants ([`held_scope_grants`]) and this
+//! syncer lists none of its own.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use connector_sdk::page::Keyed;
 use connector_sdk::prelude::*;
-use futures::{StreamExt, TryStreamExt};
-use tokio::sync::Mutex;
 
 use crate::client::{SendgridClient, Teammate};
 use crate::scope_list::SCOPES;
@@ -36,64 +37,30 @@ pub fn assigned_entitlement(scope: &Resource) -> Entitlement {
         .grantable_to(["teammate"])
 }
 
-/// Teammate details fetched at once while building the scope map.
-const DETAIL_CONCURRENCY: usize = 4;
-
-/// scope → usernames holding it.
-pub type Holders = Arc<BTreeMap<String, BTreeSet<String>>>;
-
-/// scope → usernames holding it, built once per sync from one detail request per teammate.
-/// Kept in the sync's [`SyncContext`]
-/// (`req.context.shared::<ScopeMap>()`), so each sync builds its own.
-#[derive(Debug, Default)]
-pub struct ScopeMap {
-    map: Mutex<Option<Holders>>,
-}
-
-impl ScopeMap {
-    /// The map, built on first use (concurrent callers wait for the one build).
-    pub async fn get(&self, client: &SendgridClient) -> Result<Holders> {
-        let mut slot = self.map.lock().await;
-        if let Some(m) = slot.clone() {
-            return Ok(m);
+/// The grants of the `assigned` entitlements `teammate` holds, from its detail's `scopes`
+/// (spec §4.2, §4.6): exactly one per synced scope it lists, in scope order. Scopes outside
+/// [`SCOPES`] (SendGrid's auto-assigned ones, newer families) are not synced and give no
+/// grant; an empty scope is skipped with the warning `empty scope`. Owners and admins are
+/// answered with every scope, so they hold all of them.
+pub fn held_scope_grants(teammate: &Teammate) -> Vec<Grant> {
+    let principal = ResourceId::new("teammate", &teammate.username);
+    let mut held = BTreeSet::new();
+    for scope in &teammate.scopes {
+        if scope.trim().is_empty() {
+            tracing::warn!(teammate = %teammate.username, "empty scope");
+            continue;
         }
-        let teammates: Vec<Keyed<Teammate>> =
-            stream_pages("SendGrid teammates", |req: PageRequest| async move {
-                let page = client.teammates_page(req).await?;
-                Ok(page.map(|t| Keyed(t.username.clone(), t)))
-            })
-            .try_collect()
-            .await?;
-        let details: Vec<Teammate> =
-            futures::stream::iter(teammates.into_iter().filter(|k| !k.0.is_empty()))
-                .map(|k| async move {
-                    client
-                        .get_teammate(&k.0)
-                        .await
-                        .map_err(|e| e.context(format!("reading teammate {}", k.0)))
-                })
-                .buffer_unordered(DETAIL_CONCURRENCY)
-                .try_collect()
-                .await?;
-        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for t in details {
-            for scope in &t.scopes {
-                if scope.trim().is_empty() {
-                    tracing::warn!(teammate = %t.username, "empty scope");
-                    continue;
-                }
-                map.entry(scope.clone())
-                    .or_default()
-                    .insert(t.username.clone());
-            }
+        if let Some(s) = SCOPES.iter().find(|s| **s == scope.as_str()) {
+            held.insert(*s);
         }
-        let map = Arc::new(map);
-        *slot = Some(map.clone());
-        Ok(map)
     }
+    held.into_iter()
+        .map(|s| Grant::new(&assigned_entitlement(&scope_resource(s)), principal.clone()))
+        .collect()
 }
 
-/// Lists scopes and their grants; grants and revokes scopes.
+/// Lists scopes; grants and revokes them. Their grants come from the teammate syncer
+/// (see the module docs).
 #[derive(Debug)]
 pub struct ScopeSyncer {
     client: SendgridClient,
@@ -124,25 +91,31 @@ impl ResourceSyncer for ScopeSyncer {
         Ok(Page::last(vec![assigned_entitlement(resource)]))
     }
 
-    /// Exactly one grant per teammate holding the scope.
-    async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
-        let resource = &req.resource;
-        let map = req.context.shared::<ScopeMap>().get(&self.client).await?;
-        let ent = assigned_entitlement(resource);
-        let grants = map
-            .get(&resource.id.resource)
-            .map(|holders| {
-                holders
-                    .iter()
-                    .map(|u| Grant::new(&ent, ResourceId::new("teammate", u)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Page::last(grants))
-    }
-
     fn provisioner(&self) -> Option<&dyn Provisioner> {
         Some(self)
+    }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
+    }
+}
+
+/// One scope by name, from the static list: SendGrid has no API listing or reading scopes
+/// (spec §3.2), so no request is made. A name outside the list is `NotFound`.
+#[async_trait]
+impl ResourceGetter for ScopeSyncer {
+    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+        SCOPES
+            .iter()
+            .find(|s| **s == id.resource)
+            .map(|s| scope_resource(s))
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "{:?} is not one of the {} SendGrid scopes the connector syncs",
+                    id.resource,
+                    SCOPES.len()
+                ))
+            })
     }
 }
 

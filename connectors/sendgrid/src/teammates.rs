@@ -1,11 +1,13 @@
 //! The `teammate` resource type: teammates and pending invitations; each teammate's
-//! `access` entitlement with its subuser-access grants; invitations (account creation)
-//! and deletion.
+//! `access` entitlement with its subuser-access grants, and the scopes it holds (grants of
+//! `scope` entitlements, listed from this side); invitations (account creation) and
+//! deletion.
 
 use async_trait::async_trait;
 use connector_sdk::prelude::*;
 
 use crate::client::{PAGE_SIZE, PendingInvite, SendgridClient, Teammate, teammate_profile};
+use crate::scopes::held_scope_grants;
 
 /// The id prefix of pending invitations.
 pub const PENDING_PREFIX: &str = "pending:";
@@ -118,10 +120,13 @@ impl ResourceSyncer for TeammateSyncer {
         Ok(Page::last(vec![access_entitlement(resource)]))
     }
 
-    /// The subusers a teammate can access, paged by `after_subuser_id`.
+    /// The teammate's grants: on the first page the scopes it holds, from its detail
+    /// (`GET /v3/teammates/{username}`, spec §4.2; see [`held_scope_grants`]), then the
+    /// subusers it can access, paged by `after_subuser_id` (none when subusers are
+    /// ignored). A teammate deleted since it was listed is `NotFound` (a warning).
     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
         let (resource, page) = (&req.resource, req.page);
-        if self.ignore_subusers || resource.id.resource.starts_with(PENDING_PREFIX) {
+        if resource.id.resource.starts_with(PENDING_PREFIX) {
             return Ok(Page::empty());
         }
         let after = match &page.token {
@@ -134,28 +139,52 @@ impl ResourceSyncer for TeammateSyncer {
             })?),
         };
         let username = &resource.id.resource;
+        let mut grants = Vec::new();
+        if after.is_none() {
+            let detail = self.client.get_teammate(username).await.map_err(|e| {
+                if e.kind() == ErrorKind::NotFound {
+                    Error::not_found(format!(
+                        "SendGrid teammate {username} was deleted during the sync"
+                    ))
+                } else {
+                    e
+                }
+            })?;
+            grants.extend(held_scope_grants(&detail));
+        }
+        if self.ignore_subusers {
+            return Ok(Page::last(grants));
+        }
         let access = match self.client.subuser_access(username, after).await {
             Ok(a) => a,
             // Undocumented for some teammates (e.g. the owner): no access rather than a failed sync.
             Err(e) if matches!(e.kind(), ErrorKind::InvalidArgument) => {
                 tracing::warn!(teammate = %username, error = %e, "subuser access could not be read; recording none");
-                return Ok(Page::empty());
+                return Ok(Page::last(grants));
             }
             Err(e) => return Err(e),
         };
         let ent = access_entitlement(resource);
-        let grants: Vec<Grant> = access
-            .subuser_access
-            .iter()
-            .map(|s| Grant::new(&ent, ResourceId::new("subuser", s.id.to_string())))
-            .collect();
+        let before = grants.len();
+        grants.extend(
+            access
+                .subuser_access
+                .iter()
+                .map(|s| Grant::new(&ent, ResourceId::new("subuser", s.id.to_string()))),
+        );
         let next = access
             .metadata
             .and_then(|m| m.next_params)
             .and_then(|n| n.after_subuser_id)
-            .filter(|n| *n != 0 && Some(*n) != after && !grants.is_empty())
+            .filter(|n| *n != 0 && Some(*n) != after && grants.len() > before)
             .map(|n| PageToken::new(n.to_string()));
         Ok(Page::new(grants, next))
+    }
+
+    /// Scope grants are listed from the teammate side (SendGrid answers "which scopes
+    /// does this teammate hold", never "who holds this scope").
+    fn emits_grants_for(&self) -> Vec<String> {
+        vec!["scope".into()]
     }
 
     fn account_manager(&self) -> Option<&dyn AccountManager> {

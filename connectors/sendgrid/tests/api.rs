@@ -71,6 +71,21 @@ async fn grants(c: &Sendgrid, r: &Resource) -> Result<Vec<Grant>> {
     .await
 }
 
+/// The teammates holding `scope`, sorted: scope grants are listed from the teammate side.
+async fn holders(c: &Sendgrid, scope: &str) -> Vec<String> {
+    let ent = format!("scope:{scope}:assigned");
+    let mut out = Vec::new();
+    for t in list(c, "teammate").await.unwrap() {
+        for g in grants(c, &t).await.unwrap() {
+            if g.entitlement_id() == ent {
+                out.push(g.principal().resource.clone());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 fn teammates_json(range: std::ops::Range<usize>) -> Value {
     json!({"result": range.map(|i| json!({"username": format!("t{i}@x.com"), "email": format!("t{i}@x.com"), "user_type": "teammate"})).collect::<Vec<_>>()})
 }
@@ -145,11 +160,8 @@ async fn edge_02_pending_invites_are_disabled_teammates_that_cannot_get_scopes()
 async fn edge_03_owners_and_admins_hold_every_scope_and_are_never_patched() {
     let sim = SendgridSimulator::start().await;
     let c = sim_connector(&sim);
-    list(&c, "scope").await.unwrap();
-    let g = grants(&c, &scope_resource("billing.update")).await.unwrap();
-    let holders: Vec<&str> = g.iter().map(|g| g.principal().resource.as_str()).collect();
     assert_eq!(
-        holders,
+        holders(&c, "billing.update").await,
         [
             "admin.one@acme.example",
             "admin.two@acme.example",
@@ -297,23 +309,25 @@ async fn edge_05_one_grant_per_scope_and_teammate_and_one_detail_read_each() {
     let report = connector_sdk::testing::assert_conformance(&c).await;
     let teammates = sim.state().teammates.len() as u64;
     // The kit's `get` check reads each teammate once more by username, plus one probe of
-    // a username that does not exist.
+    // a username that does not exist; scopes are fetched from the static list.
     assert_eq!(
         report.fetched_by_id,
-        report.resources_by_type["teammate"] + report.resources_by_type["subuser"]
+        report.resources_by_type["teammate"]
+            + report.resources_by_type["scope"]
+            + report.resources_by_type["subuser"]
     );
     assert_eq!(
         sim.state().count("GET teammate"),
         teammates + teammates + 1,
         "one detail read per teammate in the sync"
     );
-    // conformance already fails on a duplicate grant id; count what Jane holds in the list.
-    let g = grants(&c, &scope_resource("user.profile.read"))
+    // conformance already fails on a duplicate grant id; count what Jane's listing holds.
+    let g = grants(&c, &teammate_res("jane@acme.example"))
         .await
         .unwrap();
     assert_eq!(
         g.iter()
-            .filter(|g| g.principal().resource == "jane@acme.example")
+            .filter(|g| g.entitlement_id() == "scope:user.profile.read:assigned")
             .count(),
         1
     );
@@ -548,14 +562,15 @@ async fn edge_12_and_13_provisioning_reads_fresh_data_and_grants_work_without_li
         .await
         .unwrap();
     assert_eq!(out, GrantOutcome::AlreadyExists);
-    // A fresh connector (a resumed sync) computes grants without listing scopes first.
+    // A fresh connector (a resumed sync) lists a teammate's scope grants with nothing
+    // listed before: there is no per-sync map to rebuild.
     let fresh = sim_connector(&sim);
-    let g = grants(&fresh, &scope_resource("alerts.read"))
+    let g = grants(&fresh, &teammate_res("kim@acme.example"))
         .await
         .unwrap();
     assert!(
         g.iter()
-            .any(|g| g.principal().resource == "kim@acme.example")
+            .any(|g| g.entitlement_id() == "scope:alerts.read:assigned")
     );
 }
 
@@ -563,14 +578,15 @@ async fn edge_12_and_13_provisioning_reads_fresh_data_and_grants_work_without_li
 async fn edge_14_a_teammate_without_listed_scopes_has_no_grants() {
     let sim = SendgridSimulator::start().await;
     let c = sim_connector(&sim);
-    list(&c, "scope").await.unwrap();
+    let g = grants(&c, &teammate_res("lee@acme.example")).await.unwrap();
+    assert!(
+        !g.iter()
+            .any(|g| g.entitlement_resource().resource_type == "scope"),
+        "{g:?}"
+    );
+    // Nor does any scope list grants of its own.
     for s in connector_sendgrid::scope_list::SCOPES {
-        let g = grants(&c, &scope_resource(s)).await.unwrap();
-        assert!(
-            !g.iter()
-                .any(|g| g.principal().resource == "lee@acme.example"),
-            "{s}"
-        );
+        assert!(grants(&c, &scope_resource(s)).await.unwrap().is_empty());
     }
 }
 
@@ -594,10 +610,10 @@ async fn edge_16_requests_grow_linearly_with_the_team() {
             n as u64
         );
         let st = sim.state();
-        // ceil(n/500) pages (+1 when the last is full) per teammate listing (sync + scope map),
-        // one detail and one subuser-access call per teammate.
+        // ceil(n/500) pages (+1 when the last is full) of the one teammate listing, one
+        // detail (the teammate's scope grants) and one subuser-access call per teammate.
         assert!(
-            st.count("GET teammates") <= 2 * (n as u64 / 500 + 1),
+            st.count("GET teammates") <= n as u64 / 500 + 1,
             "{:?}",
             st.requests
         );
@@ -648,6 +664,14 @@ async fn edge_18_subuser_access_pages_by_cursor_and_stops_on_null_or_a_stuck_cur
         .respond_with(ResponseTemplate::new(200).set_body_json(page(&[3], Value::Null)))
         .mount(&server)
         .await;
+    for who in ["a@x.com", "b@x.com"] {
+        Mock::given(path(format!("/v3/teammates/{who}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"username": who, "scopes": []})),
+            )
+            .mount(&server)
+            .await;
+    }
     // A server whose cursor never moves.
     Mock::given(path("/v3/teammates/b@x.com/subuser_access"))
         .respond_with(ResponseTemplate::new(200).set_body_json(page(&[7], json!(7))))
@@ -782,7 +806,10 @@ async fn the_capabilities_match_what_is_implemented() {
         caps.resource_types[0].capabilities,
         vec![Sync, AccountProvisioning, ResourceDelete, TargetedSync]
     );
-    assert_eq!(caps.resource_types[1].capabilities, vec![Sync, Provision]);
+    assert_eq!(
+        caps.resource_types[1].capabilities,
+        vec![Sync, Provision, TargetedSync]
+    );
     assert_eq!(
         caps.resource_types[2].capabilities,
         vec![Sync, TargetedSync]

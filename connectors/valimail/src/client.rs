@@ -197,6 +197,16 @@ impl ValimailClient {
         self.scim.find_eq("userName", email).await
     }
 
+    /// Up to `count` users whose member type is `value`, as Valimail's documented
+    /// server-side filter on the extension attribute answers
+    /// (`filter=urn:…:valimailuserextension:2.0:User.memberType eq "<value>"`, spec §4.2).
+    /// The caller checks what comes back: a server that ignores the filter, or compares
+    /// case-sensitively, answers with other users or none.
+    pub async fn find_by_member_type(&self, value: &str, count: u32) -> Result<Vec<User>> {
+        let query = ListQuery::page(1, count).filter(scim::filter_eq(MEMBER_TYPE_PATH_DOT, value));
+        Ok(self.scim.list::<User>(&query).await?.resources)
+    }
+
     /// One user; `None` on 404.
     pub async fn get_user(&self, id: &str) -> Result<Option<User>> {
         self.scim.get(id).await

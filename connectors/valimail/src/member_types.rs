@@ -1,10 +1,13 @@
 //! The `member_type` resource type: owner, member, marketer and any other value seen, each
-//! with one `member` entitlement; grants from the users' `memberType`; grant and revoke.
+//! with one `member` entitlement; grants from the users' `memberType`; fetching one member
+//! type by value (targeted syncs); grant and revoke.
 
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use connector_sdk::prelude::*;
+
+use connector_sdk::scim::User;
 
 use crate::client::{ValimailClient, member_type};
 use crate::users::UserCache;
@@ -100,6 +103,76 @@ impl ResourceSyncer for MemberTypeSyncer {
 
     fn provisioner(&self) -> Option<&dyn Provisioner> {
         Some(self)
+    }
+
+    fn getter(&self) -> Option<&dyn ResourceGetter> {
+        Some(self)
+    }
+}
+
+/// A listing failure while looking for a member type: a 404 from the user listing says
+/// the account slug is unknown (spec §2.4) or a gateway answered, never that the member
+/// type is gone, so it is no `NotFound` (which a targeted sync records as a vanished
+/// resource).
+fn listing_failed(e: Error, value: &str) -> Error {
+    if e.kind() != ErrorKind::NotFound {
+        return e;
+    }
+    let mut out = Error::new(
+        ErrorKind::Unavailable,
+        format!(
+            "looking for users of member type {value:?}: {}; the account (--valimail-slug) or a gateway answered 404, which does not say whether the member type exists",
+            e.message()
+        ),
+    );
+    if let Some(s) = e.http_status() {
+        out = out.with_http_status(s);
+    }
+    out
+}
+
+/// One member type by value (targeted syncs). The static types exist in every account
+/// (spec §3.3) and cost no request. Any other value exists while a user has it, as the
+/// listing sees it: first Valimail's documented filter on the extension's `memberType`
+/// (spec §4.2; one request for one user); when that finds no such user, or Valimail
+/// refuses the filter (400, 501), every user is read, as the listing does, so a value is
+/// `NotFound` only when no user has it. An id the listing could never produce (not
+/// lower-case, padded, empty) is `NotFound` without a request.
+#[async_trait]
+impl ResourceGetter for MemberTypeSyncer {
+    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+        let value = id.resource.as_str();
+        if STATIC_TYPES.contains(&value) {
+            return Ok(member_type_resource(value));
+        }
+        let missing =
+            || Error::not_found(format!("no Valimail user has the member type {value:?}"));
+        if value.is_empty() || value.trim() != value || value.to_lowercase() != value {
+            return Err(missing());
+        }
+        let has = |u: &User| member_type(u).as_deref() == Some(value);
+        match self.client.find_by_member_type(value, 1).await {
+            Ok(found) if found.iter().any(has) => return Ok(member_type_resource(value)),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::InvalidArgument | ErrorKind::Unimplemented
+                ) =>
+            {
+                tracing::debug!(error = %e, "Valimail refused the memberType filter; reading every user");
+            }
+            Err(e) => return Err(listing_failed(e, value)),
+        }
+        let users = UserCache::default()
+            .get(&self.client)
+            .await
+            .map_err(|e| listing_failed(e, value))?;
+        if users.iter().any(has) {
+            Ok(member_type_resource(value))
+        } else {
+            Err(missing())
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! A simulated Valimail tenant (feature `testing`): a stateful fake of `POST /auth` and the
-//! SCIM `/Users` API on a loopback port, seeded with users of every member type and both
-//! states. Changes made through the connector show up on the next sync.
+//! SCIM `/Users` API (with the documented `userName` and `memberType` filters) on a
+//! loopback port, seeded with users of every member type and both states. Changes made
+//! through the connector show up on the next sync.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -237,20 +238,47 @@ fn scim_error(status: u16, detail: &str, scim_type: Option<&str>) -> ResponseTem
     scim_json(status, body)
 }
 
-/// `userName eq "value"` → value (with `\"` and `\\` unescaped).
-fn parse_filter(filter: &str) -> Option<String> {
-    let rest = filter.trim().strip_prefix("userName eq ")?.trim();
-    let inner = rest.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = String::new();
+/// A list filter the simulated API answers.
+enum Filter {
+    /// `userName eq "value"`.
+    UserName(String),
+    /// Valimail's documented filter on the extension attribute (spec §4.2):
+    /// `urn:…:valimailuserextension:2.0:User.memberType eq "value"`.
+    MemberType(String),
+}
+
+/// `<attribute> eq "value"` (with `\"` and `\\` unescaped) for the attributes the
+/// simulated API filters on.
+fn parse_filter(filter: &str) -> Option<Filter> {
+    let (attribute, rest) = filter.trim().split_once(" eq ")?;
+    let inner = rest.trim().strip_prefix('"')?.strip_suffix('"')?;
+    let mut value = String::new();
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
         if c == '\\' {
-            out.extend(chars.next());
+            value.extend(chars.next());
         } else {
-            out.push(c);
+            value.push(c);
         }
     }
-    Some(out)
+    match attribute.trim() {
+        "userName" => Some(Filter::UserName(value)),
+        MEMBER_TYPE_PATH_DOT => Some(Filter::MemberType(value)),
+        _ => None,
+    }
+}
+
+/// Whether `u` passes `filter`; string comparisons ignore case, as RFC 7644 §3.4.2.2 has
+/// them for attributes that are not `caseExact`.
+fn passes(u: &User, filter: &Filter) -> bool {
+    match filter {
+        Filter::UserName(name) => u.user_name.eq_ignore_ascii_case(name),
+        Filter::MemberType(value) => u
+            .extra
+            .get(EXTENSION)
+            .and_then(|e| e["memberType"].as_str())
+            .is_some_and(|m| m.eq_ignore_ascii_case(value)),
+    }
 }
 
 impl SimState {
@@ -319,11 +347,7 @@ impl SimState {
         let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
         let matching: Vec<&User> = match get("filter") {
             Some(f) => match parse_filter(&f) {
-                Some(name) => self
-                    .users
-                    .iter()
-                    .filter(|u| u.user_name.eq_ignore_ascii_case(&name))
-                    .collect(),
+                Some(filter) => self.users.iter().filter(|u| passes(u, &filter)).collect(),
                 None => return scim_error(400, "Unsupported filter", Some("invalidFilter")),
             },
             None => self.users.iter().collect(),

@@ -19,8 +19,9 @@ async fn the_simulated_tenant_passes_the_conformance_kit() {
     let c = Valimail::new(sim.config()).unwrap();
     let report = assert_conformance(&c).await;
     assert_eq!(report.resources_by_type["user"], 9);
-    // GET /Users/{id} agrees with the listing for every user.
-    assert_eq!(report.fetched_by_id, 9);
+    // GET /Users/{id} agrees with the listing for every user, and fetching each of the
+    // four member types by value with the listing.
+    assert_eq!(report.fetched_by_id, 9 + 4);
     // owner, member, marketer and the unknown "admin"
     assert_eq!(report.resources_by_type["member_type"], 4);
     // every user with a member type holds exactly one
