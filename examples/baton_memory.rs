@@ -80,7 +80,7 @@ impl MemoryConfig {
         if let Some(b) = self.bugs.iter().find(|b| !BUGS.contains(&b.as_str())) {
             return Err(cli::config_error(
                 "memory-bugs",
-                &format!("unknown bug {b:?}; known: {}", BUGS.join(", ")),
+                format!("unknown bug {b:?}; known: {}", BUGS.join(", ")),
             ));
         }
         if self.latency.is_none() && self.fail_type.is_none() && self.bugs.is_empty() {
@@ -180,8 +180,11 @@ struct FaultySyncer {
 impl Provisioner for FaultySyncer {
     async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
         if self.bugs.iter().any(|b| b == "panic-grant") {
-            let missing: Option<&str> = None;
-            let _ = missing.expect("simulated connector bug: the API answered without an id");
+            // What an `unwrap()` on an answer without the expected field does.
+            let answer = serde_json::json!({});
+            let _id = answer["id"]
+                .as_str()
+                .expect("simulated connector bug: the API answered without an id");
         }
         if self.bugs.iter().any(|b| b == "hang-grant") {
             std::future::pending::<()>().await;
