@@ -97,9 +97,10 @@ impl BatonClient {
             .user_agent(user_agent)
             .map_err(|e| Error::internal(format!("user agent: {e}")))?
             .connect_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(60))
-            .keep_alive_timeout(Duration::from_secs(20));
+            .tcp_nodelay(true);
+        // No HTTP/2 keepalive pings (spec §2.1, §8.7): a grpc-go server with the default
+        // enforcement policy answers frequent pings during a long upload with GOAWAY
+        // `too_many_pings`. A dead connection shows up as a failed call instead.
         let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
