@@ -19,6 +19,11 @@ use crate::error::{Error, ErrorKind, Result};
 /// Upload chunk size (512 KiB), as upstream.
 pub const UPLOAD_CHUNK: usize = 512 * 1024;
 
+/// An `UploadAsset` fails when the server has accepted no chunk (or, after the last one,
+/// has not answered) for this long. There is no overall deadline (spec §8.7): a 2 GiB file
+/// over a slow link takes an hour, and the task's cancellation is what ends it otherwise.
+pub(crate) const UPLOAD_STALL_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
 /// A `tonic::Status` as an SDK error of the matching kind.
 pub(crate) fn status_error(rpc: &str, s: &tonic::Status) -> Error {
     use tonic::Code;
@@ -73,6 +78,7 @@ pub(crate) struct BatonClient {
     channel: Channel,
     tokens: Arc<TokenSource>,
     host_id: String,
+    upload_stall: Duration,
 }
 
 impl std::fmt::Debug for BatonClient {
@@ -115,7 +121,15 @@ impl BatonClient {
             channel,
             tokens,
             host_id,
+            upload_stall: UPLOAD_STALL_TIMEOUT,
         })
+    }
+
+    /// The same client with another upload stall timeout (tests shorten it).
+    #[cfg(test)]
+    pub(crate) fn with_upload_stall(mut self, stall: Duration) -> BatonClient {
+        self.upload_stall = stall;
+        self
     }
 
     pub(crate) fn host_id(&self) -> &str {
@@ -126,10 +140,13 @@ impl BatonClient {
         &self.tokens
     }
 
-    async fn request<T>(&self, message: T, timeout: Duration) -> Result<tonic::Request<T>> {
+    /// A request carrying the bearer token, with a deadline when `timeout` is set.
+    async fn request<T>(&self, message: T, timeout: Option<Duration>) -> Result<tonic::Request<T>> {
         let auth = self.tokens.authorization().await?;
         let mut req = tonic::Request::new(message);
-        req.set_timeout(timeout);
+        if let Some(timeout) = timeout {
+            req.set_timeout(timeout);
+        }
         let value = tonic::metadata::MetadataValue::try_from(auth.expose_secret())
             .map_err(|_| Error::internal("the access token is not a valid header value"))?;
         req.metadata_mut().insert("authorization", value);
@@ -151,7 +168,7 @@ impl BatonClient {
         let name = method.rsplit('/').next().unwrap_or(method);
         let mut replayed = false;
         loop {
-            let req = self.request(message.clone(), timeout).await?;
+            let req = self.request(message.clone(), Some(timeout)).await?;
             let mut grpc = tonic::client::Grpc::new(self.channel.clone());
             grpc.ready()
                 .await
@@ -284,31 +301,100 @@ impl BatonClient {
             Some((msg, Some(file)))
         });
         use futures::StreamExt as _;
+        let progress = Arc::new(Progress::new());
+        let seen = progress.clone();
         let stream = futures::stream::iter([first])
             .chain(chunks)
-            .chain(futures::stream::iter([last]));
-        // Generous: 1 min plus 1 s per MiB.
-        let timeout = Duration::from_secs(60 + size / (1024 * 1024));
-        let req = self.request(stream, timeout).await?;
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-        grpc.ready()
-            .await
-            .map_err(|e| Error::new(ErrorKind::Unavailable, format!("UploadAsset: {e}")))?;
-        let codec = tonic_prost::ProstCodec::<UploadAssetRequest, UploadAssetResponse>::default();
-        match grpc
-            .client_streaming(
-                req,
-                PathAndQuery::from_static("/c1.connectorapi.baton.v1.BatonService/UploadAsset"),
-                codec,
-            )
-            .await
-        {
-            Ok(_) => Ok(size),
-            Err(s) => {
-                if s.code() == tonic::Code::Unauthenticated {
-                    self.tokens.invalidate().await;
+            .chain(futures::stream::iter([last]))
+            .inspect(move |m| seen.advance(m));
+        let call = async {
+            // No deadline: only a stall ends the call (and the task's cancellation).
+            let req = self.request(stream, None).await?;
+            let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+            grpc.ready()
+                .await
+                .map_err(|e| Error::new(ErrorKind::Unavailable, format!("UploadAsset: {e}")))?;
+            let codec =
+                tonic_prost::ProstCodec::<UploadAssetRequest, UploadAssetResponse>::default();
+            match grpc
+                .client_streaming(
+                    req,
+                    PathAndQuery::from_static("/c1.connectorapi.baton.v1.BatonService/UploadAsset"),
+                    codec,
+                )
+                .await
+            {
+                Ok(_) => Ok(size),
+                Err(s) => {
+                    if s.code() == tonic::Code::Unauthenticated {
+                        self.tokens.invalidate().await;
+                    }
+                    Err(status_error("UploadAsset", &s))
                 }
-                Err(status_error("UploadAsset", &s))
+            }
+        };
+        match until_stalled(call, &progress, self.upload_stall).await {
+            Some(result) => result,
+            None => Err(Error::new(
+                ErrorKind::DeadlineExceeded,
+                format!(
+                    "UploadAsset: stalled: nothing accepted for {} s ({} of {size} bytes sent)",
+                    self.upload_stall.as_secs_f64(),
+                    progress.bytes()
+                ),
+            )),
+        }
+    }
+}
+
+/// When an upload last handed a message on, and how many data bytes it handed on.
+#[derive(Debug)]
+struct Progress {
+    last: std::sync::Mutex<tokio::time::Instant>,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            last: std::sync::Mutex::new(tokio::time::Instant::now()),
+            bytes: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The client took `m` (HTTP/2 flow control holds it back while the server reads nothing).
+    fn advance(&self, m: &UploadAssetRequest) {
+        if let Some(UploadMsg::Data(d)) = &m.msg {
+            self.bytes
+                .fetch_add(d.data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = tokio::time::Instant::now();
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Runs `fut` to completion unless `progress` stands still for `stall` (then `None`).
+async fn until_stalled<F: std::future::Future>(
+    fut: F,
+    progress: &Progress,
+    stall: Duration,
+) -> Option<F::Output> {
+    tokio::pin!(fut);
+    loop {
+        let deadline = progress.last() + stall;
+        tokio::select! {
+            out = &mut fut => return Some(out),
+            _ = tokio::time::sleep_until(deadline) => {
+                if progress.last() + stall <= tokio::time::Instant::now() {
+                    return None;
+                }
             }
         }
     }
@@ -329,4 +415,128 @@ pub(crate) async fn sha256_file(path: &Path) -> Result<[u8; 32]> {
         hasher.update(&buf[..n]);
     }
     Ok(hasher.finalize().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream of `n` messages, one every `every`, then pending for ever when `hang`.
+    fn paced(
+        n: usize,
+        every: Duration,
+        hang: bool,
+    ) -> impl futures::Stream<Item = UploadAssetRequest> {
+        use futures::StreamExt as _;
+        futures::stream::iter(0..n)
+            .then(move |_| async move {
+                tokio::time::sleep(every).await;
+                UploadAssetRequest {
+                    msg: Some(UploadMsg::Data(UploadData { data: vec![0; 10] })),
+                }
+            })
+            // take(1) of a stream that never yields: it hangs.
+            .chain(futures::stream::pending().take(usize::from(hang)))
+    }
+
+    async fn consume(progress: &Progress, s: impl futures::Stream<Item = UploadAssetRequest>) {
+        use futures::StreamExt as _;
+        s.for_each(|m| {
+            progress.advance(&m);
+            async {}
+        })
+        .await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_progress_is_not_a_stall_but_silence_is() {
+        let stall = Duration::from_secs(300);
+        // 20 messages 4 min apart: 80 min in all, never 5 min without one.
+        let progress = Progress::new();
+        let out = until_stalled(
+            consume(&progress, paced(20, Duration::from_secs(240), false)),
+            &progress,
+            stall,
+        )
+        .await;
+        assert!(out.is_some());
+        assert_eq!(progress.bytes(), 200);
+        // 3 messages, then nothing: fails 5 min after the last one.
+        let progress = Progress::new();
+        let start = tokio::time::Instant::now();
+        let out = until_stalled(
+            consume(&progress, paced(3, Duration::from_secs(60), true)),
+            &progress,
+            stall,
+        )
+        .await;
+        assert!(out.is_none());
+        assert_eq!(progress.bytes(), 30);
+        assert_eq!(start.elapsed(), Duration::from_secs(180) + stall);
+    }
+
+    /// A client of the fake C1 (tokens included).
+    #[cfg(feature = "fake-c1")]
+    pub(crate) fn fake_client(c1: &crate::service::fake::FakeC1) -> BatonClient {
+        use crate::service::credentials::{ClientId, ClientSecret};
+        use crate::service::tls::client_config;
+        let creds = c1.credentials("client-test");
+        let ca = Some(c1.ca_pem().as_bytes());
+        let tokens = TokenSource::new(
+            ClientId::parse(&creds.client_id).unwrap(),
+            ClientSecret::parse(&creds.client_secret).unwrap(),
+            &c1.host(),
+            client_config(ca, &[b"h2", b"http/1.1"]).unwrap(),
+            "test",
+        )
+        .unwrap();
+        BatonClient::new(
+            &c1.host(),
+            client_config(ca, &[]).unwrap(),
+            Arc::new(tokens),
+            "client-test-host".into(),
+            "client-test".into(),
+        )
+        .unwrap()
+    }
+
+    /// Through the fake, which reads each 512 KiB chunk late: a slow upload whose chunks
+    /// keep being accepted completes past the stall timeout; one whose server stops reading
+    /// fails with DeadlineExceeded once nothing was accepted for the stall timeout.
+    #[cfg(feature = "fake-c1")]
+    #[tokio::test]
+    async fn uploads_end_on_a_stall_not_on_a_deadline() {
+        let c1 = crate::service::fake::FakeC1::start().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sync.c1z");
+        let data: Vec<u8> = (0..16 * UPLOAD_CHUNK).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let stall = Duration::from_secs(1);
+        let client = fake_client(&c1).with_upload_stall(stall);
+
+        c1.set_upload_chunk_delay(Duration::from_millis(150));
+        let task = crate::service::fake::new_task_id();
+        let started = std::time::Instant::now();
+        let sent = client.upload_asset(&task, &path).await.unwrap();
+        assert_eq!(sent, data.len() as u64);
+        assert!(started.elapsed() > 2 * stall, "{:?}", started.elapsed());
+        let uploads = c1.uploads();
+        assert_eq!(uploads.len(), 1);
+        assert!(uploads[0].bytes == data);
+
+        c1.set_upload_chunk_delay(Duration::from_secs(30));
+        let started = std::time::Instant::now();
+        let e = client
+            .upload_asset(&crate::service::fake::new_task_id(), &path)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DeadlineExceeded, "{e}");
+        assert!(e.to_string().contains("stalled"), "{e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(c1.uploads().len(), 1);
+    }
 }
