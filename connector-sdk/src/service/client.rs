@@ -12,6 +12,10 @@ use sha2::Digest as _;
 use tokio::io::AsyncReadExt as _;
 use tonic::transport::{Channel, Endpoint};
 
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::proxy::matcher::Matcher;
+
 use super::proto::*;
 use super::token::TokenSource;
 use crate::error::{Error, ErrorKind, Result};
@@ -90,13 +94,28 @@ impl std::fmt::Debug for BatonClient {
 }
 
 impl BatonClient {
-    /// A client of `https://<host>` (lazy: the first call connects).
+    /// A client of `https://<host>` (lazy: the first call connects), through the HTTP
+    /// CONNECT proxy of `HTTPS_PROXY`/`ALL_PROXY` unless `NO_PROXY` names the host (and, on
+    /// macOS and Windows, the system's proxy settings), as reqwest does for the token.
     pub(crate) fn new(
         host: &str,
         tls: rustls::ClientConfig,
         tokens: Arc<TokenSource>,
         host_id: String,
         user_agent: String,
+    ) -> Result<BatonClient> {
+        let proxy = Matcher::from_system();
+        BatonClient::with_proxy(host, tls, tokens, host_id, user_agent, proxy)
+    }
+
+    /// [`BatonClient::new`] with the proxy rules given rather than read from the environment.
+    pub(crate) fn with_proxy(
+        host: &str,
+        tls: rustls::ClientConfig,
+        tokens: Arc<TokenSource>,
+        host_id: String,
+        user_agent: String,
+        proxy: Matcher,
     ) -> Result<BatonClient> {
         let endpoint = Endpoint::from_shared(format!("https://{host}"))
             .map_err(|e| Error::invalid_argument(format!("bad ConductorOne host {host:?}: {e}")))?
@@ -107,7 +126,7 @@ impl BatonClient {
         // No HTTP/2 keepalive pings (spec §2.1, §8.7): a grpc-go server with the default
         // enforcement policy answers frequent pings during a long upload with GOAWAY
         // `too_many_pings`. A dead connection shows up as a failed call instead.
-        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+        let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(Duration::from_secs(30)));
@@ -115,7 +134,10 @@ impl BatonClient {
             .with_tls_config(tls)
             .https_only()
             .enable_http2()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector {
+                direct: http,
+                proxy: Arc::new(proxy),
+            });
         let channel = endpoint.connect_with_connector_lazy(connector);
         Ok(BatonClient {
             channel,
@@ -344,6 +366,68 @@ impl BatonClient {
                 ),
             )),
         }
+    }
+}
+
+/// The gRPC channel's TCP connector: straight to the destination, or through an HTTP
+/// CONNECT tunnel when the proxy rules intercept it. TLS to ConductorOne runs on top either
+/// way (the proxy sees only the CONNECT line).
+#[derive(Clone)]
+struct ProxyConnector {
+    direct: HttpConnector,
+    proxy: Arc<Matcher>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower_service::Service<http::Uri> for ProxyConnector {
+    type Response = <HttpConnector as tower_service::Service<http::Uri>>::Response;
+    type Error = BoxError;
+    type Future =
+        futures::future::BoxFuture<'static, std::result::Result<Self::Response, BoxError>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::result::Result<(), BoxError>> {
+        tower_service::Service::poll_ready(&mut self.direct, cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        let Some(intercept) = self.proxy.intercept(&dst) else {
+            let connecting = tower_service::Service::call(&mut self.direct, dst);
+            return Box::pin(async move { connecting.await.map_err(Into::into) });
+        };
+        // The proxy's address without any user:password (hyper-util strips it into the
+        // Proxy-Authorization header), so it is safe in errors and logs.
+        let proxy = intercept.uri().clone();
+        let shown = proxy
+            .authority()
+            .map(|a| format!("{}://{a}", proxy.scheme_str().unwrap_or("http")))
+            .unwrap_or_default();
+        if proxy.scheme_str() != Some("http") {
+            return Box::pin(futures::future::ready(Err(BoxError::from(format!(
+                "proxy {shown}: only http:// CONNECT proxies are supported for gRPC"
+            )))));
+        }
+        tracing::debug!(proxy = %shown, "connecting to ConductorOne through a CONNECT proxy");
+        let mut tunnel = Tunnel::new(proxy, self.direct.clone());
+        if let Some(auth) = intercept.basic_auth() {
+            tunnel = tunnel.with_auth(auth.clone());
+        }
+        Box::pin(async move {
+            tower_service::Service::call(&mut tunnel, dst)
+                .await
+                .map_err(|e| {
+                    let mut text = format!("through proxy {shown}: {e}");
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        text.push_str(&format!(": {s}"));
+                        source = s.source();
+                    }
+                    BoxError::from(text)
+                })
+        })
     }
 }
 
