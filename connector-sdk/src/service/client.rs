@@ -12,12 +12,21 @@ use sha2::Digest as _;
 use tokio::io::AsyncReadExt as _;
 use tonic::transport::{Channel, Endpoint};
 
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::proxy::matcher::Matcher;
+
 use super::proto::*;
 use super::token::TokenSource;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Upload chunk size (512 KiB), as upstream.
 pub const UPLOAD_CHUNK: usize = 512 * 1024;
+
+/// An `UploadAsset` fails when the server has accepted no chunk (or, after the last one,
+/// has not answered) for this long. There is no overall deadline (spec §8.7): a 2 GiB file
+/// over a slow link takes an hour, and the task's cancellation is what ends it otherwise.
+pub(crate) const UPLOAD_STALL_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// A `tonic::Status` as an SDK error of the matching kind.
 pub(crate) fn status_error(rpc: &str, s: &tonic::Status) -> Error {
@@ -73,6 +82,7 @@ pub(crate) struct BatonClient {
     channel: Channel,
     tokens: Arc<TokenSource>,
     host_id: String,
+    upload_stall: Duration,
 }
 
 impl std::fmt::Debug for BatonClient {
@@ -84,7 +94,9 @@ impl std::fmt::Debug for BatonClient {
 }
 
 impl BatonClient {
-    /// A client of `https://<host>` (lazy: the first call connects).
+    /// A client of `https://<host>` (lazy: the first call connects), through the HTTP
+    /// CONNECT proxy of `HTTPS_PROXY`/`ALL_PROXY` unless `NO_PROXY` names the host (and, on
+    /// macOS and Windows, the system's proxy settings), as reqwest does for the token.
     pub(crate) fn new(
         host: &str,
         tls: rustls::ClientConfig,
@@ -92,15 +104,29 @@ impl BatonClient {
         host_id: String,
         user_agent: String,
     ) -> Result<BatonClient> {
+        let proxy = Matcher::from_system();
+        BatonClient::with_proxy(host, tls, tokens, host_id, user_agent, proxy)
+    }
+
+    /// [`BatonClient::new`] with the proxy rules given rather than read from the environment.
+    pub(crate) fn with_proxy(
+        host: &str,
+        tls: rustls::ClientConfig,
+        tokens: Arc<TokenSource>,
+        host_id: String,
+        user_agent: String,
+        proxy: Matcher,
+    ) -> Result<BatonClient> {
         let endpoint = Endpoint::from_shared(format!("https://{host}"))
             .map_err(|e| Error::invalid_argument(format!("bad ConductorOne host {host:?}: {e}")))?
             .user_agent(user_agent)
             .map_err(|e| Error::internal(format!("user agent: {e}")))?
             .connect_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(60))
-            .keep_alive_timeout(Duration::from_secs(20));
-        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+            .tcp_nodelay(true);
+        // No HTTP/2 keepalive pings (spec §2.1, §8.7): a grpc-go server with the default
+        // enforcement policy answers frequent pings during a long upload with GOAWAY
+        // `too_many_pings`. A dead connection shows up as a failed call instead.
+        let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(Duration::from_secs(30)));
@@ -108,13 +134,24 @@ impl BatonClient {
             .with_tls_config(tls)
             .https_only()
             .enable_http2()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector {
+                direct: http,
+                proxy: Arc::new(proxy),
+            });
         let channel = endpoint.connect_with_connector_lazy(connector);
         Ok(BatonClient {
             channel,
             tokens,
             host_id,
+            upload_stall: UPLOAD_STALL_TIMEOUT,
         })
+    }
+
+    /// The same client with another upload stall timeout (tests shorten it).
+    #[cfg(test)]
+    pub(crate) fn with_upload_stall(mut self, stall: Duration) -> BatonClient {
+        self.upload_stall = stall;
+        self
     }
 
     pub(crate) fn host_id(&self) -> &str {
@@ -125,10 +162,13 @@ impl BatonClient {
         &self.tokens
     }
 
-    async fn request<T>(&self, message: T, timeout: Duration) -> Result<tonic::Request<T>> {
+    /// A request carrying the bearer token, with a deadline when `timeout` is set.
+    async fn request<T>(&self, message: T, timeout: Option<Duration>) -> Result<tonic::Request<T>> {
         let auth = self.tokens.authorization().await?;
         let mut req = tonic::Request::new(message);
-        req.set_timeout(timeout);
+        if let Some(timeout) = timeout {
+            req.set_timeout(timeout);
+        }
         let value = tonic::metadata::MetadataValue::try_from(auth.expose_secret())
             .map_err(|_| Error::internal("the access token is not a valid header value"))?;
         req.metadata_mut().insert("authorization", value);
@@ -150,7 +190,7 @@ impl BatonClient {
         let name = method.rsplit('/').next().unwrap_or(method);
         let mut replayed = false;
         loop {
-            let req = self.request(message.clone(), timeout).await?;
+            let req = self.request(message.clone(), Some(timeout)).await?;
             let mut grpc = tonic::client::Grpc::new(self.channel.clone());
             grpc.ready()
                 .await
@@ -283,31 +323,162 @@ impl BatonClient {
             Some((msg, Some(file)))
         });
         use futures::StreamExt as _;
+        let progress = Arc::new(Progress::new());
+        let seen = progress.clone();
         let stream = futures::stream::iter([first])
             .chain(chunks)
-            .chain(futures::stream::iter([last]));
-        // Generous: 1 min plus 1 s per MiB.
-        let timeout = Duration::from_secs(60 + size / (1024 * 1024));
-        let req = self.request(stream, timeout).await?;
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-        grpc.ready()
-            .await
-            .map_err(|e| Error::new(ErrorKind::Unavailable, format!("UploadAsset: {e}")))?;
-        let codec = tonic_prost::ProstCodec::<UploadAssetRequest, UploadAssetResponse>::default();
-        match grpc
-            .client_streaming(
-                req,
-                PathAndQuery::from_static("/c1.connectorapi.baton.v1.BatonService/UploadAsset"),
-                codec,
-            )
-            .await
-        {
-            Ok(_) => Ok(size),
-            Err(s) => {
-                if s.code() == tonic::Code::Unauthenticated {
-                    self.tokens.invalidate().await;
+            .chain(futures::stream::iter([last]))
+            .inspect(move |m| seen.advance(m));
+        let call = async {
+            // No deadline: only a stall ends the call (and the task's cancellation).
+            let req = self.request(stream, None).await?;
+            let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+            grpc.ready()
+                .await
+                .map_err(|e| Error::new(ErrorKind::Unavailable, format!("UploadAsset: {e}")))?;
+            let codec =
+                tonic_prost::ProstCodec::<UploadAssetRequest, UploadAssetResponse>::default();
+            match grpc
+                .client_streaming(
+                    req,
+                    PathAndQuery::from_static("/c1.connectorapi.baton.v1.BatonService/UploadAsset"),
+                    codec,
+                )
+                .await
+            {
+                Ok(_) => Ok(size),
+                Err(s) => {
+                    if s.code() == tonic::Code::Unauthenticated {
+                        self.tokens.invalidate().await;
+                    }
+                    Err(status_error("UploadAsset", &s))
                 }
-                Err(status_error("UploadAsset", &s))
+            }
+        };
+        match until_stalled(call, &progress, self.upload_stall).await {
+            Some(result) => result,
+            None => Err(Error::new(
+                ErrorKind::DeadlineExceeded,
+                format!(
+                    "UploadAsset: stalled: nothing accepted for {} s ({} of {size} bytes sent)",
+                    self.upload_stall.as_secs_f64(),
+                    progress.bytes()
+                ),
+            )),
+        }
+    }
+}
+
+/// The gRPC channel's TCP connector: straight to the destination, or through an HTTP
+/// CONNECT tunnel when the proxy rules intercept it. TLS to ConductorOne runs on top either
+/// way (the proxy sees only the CONNECT line).
+#[derive(Clone)]
+struct ProxyConnector {
+    direct: HttpConnector,
+    proxy: Arc<Matcher>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower_service::Service<http::Uri> for ProxyConnector {
+    type Response = <HttpConnector as tower_service::Service<http::Uri>>::Response;
+    type Error = BoxError;
+    type Future =
+        futures::future::BoxFuture<'static, std::result::Result<Self::Response, BoxError>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::result::Result<(), BoxError>> {
+        tower_service::Service::poll_ready(&mut self.direct, cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        let Some(intercept) = self.proxy.intercept(&dst) else {
+            let connecting = tower_service::Service::call(&mut self.direct, dst);
+            return Box::pin(async move { connecting.await.map_err(Into::into) });
+        };
+        // The proxy's address without any user:password (hyper-util strips it into the
+        // Proxy-Authorization header), so it is safe in errors and logs.
+        let proxy = intercept.uri().clone();
+        let shown = proxy
+            .authority()
+            .map(|a| format!("{}://{a}", proxy.scheme_str().unwrap_or("http")))
+            .unwrap_or_default();
+        if proxy.scheme_str() != Some("http") {
+            return Box::pin(futures::future::ready(Err(BoxError::from(format!(
+                "proxy {shown}: only http:// CONNECT proxies are supported for gRPC"
+            )))));
+        }
+        tracing::debug!(proxy = %shown, "connecting to ConductorOne through a CONNECT proxy");
+        let mut tunnel = Tunnel::new(proxy, self.direct.clone());
+        if let Some(auth) = intercept.basic_auth() {
+            tunnel = tunnel.with_auth(auth.clone());
+        }
+        Box::pin(async move {
+            tower_service::Service::call(&mut tunnel, dst)
+                .await
+                .map_err(|e| {
+                    let mut text = format!("through proxy {shown}: {e}");
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        text.push_str(&format!(": {s}"));
+                        source = s.source();
+                    }
+                    BoxError::from(text)
+                })
+        })
+    }
+}
+
+/// When an upload last handed a message on, and how many data bytes it handed on.
+#[derive(Debug)]
+struct Progress {
+    last: std::sync::Mutex<tokio::time::Instant>,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            last: std::sync::Mutex::new(tokio::time::Instant::now()),
+            bytes: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The client took `m` (HTTP/2 flow control holds it back while the server reads nothing).
+    fn advance(&self, m: &UploadAssetRequest) {
+        if let Some(UploadMsg::Data(d)) = &m.msg {
+            self.bytes
+                .fetch_add(d.data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = tokio::time::Instant::now();
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Runs `fut` to completion unless `progress` stands still for `stall` (then `None`).
+async fn until_stalled<F: std::future::Future>(
+    fut: F,
+    progress: &Progress,
+    stall: Duration,
+) -> Option<F::Output> {
+    tokio::pin!(fut);
+    loop {
+        let deadline = progress.last() + stall;
+        tokio::select! {
+            out = &mut fut => return Some(out),
+            _ = tokio::time::sleep_until(deadline) => {
+                if progress.last() + stall <= tokio::time::Instant::now() {
+                    return None;
+                }
             }
         }
     }
@@ -328,4 +499,128 @@ pub(crate) async fn sha256_file(path: &Path) -> Result<[u8; 32]> {
         hasher.update(&buf[..n]);
     }
     Ok(hasher.finalize().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream of `n` messages, one every `every`, then pending for ever when `hang`.
+    fn paced(
+        n: usize,
+        every: Duration,
+        hang: bool,
+    ) -> impl futures::Stream<Item = UploadAssetRequest> {
+        use futures::StreamExt as _;
+        futures::stream::iter(0..n)
+            .then(move |_| async move {
+                tokio::time::sleep(every).await;
+                UploadAssetRequest {
+                    msg: Some(UploadMsg::Data(UploadData { data: vec![0; 10] })),
+                }
+            })
+            // take(1) of a stream that never yields: it hangs.
+            .chain(futures::stream::pending().take(usize::from(hang)))
+    }
+
+    async fn consume(progress: &Progress, s: impl futures::Stream<Item = UploadAssetRequest>) {
+        use futures::StreamExt as _;
+        s.for_each(|m| {
+            progress.advance(&m);
+            async {}
+        })
+        .await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_progress_is_not_a_stall_but_silence_is() {
+        let stall = Duration::from_secs(300);
+        // 20 messages 4 min apart: 80 min in all, never 5 min without one.
+        let progress = Progress::new();
+        let out = until_stalled(
+            consume(&progress, paced(20, Duration::from_secs(240), false)),
+            &progress,
+            stall,
+        )
+        .await;
+        assert!(out.is_some());
+        assert_eq!(progress.bytes(), 200);
+        // 3 messages, then nothing: fails 5 min after the last one.
+        let progress = Progress::new();
+        let start = tokio::time::Instant::now();
+        let out = until_stalled(
+            consume(&progress, paced(3, Duration::from_secs(60), true)),
+            &progress,
+            stall,
+        )
+        .await;
+        assert!(out.is_none());
+        assert_eq!(progress.bytes(), 30);
+        assert_eq!(start.elapsed(), Duration::from_secs(180) + stall);
+    }
+
+    /// A client of the fake C1 (tokens included).
+    #[cfg(feature = "fake-c1")]
+    pub(crate) fn fake_client(c1: &crate::service::fake::FakeC1) -> BatonClient {
+        use crate::service::credentials::{ClientId, ClientSecret};
+        use crate::service::tls::client_config;
+        let creds = c1.credentials("client-test");
+        let ca = Some(c1.ca_pem().as_bytes());
+        let tokens = TokenSource::new(
+            ClientId::parse(&creds.client_id).unwrap(),
+            ClientSecret::parse(&creds.client_secret).unwrap(),
+            &c1.host(),
+            client_config(ca, &[b"h2", b"http/1.1"]).unwrap(),
+            "test",
+        )
+        .unwrap();
+        BatonClient::new(
+            &c1.host(),
+            client_config(ca, &[]).unwrap(),
+            Arc::new(tokens),
+            "client-test-host".into(),
+            "client-test".into(),
+        )
+        .unwrap()
+    }
+
+    /// Through the fake, which reads each 512 KiB chunk late: a slow upload whose chunks
+    /// keep being accepted completes past the stall timeout; one whose server stops reading
+    /// fails with DeadlineExceeded once nothing was accepted for the stall timeout.
+    #[cfg(feature = "fake-c1")]
+    #[tokio::test]
+    async fn uploads_end_on_a_stall_not_on_a_deadline() {
+        let c1 = crate::service::fake::FakeC1::start().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sync.c1z");
+        let data: Vec<u8> = (0..16 * UPLOAD_CHUNK).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let stall = Duration::from_secs(1);
+        let client = fake_client(&c1).with_upload_stall(stall);
+
+        c1.set_upload_chunk_delay(Duration::from_millis(150));
+        let task = crate::service::fake::new_task_id();
+        let started = std::time::Instant::now();
+        let sent = client.upload_asset(&task, &path).await.unwrap();
+        assert_eq!(sent, data.len() as u64);
+        assert!(started.elapsed() > 2 * stall, "{:?}", started.elapsed());
+        let uploads = c1.uploads();
+        assert_eq!(uploads.len(), 1);
+        assert!(uploads[0].bytes == data);
+
+        c1.set_upload_chunk_delay(Duration::from_secs(30));
+        let started = std::time::Instant::now();
+        let e = client
+            .upload_asset(&crate::service::fake::new_task_id(), &path)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DeadlineExceeded, "{e}");
+        assert!(e.to_string().contains("stalled"), "{e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(c1.uploads().len(), 1);
+    }
 }

@@ -235,17 +235,7 @@ impl TokenSource {
             "basic" => "Basic".to_string(),
             _ => parsed.token_type.clone(),
         };
-        // No (or a non-positive) expires_in means "until refused", as golang.org/x/oauth2
-        // reads it; a lifetime past a year is capped, so the arithmetic never overflows.
-        let lifetime = if parsed.expires_in > 0 {
-            Duration::from_secs(parsed.expires_in as u64).min(crate::http::auth::MAX_TOKEN_LIFETIME)
-        } else {
-            crate::http::auth::MAX_TOKEN_LIFETIME
-        };
-        // Refresh ahead of expiry: 10 s as golang.org/x/oauth2 does, less for short-lived
-        // tokens so they are still reused.
-        let margin = Duration::from_secs(10).min(lifetime / 4);
-        let refresh_at = started + lifetime.saturating_sub(margin);
+        let refresh_at = refresh_at(started, parsed.expires_in);
         tracing::debug!(
             expires_in_s = parsed.expires_in,
             "fetched a ConductorOne access token"
@@ -255,6 +245,22 @@ impl TokenSource {
             refresh_at,
         })
     }
+}
+
+/// When to stop using a token fetched at `started` with `expires_in` seconds (spec §1.6,
+/// §8.7). No (or a non-positive) `expires_in` expires at once, as upstream builds the expiry
+/// as `now + expires_in`: the token serves the call it was fetched for and the next call
+/// fetches another. A lifetime past a year is capped, so the arithmetic never overflows.
+/// The refresh comes ahead of expiry: 10 s as golang.org/x/oauth2 does, less for
+/// short-lived tokens so they are still reused.
+fn refresh_at(started: Instant, expires_in: i64) -> Instant {
+    if expires_in <= 0 {
+        return started;
+    }
+    let lifetime =
+        Duration::from_secs(expires_in as u64).min(crate::http::auth::MAX_TOKEN_LIFETIME);
+    let margin = Duration::from_secs(10).min(lifetime / 4);
+    started + lifetime.saturating_sub(margin)
 }
 
 /// A reqwest error's text without its URL (which carries no secret here, but keeps messages
@@ -317,5 +323,61 @@ mod tests {
         // A fresh nonce every time.
         let again = sign_assertion(&id, &secret);
         assert_ne!(again.expose_secret(), jws.expose_secret());
+    }
+
+    #[test]
+    fn no_zero_or_negative_expires_in_expires_at_once() {
+        let t0 = Instant::now();
+        let absent: TokenResponse =
+            serde_json::from_str(r#"{"access_token":"a","token_type":"bearer"}"#).unwrap();
+        assert_eq!(absent.expires_in, 0);
+        for expires_in in [absent.expires_in, 0, -5] {
+            assert_eq!(refresh_at(t0, expires_in), t0, "{expires_in}");
+        }
+        assert_eq!(refresh_at(t0, 3600), t0 + Duration::from_secs(3590));
+        assert_eq!(refresh_at(t0, 4), t0 + Duration::from_secs(3));
+        assert_eq!(
+            refresh_at(t0, i64::MAX),
+            t0 + crate::http::auth::MAX_TOKEN_LIFETIME - Duration::from_secs(10)
+        );
+    }
+
+    /// Through the fake C1's token endpoint: with `expires_in: 0` every call fetches a
+    /// token; with an hour the first one is reused.
+    #[cfg(feature = "fake-c1")]
+    #[tokio::test]
+    async fn a_token_without_lifetime_is_fetched_again_on_the_next_call() {
+        let c1 = crate::service::fake::FakeC1::start().await.unwrap();
+        let creds = c1.credentials("expiry");
+        let source = || {
+            let tls = crate::service::tls::client_config(
+                Some(c1.ca_pem().as_bytes()),
+                &[b"h2", b"http/1.1"],
+            )
+            .unwrap();
+            TokenSource::new(
+                ClientId::parse(&creds.client_id).unwrap(),
+                ClientSecret::parse(&creds.client_secret).unwrap(),
+                &c1.host(),
+                tls,
+                "test",
+            )
+            .unwrap()
+        };
+        c1.set_token_lifetime(0);
+        let tokens = source();
+        let a = tokens.authorization().await.unwrap();
+        let b = tokens.authorization().await.unwrap();
+        assert_ne!(a.expose_secret(), b.expose_secret());
+        assert_eq!(tokens.fetches(), 2);
+        assert_eq!(c1.token_requests(), 2);
+
+        c1.set_token_lifetime(3600);
+        let tokens = source();
+        let a = tokens.authorization().await.unwrap();
+        let b = tokens.authorization().await.unwrap();
+        assert_eq!(a.expose_secret(), b.expose_secret());
+        assert_eq!(tokens.fetches(), 1);
+        assert_eq!(c1.token_requests(), 3);
     }
 }

@@ -247,9 +247,13 @@ impl Svc {
         let mut bytes = Vec::new();
         let (mut chunks, mut largest) = (0usize, 0usize);
         let mut eof = None;
+        let delay = lock(&self.0.behaviour).upload_chunk_delay;
         while let Some(msg) = stream.next().await {
             match msg?.msg {
                 Some(UploadMsg::Data(d)) => {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
                     if eof.is_some() {
                         return Err(self.reject("UploadAsset: data after EOF".into()));
                     }

@@ -88,6 +88,7 @@ struct Behaviour {
     available: bool,
     fail_finishes: u32,
     get_tasks_unimplemented: bool,
+    upload_chunk_delay: Duration,
 }
 
 #[derive(Default)]
@@ -204,6 +205,7 @@ impl FakeC1 {
                 next_poll: Some(Duration::from_millis(200)),
                 heartbeat_interval: Duration::from_secs(1),
                 token_lifetime_s: 3600,
+                upload_chunk_delay: Duration::ZERO,
                 available: true,
                 fail_finishes: 0,
                 get_tasks_unimplemented: false,
@@ -349,6 +351,12 @@ impl FakeC1 {
     /// Sets the `expires_in` of issued tokens (and when the fake stops accepting them).
     pub fn set_token_lifetime(&self, seconds: i64) {
         lock(&self.shared.behaviour).token_lifetime_s = seconds;
+    }
+
+    /// Waits `d` before reading each `UploadAsset` data chunk (a slow link or a stalled
+    /// server: HTTP/2 flow control holds the client back meanwhile).
+    pub fn set_upload_chunk_delay(&self, d: Duration) {
+        lock(&self.shared.behaviour).upload_chunk_delay = d;
     }
 
     /// When false, every new connection is closed at once (a C1 that is down).
