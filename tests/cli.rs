@@ -1035,11 +1035,18 @@ fn sync_scope_flags_and_a_targeted_sync_through_the_binary() {
     assert!(stats.entitlements > 0);
 
     ok(memory(dir.path()).arg("--skip-entitlements-and-grants"));
-    let stats = C1zReader::open(&file).unwrap().stats().unwrap();
+    // Recorded as resources_only (upstream's sync type): the default view stays the last
+    // full sync, the resources-only one is the latest.
+    let r = C1zReader::open(&file).unwrap().with_latest_sync().unwrap();
+    assert_eq!(r.sync().sync_type, "resources_only");
+    let stats = r.stats().unwrap();
     assert_eq!(
         (stats.resources, stats.entitlements, stats.grants),
         (12, 0, 0)
     );
+    let default = C1zReader::open(&file).unwrap();
+    assert_eq!(default.sync().sync_type, "full");
+    assert_eq!(default.stats().unwrap().resources, 7);
 
     ok(memory(dir.path()).arg("--skip-expand-grants"));
     assert_eq!(
