@@ -800,19 +800,24 @@ async fn the_capabilities_match_what_is_implemented() {
         .iter()
         .map(|t| t.resource_type.as_str())
         .collect();
-    assert_eq!(ids, ["teammate", "scope", "subuser"]);
+    // Sorted by type id, as upstream's Hello sends them.
+    assert_eq!(ids, ["scope", "subuser", "teammate"]);
     use connector_sdk::connector::Capability::*;
     assert_eq!(
-        caps.resource_types[0].capabilities,
+        caps.resource_types[2].capabilities,
         vec![Sync, AccountProvisioning, ResourceDelete, TargetedSync]
     );
     assert_eq!(
-        caps.resource_types[1].capabilities,
+        caps.resource_types[0].capabilities,
         vec![Sync, Provision, TargetedSync]
     );
     assert_eq!(
-        caps.resource_types[2].capabilities,
+        caps.resource_types[1].capabilities,
         vec![Sync, TargetedSync]
+    );
+    assert!(
+        caps.connector_capabilities
+            .contains(&ServiceModeTargetedSync)
     );
 }
 
