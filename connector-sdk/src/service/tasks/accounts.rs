@@ -45,6 +45,14 @@ fn with_credentials(
         Some(CredentialOptionKind::RandomPassword(r)) => {
             let length = r.length.clamp(8, 64) as u32;
             let mut req = req.with_credential(CredentialOption::RandomPassword { length });
+            // A platform task is input: constraints that cannot fit the password are
+            // refused before anything is created (and never allocated).
+            let required: u64 = r.constraints.iter().map(|c| u64::from(c.min_count)).sum();
+            if required > u64::from(length) {
+                return Err(Failure::permanent(Error::invalid_argument(format!(
+                    "the password constraints ask for {required} characters, more than the password's length {length}; no account was created"
+                ))));
+            }
             if !r.constraints.is_empty() {
                 let policy = r
                     .constraints
@@ -146,4 +154,44 @@ pub(super) async fn delete_resource(ctx: &TaskContext, t: DeleteResourceTask) ->
             annotations: Vec::new(),
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random(length: i64, mins: &[u32]) -> Option<CredentialOptionKind> {
+        Some(CredentialOptionKind::RandomPassword(RandomPassword {
+            length,
+            constraints: mins
+                .iter()
+                .map(|m| PasswordConstraint {
+                    char_set: "0123456789".into(),
+                    min_count: *m,
+                })
+                .collect(),
+        }))
+    }
+
+    #[test]
+    fn constraints_that_cannot_fit_are_refused_before_anything_is_created() {
+        let req = || CreateAccountRequest::new(AccountInfo::default());
+        let err = with_credentials(req(), random(20, &[u32::MAX, u32::MAX])).unwrap_err();
+        assert!(err.non_retryable);
+        assert!(
+            err.message.contains("no account was created"),
+            "{}",
+            err.message
+        );
+        assert!(with_credentials(req(), random(20, &[21])).is_err());
+        let ok = with_credentials(req(), random(20, &[10, 10])).unwrap();
+        let policy = ok.password_policy.unwrap();
+        assert_eq!(policy.length, 20);
+        // A length outside 8..64 is clamped, as upstream's validation bounds it.
+        let ok = with_credentials(req(), random(-5, &[])).unwrap();
+        assert_eq!(
+            ok.credential,
+            Some(CredentialOption::RandomPassword { length: 8 })
+        );
+    }
 }
