@@ -170,6 +170,21 @@ impl C1zReader {
         query::entitlement(&self.conn, &self.sync.sync_id, id)
     }
 
+    /// The principals granted `entitlement` in the sync being read, sorted: who holds it
+    /// (after a targeted sync, read it with [`C1zReader::with_latest_sync`]).
+    pub fn holders(&self, entitlement: &str) -> Result<Vec<ResourceId>> {
+        let mut out: Vec<ResourceId> = self
+            .grants(&GrantFilter {
+                entitlement: Some(entitlement.to_string()),
+                ..GrantFilter::default()
+            })?
+            .iter()
+            .map(|g| g.principal().clone())
+            .collect();
+        out.sort_by(|a, b| (&a.resource_type, &a.resource).cmp(&(&b.resource_type, &b.resource)));
+        Ok(out)
+    }
+
     /// The grants matching `filter`.
     pub fn grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>> {
         query::grants(

@@ -14,7 +14,7 @@ use connector_sdk::connector::syncer_for;
 use connector_sdk::http::RetryPolicy;
 use connector_sdk::prelude::*;
 use connector_sdk::scim::Member;
-use connector_sdk::store::{C1zReader, GrantFilter};
+use connector_sdk::store::C1zReader;
 use connector_sdk::sync::{SyncOptions, sync_to_file};
 
 const SAM: &str = "6660d37dec0eac3deffb6814";
@@ -49,17 +49,11 @@ fn members(file: &std::path::Path, group: &str, latest: bool) -> Vec<String> {
     if latest {
         r = r.with_latest_sync().unwrap();
     }
-    let mut out: Vec<String> = r
-        .grants(&GrantFilter {
-            entitlement: Some(format!("group:{group}:member")),
-            ..Default::default()
-        })
+    r.holders(&format!("group:{group}:member"))
         .unwrap()
         .iter()
-        .map(|g| g.principal().resource.clone())
-        .collect();
-    out.sort();
-    out
+        .map(|p| p.resource.clone())
+        .collect()
 }
 
 #[tokio::test]

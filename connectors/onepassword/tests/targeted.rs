@@ -14,7 +14,7 @@ use connector_sdk::bid::ResourceBid;
 use connector_sdk::command::{Command, CommandRunner, Output};
 use connector_sdk::connector::syncer_for;
 use connector_sdk::prelude::*;
-use connector_sdk::store::{C1zReader, GrantFilter};
+use connector_sdk::store::C1zReader;
 use connector_sdk::sync::{SyncOptions, sync_to_file};
 
 const ACCOUNT: &str = "ZYXWVUTSRQPONMLKJIHGFEDCBA";
@@ -44,17 +44,11 @@ fn holders(file: &std::path::Path, entitlement: &str, latest: bool) -> Vec<Strin
     if latest {
         r = r.with_latest_sync().unwrap();
     }
-    let mut out: Vec<String> = r
-        .grants(&GrantFilter {
-            entitlement: Some(entitlement.into()),
-            ..Default::default()
-        })
+    r.holders(entitlement)
         .unwrap()
         .iter()
-        .map(|g| g.principal().to_string())
-        .collect();
-    out.sort();
-    out
+        .map(ToString::to_string)
+        .collect()
 }
 
 async fn get_account(c: &OnePassword, id: &str) -> Result<Resource> {

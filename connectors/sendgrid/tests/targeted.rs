@@ -10,7 +10,7 @@ use connector_sdk::bid::ResourceBid;
 use connector_sdk::connector::syncer_for;
 use connector_sdk::http::RetryPolicy;
 use connector_sdk::prelude::*;
-use connector_sdk::store::{C1zReader, GrantFilter};
+use connector_sdk::store::C1zReader;
 use connector_sdk::sync::{SyncOptions, SyncReport, sync_to_file};
 use connector_sendgrid::scope_list::SCOPES;
 use connector_sendgrid::scopes::{assigned_entitlement, scope_resource};
@@ -66,17 +66,11 @@ fn holders(file: &Path, entitlement: &str, latest: bool) -> Vec<String> {
     if latest {
         r = r.with_latest_sync().unwrap();
     }
-    let mut out: Vec<String> = r
-        .grants(&GrantFilter {
-            entitlement: Some(entitlement.into()),
-            ..Default::default()
-        })
+    r.holders(entitlement)
         .unwrap()
         .iter()
-        .map(|g| g.principal().resource.clone())
-        .collect();
-    out.sort();
-    out
+        .map(|p| p.resource.clone())
+        .collect()
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use connector_sdk::bid::ResourceBid;
 use connector_sdk::connector::syncer_for;
 use connector_sdk::http::RetryPolicy;
 use connector_sdk::prelude::*;
-use connector_sdk::store::{C1zReader, GrantFilter};
+use connector_sdk::store::C1zReader;
 use connector_sdk::sync::{SyncOptions, sync_to_file};
 use connector_valimail::member_types::{member_entitlement, member_type_resource};
 use connector_valimail::simulator::ValimailSimulator;
@@ -96,16 +96,12 @@ async fn a_granted_member_type_is_in_the_targeted_sync_of_the_user_and_the_type(
         if latest {
             r = r.with_latest_sync().unwrap();
         }
-        let mut ids: Vec<String> = r
-            .grants(&GrantFilter {
-                entitlement: Some("member_type:owner:member".into()),
-                ..Default::default()
-            })
+        let ids: Vec<String> = r
+            .holders("member_type:owner:member")
             .unwrap()
-            .iter()
-            .map(|g| g.principal().resource.clone())
+            .into_iter()
+            .map(|p| p.resource)
             .collect();
-        ids.sort();
         ids
     };
     let partial = C1zReader::open(&file).unwrap().with_latest_sync().unwrap();
