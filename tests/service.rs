@@ -888,6 +888,38 @@ async fn a_resources_only_sync_task_is_recorded_as_resources_only() {
     assert_eq!(types.into_iter().collect::<Vec<_>>(), ["user"]);
 }
 
+/// A sync task marked `debug` uploads its `.c1z` then its own log (debug level, though
+/// the binary logs at info) as a second asset of the same task; a task without the flag
+/// uploads only the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_debug_sync_task_uploads_its_log_after_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("debug-log");
+    let plain = c1.enqueue_sync_full();
+    let debug = c1.enqueue_debug(TaskType::SyncFull(proto::SyncFullTask::default()));
+    let w = start(&c1, &creds, dir.path(), &["--log-level", "info"]);
+    success(&c1.wait_for_finish(&plain, WAIT).await.unwrap());
+    success(&c1.wait_for_finish(&debug, WAIT).await.unwrap());
+    let uploads = c1.uploads();
+    let of = |id: &str| -> Vec<_> { uploads.iter().filter(|u| u.task_id == id).collect() };
+    assert_eq!(of(&plain).len(), 1, "{}", w.logs());
+    let mine = of(&debug);
+    assert_eq!(mine.len(), 2, "{}", w.logs());
+    let file = dir.path().join("debug-upload.c1z");
+    mine[0].save(&file).unwrap();
+    assert!(C1zReader::open(&file).is_ok(), "the .c1z comes first");
+    let log = String::from_utf8(mine[1].bytes.clone()).unwrap();
+    assert!(log.contains("DEBUG"), "debug-level lines are kept: {log}");
+    assert!(log.contains("sync finished; uploading"), "{log}");
+    assert!(!log.contains(&plain), "only this task's lines: {log}");
+    assert!(
+        !w.logs().contains(" DEBUG "),
+        "the console stays at info: {}",
+        w.logs()
+    );
+}
+
 /// Hello advertises targeted sync (11) per type with a getter and service-mode targeted
 /// sync (13) connector-wide, types sorted, exactly as the capabilities document says.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

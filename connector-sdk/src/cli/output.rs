@@ -4,8 +4,10 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::error::Result;
 use crate::sync::{Progress, ProgressFn, SyncReport};
@@ -62,14 +64,23 @@ pub(crate) fn init(level: &str, format: LogFormat, progress: bool) -> Result<Opt
             bar
         });
     let writer = LogWriter { bar: bar.clone() };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(writer);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Console => builder.with_target(false).try_init(),
+    let console = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Console => tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(writer)
+            .boxed(),
     };
+    // The console shows the operator's level; a service-mode task the platform marked
+    // `debug` also keeps its own log at debug level (`service::task_log_layer`).
+    let _ = tracing_subscriber::registry()
+        .with(console.with_filter(filter))
+        .with(crate::service::task_log_layer())
+        .try_init();
     Ok(bar)
 }
 

@@ -268,6 +268,12 @@ where
             self.declared_total = Some(self.declared_total.map_or(total, |t| t.max(total)));
         }
         let had_items = !page.items.is_empty();
+        tracing::debug!(
+            listing = %self.guard.listing(),
+            items = page.items.len(),
+            more = page.next.is_some(),
+            "page read"
+        );
         let guarded = self.guard.accept(token.as_ref(), page)?;
         let mut warning = None;
         if guarded.only_repeats {

@@ -40,6 +40,7 @@ pub mod proto;
 #[cfg(not(feature = "fake-c1"))]
 pub(crate) mod proto;
 mod runner;
+mod task_log;
 mod tasks;
 mod tls;
 mod token;
@@ -53,6 +54,7 @@ use serde::Serialize;
 
 pub use client::{UPLOAD_CHUNK, grpc_code};
 pub use credentials::{ClientId, ClientSecret, encode_client_secret};
+pub use task_log::{MAX_TASK_LOG, task_log_layer};
 pub use tasks::AGE_PROVIDER;
 
 use crate::error::Result;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use super::client::BatonClient;
 use super::proto::{self, HelloRequest, Task, TaskType};
@@ -96,10 +97,12 @@ async fn run_contained(
     kind: TaskType,
     cancel: &TaskCancel,
     limit: Duration,
+    debug: bool,
 ) -> Outcome {
     use futures::FutureExt as _;
     let name = kind.name();
-    let work = std::panic::AssertUnwindSafe(tasks::run(ctx, id, kind, cancel)).catch_unwind();
+    let work =
+        std::panic::AssertUnwindSafe(tasks::run(ctx, id, kind, cancel, debug)).catch_unwind();
     match tokio::time::timeout(limit, work).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(payload)) => {
@@ -308,9 +311,11 @@ async fn execute(
         return;
     }
     if matches!(kind, TaskType::Hello(_)) {
-        tasks::run(&ctx, &id, kind, &cancel).await;
+        tasks::run(&ctx, &id, kind, &cancel, false).await;
         return;
     }
+    // Every event of the task is in this span: a `debug` task's log is what it holds.
+    let span = tracing::info_span!(super::task_log::TASK_SPAN, task_id = %id, task = name);
     tracing::info!(task_id = %id, task = name, "task started");
     let started = Instant::now();
     let is_sync = matches!(kind, TaskType::SyncFull(_));
@@ -343,21 +348,24 @@ async fn execute(
     let outcome = match early {
         Some(o) => o,
         None => {
-            let beats = AbortOnDrop(tokio::spawn(heartbeat_loop(
-                ctx.client.clone(),
-                id.clone(),
-                interval,
-                cancel.clone(),
-                status.clone(),
-                min_heartbeat,
-            )));
+            let beats = AbortOnDrop(tokio::spawn(
+                heartbeat_loop(
+                    ctx.client.clone(),
+                    id.clone(),
+                    interval,
+                    cancel.clone(),
+                    status.clone(),
+                    min_heartbeat,
+                )
+                .instrument(span.clone()),
+            ));
             let grace = if is_sync {
                 Duration::from_secs(3)
             } else {
                 Duration::ZERO
             };
             let outcome = tokio::select! {
-                o = run_contained(&ctx, &id, kind, &cancel, limit) => o,
+                o = run_contained(&ctx, &id, kind, &cancel, limit, task.debug).instrument(span.clone()) => o,
                 _ = async { cancel.cancelled().await; tokio::time::sleep(grace).await } => Outcome::Failure(cancel.failure()),
             };
             // Heartbeats go on until FinishTask returns, as upstream.

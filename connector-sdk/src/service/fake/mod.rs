@@ -326,6 +326,19 @@ impl FakeC1 {
         }))
     }
 
+    /// Queues `task_type` with `Task.debug` set: the connector keeps the task's log and a
+    /// sync uploads it after its file.
+    pub fn enqueue_debug(&self, task_type: TaskType) -> String {
+        let id = new_task_id();
+        lock(&self.shared.state).queue.push_back(Task {
+            id: id.clone(),
+            status: 1,
+            debug: true,
+            task_type: Some(task_type),
+        });
+        id
+    }
+
     /// Queues any other task type.
     pub fn enqueue_other(&self, task_type: TaskType) -> String {
         self.enqueue(task_type)

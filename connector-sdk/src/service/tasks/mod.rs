@@ -252,12 +252,14 @@ fn resource_id(p: &proto::ResourceId) -> ResourceId {
     ResourceId::new(&p.resource_type, &p.resource)
 }
 
-/// Runs `task`'s payload. `cancel` stops long work (a sync stops at its next page).
+/// Runs `task`'s payload. `cancel` stops long work (a sync stops at its next page); `debug`
+/// (the task's flag) uploads a sync's log after its file.
 pub(crate) async fn run(
     ctx: &TaskContext,
     task_id: &str,
     task: TaskType,
     cancel: &TaskCancel,
+    debug: bool,
 ) -> Outcome {
     let provisioning = |name: &str| {
         if ctx.provisioning {
@@ -276,7 +278,7 @@ pub(crate) async fn run(
             }
             return Outcome::NoFinish;
         }
-        TaskType::SyncFull(t) => sync_full(ctx, task_id, t, cancel).await,
+        TaskType::SyncFull(t) => sync_full(ctx, task_id, t, cancel, debug).await,
         TaskType::Grant(t) => match provisioning("grant") {
             Ok(()) => grant(ctx, t).await,
             Err(f) => Err(f),

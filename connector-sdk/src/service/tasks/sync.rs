@@ -70,6 +70,7 @@ pub(super) async fn sync_full(
     task_id: &str,
     t: SyncFullTask,
     cancel: &TaskCancel,
+    debug: bool,
 ) -> TaskResult {
     let dir = {
         let mut b = tempfile::Builder::new();
@@ -85,6 +86,20 @@ pub(super) async fn sync_full(
         )
     })?;
     let path = dir.path().join("sync.c1z");
+    // `Task.debug`: the task's log goes to a file in the same private directory, uploaded
+    // after the sync; it is deleted with the directory.
+    let log_path = dir.path().join("debug.log");
+    let log = if debug {
+        match super::super::task_log::TaskLog::start(task_id, &log_path) {
+            Ok(log) => Some(log),
+            Err(e) => {
+                tracing::warn!(task_id, error = %e, "the task asks for a debug log; it cannot be written and the sync goes on without it");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let options = sync_options_for(&t, &ctx.sync, cancel.signal()).map_err(Failure::retryable)?;
     let started = std::time::Instant::now();
     let report = sync_to_file(&ctx.connector, &path, &options, None).await;
@@ -100,7 +115,28 @@ pub(super) async fn sync_full(
         ms = started.elapsed().as_millis() as u64,
         "sync finished; uploading"
     );
-    // Up to 3 attempts, each on a new stream, 1 s apart.
+    upload(ctx, task_id, &path, "sync", cancel).await?;
+    if let Some(log) = log {
+        tracing::info!(task_id, "uploading the task's debug log");
+        drop(log);
+        // The sync has landed: a debug log that cannot be uploaded is a warning, not a
+        // failed (and retried) sync.
+        if let Err(f) = upload(ctx, task_id, &log_path, "debug log", cancel).await {
+            tracing::warn!(task_id, error = %f.message, "the sync was uploaded but its debug log was not");
+        }
+    }
+    Ok(Success::default())
+}
+
+/// Uploads `path` as an asset of `task_id`: up to 3 attempts, each on a new stream, 1 s
+/// apart.
+async fn upload(
+    ctx: &TaskContext,
+    task_id: &str,
+    path: &std::path::Path,
+    what: &str,
+    cancel: &TaskCancel,
+) -> std::result::Result<(), Failure> {
     let mut backoff = Backoff::new(RetryPolicy {
         max_attempts: 3,
         min_delay: Duration::from_secs(1),
@@ -110,25 +146,24 @@ pub(super) async fn sync_full(
     loop {
         let attempt = backoff.start_attempt();
         let result = tokio::select! {
-            r = ctx.client.upload_asset(task_id, &path) => r,
+            r = ctx.client.upload_asset(task_id, path) => r,
             _ = cancel.cancelled() => return Err(cancel.failure()),
         };
         match result {
             Ok(bytes) => {
-                tracing::info!(task_id, bytes, attempt, "sync uploaded");
-                break;
+                tracing::info!(task_id, bytes, attempt, "{what} uploaded");
+                return Ok(());
             }
             Err(e) => {
-                tracing::warn!(task_id, attempt, error = %e, "upload failed");
+                tracing::warn!(task_id, attempt, error = %e, "{what} upload failed");
                 let retryable = Error::new(ErrorKind::Unavailable, e.to_string());
                 if let Err(last) = backoff.wait_or_give_up(retryable).await {
                     return Err(Failure::retryable(Error::new(
                         e.kind(),
-                        format!("uploading the sync: {}", last.message()),
+                        format!("uploading the {what}: {}", last.message()),
                     )));
                 }
             }
         }
     }
-    Ok(Success::default())
 }
