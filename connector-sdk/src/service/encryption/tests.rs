@@ -270,28 +270,12 @@ fn concat_kdf_matches_rfc7518_appendix_c() {
 
 #[test]
 fn ed25519_jwk_gets_age_to_its_ssh_ed25519_recipient() {
-    let mut seed = [0u8; 32];
-    OsRng.fill_bytes(&mut seed);
-    let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let public = signing.verifying_key().to_bytes();
-    let x = URL_SAFE_NO_PAD.encode(public);
-    let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x});
+    let (jwk, pem) = ed25519_jwk_and_pem();
     let out = encrypt_one(jwk_config("baton/jwk/v1", "ed-key", &jwk));
+    let x = jwk["x"].as_str().expect("x");
     let expected = sha256_hex(format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#).as_bytes());
     let ciphertext = assert_jwk_output(&out, &expected);
     assert!(ciphertext.starts_with(b"age-encryption.org/v1\n-> ssh-ed25519 "));
-
-    let mut public_blob = Vec::new();
-    put_string(&mut public_blob, b"ssh-ed25519");
-    put_string(&mut public_blob, &public);
-    let mut private_fields = Vec::new();
-    put_string(&mut private_fields, b"ssh-ed25519");
-    put_string(&mut private_fields, &public);
-    put_string(
-        &mut private_fields,
-        &[seed.as_slice(), public.as_slice()].concat(),
-    );
-    let pem = openssh_private_key(&public_blob, &private_fields);
     assert_eq!(
         age_decrypt_with_ssh_key(&pem, &ciphertext),
         PASSWORD.as_bytes()
@@ -666,4 +650,189 @@ fn secrets_stay_out_of_debug() {
         debug.contains("ec-key") && debug.contains("EC P-256"),
         "{debug}"
     );
+}
+
+// ---- Through a create_account task: the platform's three JWK key types ----
+
+/// An Ed25519 key as the platform sends it (a JWK) and as `age` reads it (an OpenSSH PEM).
+fn ed25519_jwk_and_pem() -> (serde_json::Value, String) {
+    let mut seed = [0u8; 32];
+    OsRng.fill_bytes(&mut seed);
+    let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes();
+    let jwk =
+        serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(public)});
+    let mut public_blob = Vec::new();
+    put_string(&mut public_blob, b"ssh-ed25519");
+    put_string(&mut public_blob, &public);
+    let mut private_fields = Vec::new();
+    put_string(&mut private_fields, b"ssh-ed25519");
+    put_string(&mut private_fields, &public);
+    put_string(
+        &mut private_fields,
+        &[seed.as_slice(), public.as_slice()].concat(),
+    );
+    (jwk, openssh_private_key(&public_blob, &private_fields))
+}
+
+/// An RSA key as a JWK and as an OpenSSH PEM.
+fn rsa_jwk_and_pem() -> (serde_json::Value, String) {
+    let private = rsa::RsaPrivateKey::new(&mut OsRng, 2048).expect("an RSA key");
+    let public = private.to_public_key();
+    let mut public_blob = Vec::new();
+    put_string(&mut public_blob, b"ssh-rsa");
+    put_mpint(&mut public_blob, public.e());
+    put_mpint(&mut public_blob, public.n());
+    let primes = private.primes();
+    let mut private_fields = Vec::new();
+    put_string(&mut private_fields, b"ssh-rsa");
+    for n in [private.n(), private.e(), private.d()] {
+        put_mpint(&mut private_fields, n);
+    }
+    put_mpint(
+        &mut private_fields,
+        &private.crt_coefficient().expect("iqmp"),
+    );
+    put_mpint(&mut private_fields, &primes[0]);
+    put_mpint(&mut private_fields, &primes[1]);
+    (
+        rsa_jwk(&public),
+        openssh_private_key(&public_blob, &private_fields),
+    )
+}
+
+/// A random-password account created through the fake ConductorOne for each key type the
+/// platform sends in `baton/jwk/v1` configs (Ed25519, RSA, P-256): each task succeeds, its
+/// one encrypted credential names the key's RFC 7638 thumbprint and decrypts — with age's
+/// ssh identity or the RFC-written JWE decryption — to a password that meets the task's
+/// constraints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwk_encrypted_passwords_of_create_account_tasks_decrypt_with_each_private_key() {
+    use crate::handle::ConnectorHandle;
+    use crate::service::fake::FakeC1;
+    use crate::service::proto::{self, FinalState, TaskType};
+    use crate::service::{ServiceConfig, StatusHandle, run_service};
+    use crate::sync::StopSignal;
+    use crate::testing::MemoryConnector;
+    use std::time::Duration;
+
+    let (ed_jwk, ed_pem) = ed25519_jwk_and_pem();
+    let (rsa_jwk, rsa_pem) = rsa_jwk_and_pem();
+    let ec_key = p256::SecretKey::random(&mut OsRng);
+    let point = ec_key.public_key().to_encoded_point(false);
+    let ec_jwk = serde_json::json!({"kty": "EC", "crv": "P-256",
+        "x": URL_SAFE_NO_PAD.encode(point.x().expect("x")),
+        "y": URL_SAFE_NO_PAD.encode(point.y().expect("y"))});
+
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("jwk-accounts");
+    let digits = "0123456789";
+    let task = |login: &str, jwk: &serde_json::Value| {
+        TaskType::CreateAccount(proto::CreateAccountTask {
+            account_info: Some(proto::AccountInfo {
+                emails: vec![proto::AccountEmail {
+                    address: format!("{login}@example.com"),
+                    is_primary: true,
+                }],
+                login: login.into(),
+                ..Default::default()
+            }),
+            credential_options: Some(proto::CredentialOptions {
+                force_change_at_next_login: false,
+                options: Some(proto::CredentialOptionKind::RandomPassword(
+                    proto::RandomPassword {
+                        length: 24,
+                        constraints: vec![proto::PasswordConstraint {
+                            char_set: digits.into(),
+                            min_count: 6,
+                        }],
+                    },
+                )),
+            }),
+            encryption_configs: vec![jwk_config("", "ignored", jwk)],
+            resource_type_id: "user".into(),
+        })
+    };
+    let ids = [
+        c1.enqueue_other(task("jwk-ed25519", &ed_jwk)),
+        c1.enqueue_other(task("jwk-rsa", &rsa_jwk)),
+        c1.enqueue_other(task("jwk-p256", &ec_jwk)),
+    ];
+    let mut config = ServiceConfig::new(&creds.client_id, creds.client_secret.clone());
+    config.extra_ca_pem = Some(c1.ca_pem().as_bytes().to_vec());
+    config.provisioning = true;
+    config.shutdown_grace = Duration::from_secs(2);
+    let stop = StopSignal::new();
+    let connector =
+        ConnectorHandle::new(MemoryConnector::seeded().with_random_passwords()).unwrap();
+    let run = tokio::spawn(run_service(
+        connector,
+        config,
+        stop.clone(),
+        StatusHandle::default(),
+    ));
+    let mut outputs = Vec::new();
+    for id in &ids {
+        let f = c1
+            .wait_for_finish(id, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let Some(FinalState::Success(ok)) = &f.final_state else {
+            panic!("{f:?}");
+        };
+        let resp: proto::CreateAccountResponse = proto::from_any(
+            proto::names::CREATE_ACCOUNT_RESPONSE,
+            ok.response.as_ref().expect("a response"),
+        )
+        .unwrap();
+        assert_eq!(resp.encrypted_data.len(), 1, "{resp:?}");
+        outputs.push(resp.encrypted_data[0].clone());
+    }
+    stop.trigger();
+    run.await.unwrap().unwrap();
+
+    let thumbprint = |members: String| sha256_hex(members.as_bytes());
+    let s = |v: &serde_json::Value, k: &str| v[k].as_str().expect(k).to_string();
+    let expected = [
+        thumbprint(format!(
+            r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+            s(&ed_jwk, "x")
+        )),
+        thumbprint(format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            s(&rsa_jwk, "e"),
+            s(&rsa_jwk, "n")
+        )),
+        thumbprint(format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            s(&ec_jwk, "x"),
+            s(&ec_jwk, "y")
+        )),
+    ];
+    let mut passwords = Vec::new();
+    for (out, thumb) in outputs.iter().zip(&expected) {
+        assert_eq!(out.provider, "baton/jwk/v1");
+        assert_eq!(&out.key_id, thumb);
+        assert_eq!(out.key_ids, vec![thumb.clone()]);
+        passwords.push(
+            base64::engine::general_purpose::STANDARD
+                .decode(&out.encrypted_bytes)
+                .expect("standard base64"),
+        );
+    }
+    let plain = [
+        age_decrypt_with_ssh_key(&ed_pem, &passwords[0]),
+        age_decrypt_with_ssh_key(&rsa_pem, &passwords[1]),
+        jwe_decrypt(
+            std::str::from_utf8(&passwords[2]).expect("a compact JWE"),
+            &ec_key,
+            "P-256",
+        ),
+    ];
+    for p in plain {
+        let p = String::from_utf8(p).expect("a UTF-8 password");
+        assert_eq!(p.chars().count(), 24, "{}", p.len());
+        assert!(p.chars().filter(|c| digits.contains(*c)).count() >= 6);
+    }
 }
