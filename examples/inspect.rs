@@ -424,6 +424,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         &args.file,
         args.args.listen,
         args.args.allow_remote,
+        &args.args.public_hosts,
     ))
 }
 

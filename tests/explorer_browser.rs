@@ -211,7 +211,8 @@ fn markup_file(path: &Path) -> &'static str {
         ])
         .unwrap();
     let user = Resource::with_id(ResourceId::new("user", "<u1>"), EVIL)
-        .with_user_trait(UserTrait::default().with_email("x@example.com", true));
+        .with_user_trait(UserTrait::default().with_email("x@example.com", true))
+        .with_external_link("javascript:window.__pwned=3");
     let group = Resource::with_id(ResourceId::new("group", "g\"1"), EVIL)
         .with_group_trait(GroupTrait::default());
     store.put_resources(&[user.clone(), group.clone()]).unwrap();
@@ -243,6 +244,10 @@ async fn markup_in_names_is_shown_as_text_and_never_runs() {
     b.wait_for("#access a.entitlement-link", Some(evil)).await;
     // The names are text nodes: no element came from the file, no script ran.
     assert_eq!(b.count("main img, main script, main b").await, 0);
+    // A link that is not http(s) is text, not a link.
+    assert_eq!(b.count("main a[href^='javascript']").await, 0);
+    let unsafe_link = b.text("main .unsafe-link").await;
+    assert_eq!(unsafe_link, "javascript:window.__pwned=3");
     let pwned = b
         .eval(
             "return window.__pwned === undefined;",

@@ -563,3 +563,141 @@ async fn a_non_loopback_address_needs_allow_remote() {
         .to_string();
     assert!(err.contains("cannot listen on 192.0.2.1:0"), "{err}");
 }
+
+/// The status line and body of a raw HTTP/1.1 request naming `host`.
+async fn raw_get(base: &str, path: &str, host: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// DNS rebinding: a page on `evil.example` whose name now resolves to 127.0.0.1 sends
+/// `Host: evil.example`; the explorer answers 421 and nothing of the file. Its own
+/// names answer, every answer with `nosniff`.
+#[tokio::test]
+async fn a_request_for_another_host_is_refused_421() {
+    let s = server().await;
+    let port = s.base.rsplit(':').next().unwrap().to_string();
+    for host in [
+        "evil.example".to_string(),
+        format!("evil.example:{port}"),
+        "127.0.0.1".to_string(),
+        format!("localhost:{}", port.parse::<u16>().unwrap().wrapping_add(1)),
+    ] {
+        for path in ["/api/file", "/", "/api/resources/user/u1/access", "/nope"] {
+            let (status, text) = raw_get(&s.base, path, &host).await;
+            assert_eq!(status, 421, "Host {host} GET {path}: {text}");
+            assert!(!text.contains("tenant.c1z"), "{text}");
+            assert!(!text.contains("Ada"), "{text}");
+            assert!(text.contains("--public-host"), "{text}");
+        }
+    }
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let (status, text) = raw_get(&s.base, "/api/file", &host).await;
+        assert_eq!(status, 200, "Host {host}: {text}");
+        assert!(
+            text.to_ascii_lowercase()
+                .contains("x-content-type-options: nosniff"),
+            "{text}"
+        );
+    }
+}
+
+/// 14 groups each nested in every other one, the group Ada is in sorting last (the shape
+/// that made the old depth-first path search exponential): her access answers with paths
+/// within the request deadline, and another request is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fourteen_nested_groups_answer_quickly_while_another_request_is_served() {
+    const N: usize = 14;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nested.c1z");
+    let mut store = SyncStore::open(&file).unwrap();
+    store.start_sync().unwrap();
+    store
+        .put_resource_types(&[
+            ResourceType::new("user", "User").with_trait(TraitKind::User),
+            ResourceType::new("group", "Group").with_trait(TraitKind::Group),
+        ])
+        .unwrap();
+    store
+        .put_resources(&[user("u1", "Ada", "ada@example.com", UserStatus::Enabled)])
+        .unwrap();
+    let groups: Vec<Resource> = (0..N)
+        .map(|i| {
+            Resource::with_id(
+                ResourceId::new("group", format!("g{i:02}")),
+                format!("G{i}"),
+            )
+            .with_group_trait(GroupTrait::default())
+        })
+        .collect();
+    store.put_resources(&groups).unwrap();
+    let members: Vec<Entitlement> = groups
+        .iter()
+        .map(|g| Entitlement::assignment(g, "member"))
+        .collect();
+    for (g, m) in groups.iter().zip(&members) {
+        store.put_entitlements(g, std::slice::from_ref(m)).unwrap();
+    }
+    let mut grants = vec![Grant::new(&members[N - 1], ResourceId::new("user", "u1"))];
+    for i in 0..N {
+        for j in (0..N).filter(|j| *j != i) {
+            grants
+                .push(Grant::new(&members[j], groups[i].id.clone()).expandable([members[i].id()]));
+        }
+    }
+    store.put_grants(&grants).unwrap();
+    store.expand_grants().unwrap();
+    store.finish().unwrap();
+    drop(store);
+
+    let bound = Explorer::open(&file)
+        .unwrap()
+        .bind("127.0.0.1:0".parse().unwrap(), false)
+        .await
+        .unwrap();
+    let base = format!("http://{}", bound.local_addr());
+    tokio::spawn(bound.serve_until(std::future::pending()));
+    connector_sdk::http::ensure_tls_provider();
+    let started = std::time::Instant::now();
+    let access = reqwest::get(format!("{base}/api/resources/user/u1/access?limit=500"));
+    let other = reqwest::get(format!("{base}/api/file"));
+    let (access, other) = tokio::join!(access, other);
+    let (access, other) = (access.unwrap(), other.unwrap());
+    assert_eq!(other.status(), 200);
+    assert_eq!(access.status(), 200);
+    let body: Value = access.json().await.unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), N, "{body}");
+    let first = items
+        .iter()
+        .find(|g| g["entitlement"]["id"] == members[0].id())
+        .unwrap();
+    let paths = first["paths"].as_array().unwrap();
+    assert!(!paths.is_empty() && paths.len() <= 10, "{first}");
+    // Every path starts at the group Ada holds directly.
+    for p in paths {
+        let p = p.as_array().unwrap();
+        assert_eq!(p[0]["entitlement"]["id"], members[N - 1].id(), "{first}");
+    }
+}

@@ -354,7 +354,7 @@ async fn dispatch<C: ConnectorConfig>(
     };
     if let Some(Sub::Explore { file, args }) = &cli.command {
         let file = file.as_ref().unwrap_or(&common.file);
-        crate::explorer::serve(file, args.listen, args.allow_remote).await?;
+        crate::explorer::serve(file, args.listen, args.allow_remote, &args.public_hosts).await?;
         return Ok(Outcome::Done);
     }
     if cli.command == Some(Sub::Capabilities) {

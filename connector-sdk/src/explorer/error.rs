@@ -32,6 +32,16 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 503: the request was stopped (past its deadline) or is too large to answer.
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+        }
+    }
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let status = match e.kind() {

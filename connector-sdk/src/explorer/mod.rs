@@ -20,6 +20,12 @@
 //!   copy opened read-only; the `.c1z` itself is never written.
 //! * Loopback by default: there is no authentication, so a non-loopback address needs
 //!   `allow_remote` (`--allow-remote`) and prints a warning.
+//! * Its own name only: a request whose `Host` is not `127.0.0.1`, `localhost` or `[::1]`
+//!   with the port (or the bound address, or a `--public-host`) gets 421, so a web page
+//!   cannot read the file through the operator's browser by DNS rebinding.
+//! * Bounded work: requests run on 4 connections to the copy (one slow request does not
+//!   hold up the others), each stopped after 10 s (503), each answer at most 32 MiB; the
+//!   path of a grant through nested groups is a breadth-first walk, linear in the grants.
 //! * Large files stay fast: every list is one keyset-paged SQL query over an index of the
 //!   schema (see [`crate::store::RowPage`]); the page never loads a whole table.
 //!
@@ -46,12 +52,14 @@ mod api;
 mod args;
 mod assets;
 mod error;
+mod host;
 mod params;
+mod pool;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
@@ -68,6 +76,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// An opened file, ready to serve.
 pub struct Explorer {
     state: api::AppState,
+    public_hosts: Vec<String>,
 }
 
 impl std::fmt::Debug for Explorer {
@@ -84,22 +93,34 @@ impl Explorer {
     pub fn open(path: &Path) -> Result<Explorer> {
         let reader = C1zReader::open(path)
             .map_err(|e| e.context(format!("the explorer cannot open {}", path.display())))?;
-        Ok(Explorer::from_reader(
+        Explorer::from_reader(
             reader,
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-        ))
+        )
     }
 
-    /// Serves an already opened reader (at whichever sync it looks at).
-    pub fn from_reader(reader: C1zReader, file_name: String) -> Explorer {
-        Explorer {
+    /// Serves an already opened reader (at whichever sync it looks at), on
+    /// several connections to its copy so that one slow request does not hold up the
+    /// others; each request has a deadline (10 s) after which its query is stopped.
+    pub fn from_reader(reader: C1zReader, file_name: String) -> Result<Explorer> {
+        Ok(Explorer {
             state: Arc::new(api::Shared {
-                reader: Mutex::new(reader),
+                readers: Arc::new(pool::Pool::new(reader)?),
                 file_name,
             }),
-        }
+            public_hosts: Vec::new(),
+        })
+    }
+
+    /// Also answers requests whose `Host` is one of `hosts` (`--public-host`: the name a
+    /// reverse proxy serves it under). Without them, only `127.0.0.1`, `localhost` and
+    /// `[::1]` with the port (and the bound address when it is not loopback) are
+    /// answered; any other `Host` gets 421, which defeats DNS rebinding.
+    pub fn with_public_hosts(mut self, hosts: &[String]) -> Explorer {
+        self.public_hosts = hosts.to_vec();
+        self
     }
 
     fn router(&self) -> Router {
@@ -148,8 +169,11 @@ impl Explorer {
             )
         })?;
         let addr = listener.local_addr()?;
+        let hosts = host::AllowedHosts::new(addr, &self.public_hosts);
         Ok(BoundExplorer {
-            router: self.router(),
+            router: self
+                .router()
+                .layer(axum::middleware::from_fn_with_state(hosts, host::check)),
             listener,
             addr,
         })
@@ -205,10 +229,16 @@ impl BoundExplorer {
 }
 
 /// Opens `file`, listens on `listen`, prints the address, and serves until Ctrl-C or
-/// SIGTERM. What `inspect serve` and `<connector> explore` run.
-pub async fn serve(file: &Path, listen: SocketAddr, allow_remote: bool) -> Result<()> {
+/// SIGTERM. What `inspect serve` and `<connector> explore` run. `public_hosts` are the
+/// names it may also be reached under (see [`Explorer::with_public_hosts`]).
+pub async fn serve(
+    file: &Path,
+    listen: SocketAddr,
+    allow_remote: bool,
+    public_hosts: &[String],
+) -> Result<()> {
     check_listen(listen, allow_remote)?;
-    let explorer = Explorer::open(file)?;
+    let explorer = Explorer::open(file)?.with_public_hosts(public_hosts);
     if !listen.ip().is_loopback() {
         eprintln!(
             "warning: the explorer listens on {listen}, beyond this machine, with no authentication: anyone who can reach it can read all of {}",
@@ -216,9 +246,14 @@ pub async fn serve(file: &Path, listen: SocketAddr, allow_remote: bool) -> Resul
         );
     }
     let bound = explorer.bind(listen, allow_remote).await?;
+    // 0.0.0.0 is not an address a browser should be given (nor one the explorer answers
+    // to): the loopback URL works on this machine.
+    let mut shown = bound.local_addr();
+    if shown.ip().is_unspecified() {
+        shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
     println!(
-        "explorer: http://{}/ (read-only view of {}; Ctrl-C to stop)",
-        bound.local_addr(),
+        "explorer: http://{shown}/ (read-only view of {}; Ctrl-C to stop)",
         file.display()
     );
     bound.serve_until(shutdown_signal()).await

@@ -36,10 +36,11 @@ pub struct GrantFilter {
 /// # Ok::<(), connector_sdk::Error>(())
 /// ```
 pub struct C1zReader {
-    // Declared before `_dir`: the database closes before its folder is removed.
+    // Declared before `dir`: the database closes before its folder is removed.
     conn: Connection,
     sync: SyncRun,
-    _dir: WorkDir,
+    // Shared by the readers of one decompressed copy (`another_reader`); removed with the last.
+    dir: std::sync::Arc<WorkDir>,
 }
 
 impl std::fmt::Debug for C1zReader {
@@ -81,10 +82,38 @@ impl C1zReader {
                 ))
             })?;
         Ok(C1zReader {
-            _dir: dir,
+            dir: std::sync::Arc::new(dir),
             conn,
             sync,
         })
+    }
+
+    /// Another reader of the same decompressed copy, at the same sync, with its own
+    /// read-only connection: a server answers requests on several at once without a
+    /// second copy of the file. The copy is removed with the last reader.
+    pub fn another_reader(&self) -> Result<Self> {
+        let conn = Connection::open_with_flags(
+            self.dir.path().join("db"),
+            OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .map_err(sql_error)?;
+        Ok(C1zReader {
+            conn,
+            sync: self.sync.clone(),
+            dir: self.dir.clone(),
+        })
+    }
+
+    /// The connection, for tests of the explorer's deadline.
+    #[cfg(test)]
+    pub(crate) fn conn_for_tests(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// A handle that stops the query running on this reader's connection (from another
+    /// thread: a request past its deadline).
+    pub(crate) fn interrupt_handle(&self) -> rusqlite::InterruptHandle {
+        self.conn.get_interrupt_handle()
     }
 
     /// Looks at sync `sync_id` instead of the latest finished one.

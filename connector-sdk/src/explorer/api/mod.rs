@@ -2,9 +2,8 @@
 //! [`C1zReader`] on a blocking thread and answers one page at most.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +14,7 @@ use crate::store::{C1zReader, GrantsOf};
 
 use super::error::ApiError;
 use super::params::Params;
+use super::pool::Pool;
 
 mod diff;
 mod grants;
@@ -24,8 +24,8 @@ pub(crate) use grants::*;
 
 /// What every handler shares: the open file.
 pub(crate) struct Shared {
-    /// The reader; SQLite connections are used by one thread at a time.
-    pub(crate) reader: Mutex<C1zReader>,
+    /// The readers; each SQLite connection is used by one request at a time.
+    pub(crate) readers: Arc<Pool>,
     /// The file's name, shown in the page's title.
     pub(crate) file_name: String,
 }
@@ -33,21 +33,35 @@ pub(crate) struct Shared {
 /// The state handed to handlers.
 pub(crate) type AppState = Arc<Shared>;
 
-/// Runs `f` on the reader on a blocking thread and answers its value as JSON.
+/// The largest JSON answer: a page of rows that big (a crafted file's huge names or
+/// profiles) is refused with a message rather than sent.
+pub(crate) const MAX_ANSWER: usize = 32 * 1024 * 1024;
+
+/// Runs `f` on a free reader within the request deadline and answers its value as JSON
+/// (at most [`MAX_ANSWER`] bytes).
 async fn answer<T, F>(state: AppState, f: F) -> Response
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&C1zReader) -> Result<T, ApiError> + Send + 'static,
 {
-    let job = tokio::task::spawn_blocking(move || {
-        let reader = state.reader.lock().unwrap_or_else(|p| p.into_inner());
-        f(&reader)
-    });
-    match job.await {
-        Ok(Ok(value)) => Json(value).into_response(),
-        Ok(Err(e)) => e.into_response(),
+    let value = match state.readers.run(f).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    match serde_json::to_vec(&value) {
+        Ok(body) if body.len() > MAX_ANSWER => ApiError::unavailable(format!(
+            "the answer would be {} MiB, over the explorer's {} MiB; ask for fewer items (a smaller limit)",
+            body.len() / (1024 * 1024),
+            MAX_ANSWER / (1024 * 1024)
+        ))
+        .into_response(),
+        Ok(body) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
         Err(e) => {
-            ApiError::from(crate::Error::internal(format!("the query failed: {e}"))).into_response()
+            ApiError::from(crate::Error::internal(format!("the answer failed: {e}"))).into_response()
         }
     }
 }

@@ -41,6 +41,12 @@ const resourceHref = (key) => {
 };
 const entitlementHref = (id) => "#/entitlement/" + enc(id);
 
+// A link from the file: only http(s) is followed; anything else (javascript:, data:, file:)
+// is shown as text.
+function externalLink(url) {
+  return /^https?:\/\//i.test(url) ? el("a", { href: url, rel: "noreferrer noopener" }, url) : el("span", { class: "unsafe-link" }, url);
+}
+
 function resourceLink(r) {
   return el("a", { href: resourceHref(r.key), class: "resource-link", title: r.key },
     r.display_name || r.key);
@@ -163,7 +169,7 @@ async function resource(type, id) {
       ["Login", user.login],
       ["Description", res.description],
       ["Parent", r.parent ? resourceLink(r.parent) : null],
-      ["Link", res.external_link ? el("a", { href: res.external_link, rel: "noreferrer" }, res.external_link) : null],
+      ["Link", res.external_link ? externalLink(res.external_link) : null],
       ...Object.entries(profile).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
     ]),
   ];
