@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use connector_sdk::explorer::{self, ExploreArgs};
 use connector_sdk::model::{Resource, ResourceId};
+use connector_sdk::printable::{printable, printable_lines};
 use connector_sdk::store::{C1zReader, GrantFilter, ResourceChange};
 use connector_sdk::{Error, Result};
 use serde::Serialize;
@@ -103,6 +104,10 @@ fn parse_id(flag: &str, raw: &str) -> Result<ResourceId> {
 
 /// Prints rows as aligned columns under a header.
 fn table(header: &[&str], rows: Vec<Vec<String>>) {
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|row| row.iter().map(|c| printable(c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -117,6 +122,7 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
             .collect();
         println!("{}", padded.join("  ").trim_end());
     };
+
     line(header.iter().map(|h| h.to_string()).collect());
     line(widths.iter().map(|w| "-".repeat(*w)).collect());
     let n = rows.len();
@@ -187,7 +193,11 @@ fn run(args: Args) -> Result<()> {
                         if i > 0 {
                             println!();
                         }
-                        println!("{} ({})", group[0].id.resource_type, group.len());
+                        println!(
+                            "{} ({})",
+                            printable(&group[0].id.resource_type),
+                            group.len()
+                        );
                         table(
                             &["ID", "NAME", "PARENT", "STATUS"],
                             group.iter().map(resource_row).collect(),
@@ -434,7 +444,7 @@ fn main() -> ExitCode {
         return match serve(ServeArgs::parse_from(&argv[1..])) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", printable_lines(&e.to_string()));
                 ExitCode::from(1)
             }
         };
@@ -442,7 +452,7 @@ fn main() -> ExitCode {
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", printable_lines(&e.to_string()));
             ExitCode::from(1)
         }
     }

@@ -356,7 +356,10 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                connector_sdk::printable::printable_lines(&e.to_string())
+            );
             ExitCode::FAILURE
         }
     }

@@ -1098,3 +1098,30 @@ fn sync_scope_flags_and_a_targeted_sync_through_the_binary() {
         "{all}"
     );
 }
+
+/// An id full of terminal escapes reaches the `error:` line escaped: it cannot clear the
+/// screen, retitle the terminal or overwrite the line.
+#[test]
+fn control_characters_in_an_error_line_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut memory(dir.path()));
+    let evil = "u9\x1b[2J\x1b]0;pwned\x07\r";
+    let o = memory(dir.path())
+        .args([
+            "-p",
+            "--grant-entitlement",
+            "group:g2:member",
+            "--grant-principal",
+            evil,
+            "--grant-principal-type",
+            "user",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    for raw in ['\x1b', '\x07', '\r'] {
+        assert!(!err.contains(raw), "{raw:?} printed raw: {err:?}");
+    }
+    assert!(err.contains("u9\\x1b[2J\\x1b]0;pwned\\x07\\r"), "{err}");
+}

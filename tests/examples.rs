@@ -224,3 +224,48 @@ fn inspect_resources_groups_by_type_then_id() {
     assert_eq!(keys, sorted);
     assert_eq!(keys.len(), 11);
 }
+
+/// A name that would erase the screen and forge a line of the review, and a sync id with
+/// a bell in it: `inspect` prints them escaped in tables and in `error:` lines; JSON keeps
+/// the exact value.
+#[test]
+fn control_characters_from_a_file_or_an_argument_are_escaped_on_the_terminal() {
+    use connector_sdk::model::{Resource, ResourceId, ResourceType, TraitKind};
+    use connector_sdk::store::SyncStore;
+    const EVIL: &str = "Mallory\x1b[2J\x1b[H\rroot  Administrator\x07\u{202e}";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evil.c1z");
+    let mut store = SyncStore::open(&path).unwrap();
+    store.start_sync().unwrap();
+    store
+        .put_resource_types(&[ResourceType::new("user", "User").with_trait(TraitKind::User)])
+        .unwrap();
+    store
+        .put_resources(&[Resource::with_id(ResourceId::new("user", "u\r1"), EVIL)])
+        .unwrap();
+    store.finish().unwrap();
+    drop(store);
+    let file = path.to_str().unwrap();
+
+    let o = run("inspect", &[file, "resources"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for raw in ['\x1b', '\r', '\x07', '\u{202e}'] {
+        assert!(!text.contains(raw), "{raw:?} printed raw: {text:?}");
+    }
+    assert!(text.contains("Mallory\\x1b[2J\\x1b[H\\rroot"), "{text}");
+    assert!(text.contains("u\\r1"), "{text}");
+
+    let o = run("inspect", &[file, "resources", "--output", "json"]);
+    let all: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(all[0]["display_name"], EVIL);
+
+    let o = run(
+        "inspect",
+        &[file, "--sync-id", "x\x1b]0;pwned\x07", "resources"],
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    assert!(err.contains("x\\x1b]0;pwned\\x07"), "{err}");
+}

@@ -116,6 +116,7 @@ pub mod handle;
 pub mod http;
 pub mod model;
 pub mod page;
+pub mod printable;
 pub mod provision;
 pub mod ratelimit;
 pub mod read_only;

@@ -73,7 +73,10 @@ pub(super) async fn sync_on_interval(
             }
         }
         match result {
-            Ok(report) => println!("{}", output::summary(&report, &common.file)),
+            Ok(report) => println!(
+                "{}",
+                crate::printable::printable_lines(&output::summary(&report, &common.file))
+            ),
             // Keep serving: the file still holds the last good sync.
             Err(e) => tracing::error!(
                 "sync failed; the last good sync stays in {}: {}",

@@ -211,8 +211,17 @@ fn required_args(cmd: &clap::Command) -> Vec<Arg> {
 }
 
 fn usage_error(e: &Error) -> ExitCode {
-    eprintln!("error: {e}");
+    print_error(e);
     ExitCode::from(EXIT_USAGE)
+}
+
+/// Prints `error: …` on stderr, its control characters escaped (an API's message or a
+/// name in it cannot rewrite the terminal).
+pub(crate) fn print_error(e: impl std::fmt::Display) {
+    eprintln!(
+        "error: {}",
+        crate::printable::printable_lines(&e.to_string())
+    );
 }
 
 /// How a run that did not fail ended.
@@ -238,7 +247,7 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
         Ok((hint, cmd)) => (cmd, hint),
         // A connector bug, not the operator's configuration.
         Err(e) => {
-            eprintln!("error: {e}");
+            print_error(&e);
             return ExitCode::from(EXIT_FAILURE);
         }
     };
@@ -294,9 +303,9 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
             from_connector,
         }) => {
             if from_connector {
-                eprintln!("error: {}", hint.describe(&error));
+                print_error(hint.describe(&error));
             } else {
-                eprintln!("error: {error}");
+                print_error(&error);
             }
             ExitCode::from(EXIT_FAILURE)
         }
@@ -387,7 +396,13 @@ async fn dispatch<C: ConnectorConfig>(
         let out = ops::run(op, &connector, &common)
             .await
             .map_err(Failed::connector)?;
-        println!("{out}");
+        // Text answers name what the SaaS returned: escaped. JSON answers stay exact
+        // (serde_json already escapes control characters).
+        if serde_json::from_str::<serde_json::Value>(&out).is_ok() {
+            println!("{out}");
+        } else {
+            println!("{}", crate::printable::printable_lines(&out));
+        }
         return Ok(Outcome::Done);
     }
     let stop = StopSignal::new();
@@ -412,7 +427,10 @@ async fn dispatch<C: ConnectorConfig>(
                 b.finish_and_clear();
             }
             let report = report.map_err(Failed::connector)?;
-            println!("{}", output::summary(&report, &common.file));
+            println!(
+                "{}",
+                crate::printable::printable_lines(&output::summary(&report, &common.file))
+            );
             Ok(if report.completed {
                 Outcome::Done
             } else {
