@@ -58,7 +58,8 @@ struct MemoryConfig {
     fail_type: Option<String>,
     /// Connector bugs, for tests of the runtime: "panic-grant" (a grant panics, as an
     /// unwrap() on odd API data would), "hang-grant" (a grant never answers),
-    /// "panic-action" (actions panic), "slow-action" (actions take 2 s). Comma-separated.
+    /// "panic-action" (actions panic), "slow-action" (actions take 2 s), "validate-fails"
+    /// (validate answers an error naming an internal host). Comma-separated.
     #[arg(long = "memory-bugs", value_delimiter = ',')]
     bugs: Vec<String>,
 }
@@ -76,7 +77,13 @@ impl MemoryConfig {
         if self.random_passwords {
             connector = connector.with_random_passwords();
         }
-        const BUGS: [&str; 4] = ["panic-grant", "hang-grant", "panic-action", "slow-action"];
+        const BUGS: [&str; 5] = [
+            "panic-grant",
+            "hang-grant",
+            "panic-action",
+            "slow-action",
+            "validate-fails",
+        ];
         if let Some(b) = self.bugs.iter().find(|b| !BUGS.contains(&b.as_str())) {
             return Err(cli::config_error(
                 "memory-bugs",
@@ -110,6 +117,12 @@ impl Connector for Faulty {
     }
 
     async fn validate(&self) -> Result<()> {
+        if self.bugs.iter().any(|b| b == "validate-fails") {
+            return Err(Error::new(
+                ErrorKind::Unauthenticated,
+                "https://internal.example.corp/api answered 401 for key mem-key-7Hq2",
+            ));
+        }
         self.inner.validate().await
     }
 

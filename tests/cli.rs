@@ -1125,3 +1125,38 @@ fn control_characters_in_an_error_line_are_escaped() {
     }
     assert!(err.contains("u9\\x1b[2J\\x1b]0;pwned\\x07\\r"), "{err}");
 }
+
+/// A failing validate answers /health 503 with a status only: the error's text (hosts,
+/// ids, an API's answer) stays in the log.
+#[test]
+fn health_answers_a_status_without_the_errors_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = memory(dir.path())
+        .args([
+            "--service-interval",
+            "1h",
+            "--health-check-port",
+            "0",
+            "--memory-bugs",
+            "validate-fails",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("health checks: http://")
+        .and_then(|s| s.strip_suffix("/health (also /ready, /live, /healthz)"))
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let (status, body) = get(&addr, "/health");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("\"error\""), "{body}");
+    assert!(!body.contains("internal.example.corp"), "{body}");
+    assert!(!body.contains("mem-key"), "{body}");
+}

@@ -34,6 +34,7 @@ pub(crate) struct Health {
     pub(crate) syncs_failed: u64,
     pub(crate) last_sync_id: Option<String>,
     pub(crate) last_success_unix: Option<u64>,
+    #[serde(serialize_with = "crate::service::redacted_error")]
     pub(crate) last_error: Option<String>,
     pub(crate) running: bool,
     /// The ConductorOne task loop, in service mode with a client id.
@@ -120,7 +121,11 @@ async fn validate_check(State(c): State<Checks>) -> impl IntoResponse {
     };
     match error {
         None => answer(true, serde_json::json!({"status": "ok"})),
-        Some(e) => answer(false, serde_json::json!({"status": "error", "error": e})),
+        // The text stays in the log: whoever reaches the port learns only the status.
+        Some(e) => {
+            tracing::warn!(error = %e, "health check: validate failed");
+            answer(false, serde_json::json!({"status": "error"}))
+        }
     }
 }
 

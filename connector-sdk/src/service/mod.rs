@@ -201,7 +201,9 @@ pub struct ServiceStatus {
     pub poll_errors: u64,
     /// Failed polls since the last success.
     pub consecutive_poll_errors: u64,
-    /// The last error (Hello or poll).
+    /// The last error (Hello or poll). Served by the health checks only as "see the
+    /// connector's log": an error's text can name hosts, ids or an API's answer.
+    #[serde(serialize_with = "redacted_error")]
     pub last_error: Option<String>,
     /// Tasks running now.
     pub running_tasks: usize,
@@ -231,6 +233,17 @@ impl ServiceStatus {
             .or(self.started)
             .is_none_or(|t| t.elapsed() < window);
         recent || (self.slots > 0 && self.running_tasks >= self.slots)
+    }
+}
+
+/// An error as the health checks show it: that there is one, not its text.
+pub(crate) fn redacted_error<S: serde::Serializer>(
+    error: &Option<String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match error {
+        Some(_) => s.serialize_some("failed; see the connector's log"),
+        None => s.serialize_none(),
     }
 }
 
