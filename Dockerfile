@@ -1,20 +1,21 @@
 # Builds one connector binary into a small runtime image.
 #
-#   docker build --build-arg CONNECTOR=valimail -t baton-valimail .
-#   docker build --build-arg CONNECTOR=sendgrid -t baton-sendgrid .
-#   docker build --build-arg CONNECTOR=ironclad -t baton-ironclad .
-#   docker build --build-arg CONNECTOR=onepassword --build-arg OP_DEB=op.deb -t baton-1password .
+#   docker build --build-arg CONNECTOR=baton-valimail -t baton-valimail .
+#   docker build --build-arg CONNECTOR=baton-sendgrid -t baton-sendgrid .
+#   docker build --build-arg CONNECTOR=baton-ironclad -t baton-ironclad .
+#   docker build --build-arg CONNECTOR=baton-1password --build-arg OP_DEB=op.deb -t baton-1password .
 #
-# CONNECTOR is the name of an example binary (examples/<name>.rs). The 1Password connector
-# also needs the 1Password CLI: put its .deb next to this file and pass OP_DEB.
+# CONNECTOR names the binary and its feature, as the README's install command does: only
+# that connector is compiled, without the test kit or the fake ConductorOne. The 1Password
+# connector also needs the 1Password CLI: put its .deb next to this file and pass OP_DEB.
 
 ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-bookworm AS build
-ARG CONNECTOR=valimail
+ARG CONNECTOR=baton-valimail
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --example "${CONNECTOR}" \
- && cp "target/release/examples/${CONNECTOR}" /baton-connector
+RUN cargo install --locked --path . --root /out --example "${CONNECTOR}" --features "${CONNECTOR}" \
+ && cp "/out/bin/${CONNECTOR}" /baton-connector
 
 FROM debian:bookworm-slim AS runtime
 ARG OP_DEB=""

@@ -3,10 +3,10 @@
 //!
 //! ```text
 //! export BATON_MEMORY_API_KEY=anything
-//! cargo run --example baton_memory -- --memory-state tenant.json            # sync to sync.c1z
-//! cargo run --example baton_memory -- --memory-state tenant.json --provisioning \
+//! cargo run --features testing --example baton_memory -- --memory-state tenant.json            # sync to sync.c1z
+//! cargo run --features testing --example baton_memory -- --memory-state tenant.json --provisioning \
 //!     --grant-entitlement group:g2:member --grant-principal u5 --grant-principal-type user
-//! cargo run --example baton_memory -- --help
+//! cargo run --features testing --example baton_memory -- --help
 //! ```
 
 use connector_sdk::syncer::EntitlementsRequest;

@@ -2,8 +2,8 @@
 //! printed as a markdown table.
 //!
 //! ```text
-//! cargo run --release --example bench              # everything (about two minutes)
-//! cargo run --release --example bench -- scim      # one part: scim, ratelimit, ratelimit-short, memory, store
+//! cargo run --release --features testing --example bench              # everything (about two minutes)
+//! cargo run --release --features testing --example bench -- scim      # one part: scim, ratelimit, ratelimit-short, memory, store
 //! ```
 //!
 //! * `scim`: a simulated Ironclad tenant (10,000 users, 500 groups, 50,000 memberships,

@@ -3,8 +3,8 @@
 //! requests each view of the page makes, over HTTP, as a browser would.
 //!
 //! ```text
-//! cargo run --release --example bench_explorer            # 1,000,000 grants
-//! cargo run --release --example bench_explorer -- 100000  # another size
+//! cargo run --release --features testing --example bench_explorer            # 1,000,000 grants
+//! cargo run --release --features testing --example bench_explorer -- 100000  # another size
 //! ```
 //!
 //! Prints markdown rows for docs/performance.md. Target: the principal view of one user

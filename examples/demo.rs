@@ -1,7 +1,7 @@
 //! The main job: the four connectors against simulated tenants, on loopback only.
 //!
 //! ```text
-//! cargo run --release --example demo -- [OUTPUT_DIR]     # default ./demo-out
+//! cargo run --release --features testing --example demo -- [OUTPUT_DIR]     # default ./demo-out
 //! ```
 //!
 //! Starts simulated Valimail, SendGrid and Ironclad tenants (HTTP on 127.0.0.1) and a fake
@@ -10,7 +10,7 @@
 //! grant in the new file. Last, service mode: a fake ConductorOne on 127.0.0.1 (TLS, the
 //! token endpoint and the task API) hands the SendGrid connector a sync, a grant and a revoke,
 //! and the demo prints what ConductorOne received. Inspect the files afterwards with
-//! `cargo run --example inspect -- demo-out/sendgrid.c1z grants`.
+//! `cargo run --example baton -- demo-out/sendgrid.c1z grants`.
 
 use connector_sdk::provision::GrantRequest;
 use std::path::{Path, PathBuf};
@@ -195,12 +195,12 @@ async fn run() -> Result<()> {
     }
     service_mode(&sendgrid_sim, &out).await?;
     println!(
-        "\nDone in {:.1} s. Inspect a file: cargo run --example inspect -- {}/sendgrid.c1z grants",
+        "\nDone in {:.1} s. Inspect a file: cargo run --example baton -- {}/sendgrid.c1z grants",
         t0.elapsed().as_secs_f64(),
         out.display()
     );
     println!(
-        "Explore who has what, through which group, and what the round trip changed, in a browser:\n  cargo run --example inspect -- serve {}/1password.c1z    # then open http://127.0.0.1:8080/",
+        "Explore who has what, through which group, and what the round trip changed, in a browser:\n  cargo run --example baton -- serve {}/1password.c1z    # then open http://127.0.0.1:8080/",
         out.display()
     );
     Ok(())

@@ -2,10 +2,10 @@
 //! entitlements, grants, stats, syncs, and the diff between the last two syncs.
 //!
 //! ```text
-//! cargo run --example inspect -- sync.c1z resources -t user
-//! cargo run --example inspect -- sync.c1z grants -e group:g1:member --output json
-//! cargo run --example inspect -- sync.c1z diff
-//! cargo run --example inspect -- serve sync.c1z        # the access explorer, a web page
+//! cargo run --example baton -- sync.c1z resources -t user
+//! cargo run --example baton -- sync.c1z grants -e group:g1:member --output json
+//! cargo run --example baton -- sync.c1z diff
+//! cargo run --example baton -- serve sync.c1z        # the access explorer, a web page
 //! ```
 
 use std::path::PathBuf;
@@ -21,9 +21,10 @@ use serde::Serialize;
 
 #[derive(Parser, Debug)]
 #[command(
-    about = "Inspect a .c1z sync file",
+    name = "baton",
+    about = "Inspect a .c1z sync file: stats, resources, entitlements, grants, syncs, diffs",
     version,
-    after_help = "Browse a file in a web page instead (the access explorer): inspect serve FILE [--listen 127.0.0.1:8080]"
+    after_help = "Browse a file in a web page instead (the access explorer): baton serve FILE [--listen 127.0.0.1:8080]"
 )]
 struct Args {
     /// The .c1z file to read.
@@ -415,8 +416,8 @@ fn describe_change(change: &ResourceChange) -> String {
 /// `inspect serve FILE`: the access explorer.
 #[derive(Parser, Debug)]
 #[command(
-    name = "inspect serve",
-    bin_name = "inspect serve",
+    name = "baton serve",
+    bin_name = "baton serve",
     about = "Browse a .c1z in a web page: who has what, through what, and what changed (read-only)"
 )]
 struct ServeArgs {

@@ -3,7 +3,7 @@
 //! `BATON_BASE_URL` for a proxy or the simulator, plus every standard flag of the runner.
 //!
 //! ```text
-//! cargo run --example ironclad -- --help
+//! cargo run --features baton-ironclad --example baton-ironclad -- --help
 //! ```
 
 use std::process::ExitCode;

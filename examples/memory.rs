@@ -2,8 +2,8 @@
 //! grant through the connector, syncs again and shows the difference.
 //!
 //! ```text
-//! cargo run --example memory -- [OUTPUT_DIR]     # default ./out
-//! cargo run --example inspect -- out/memory.c1z grants
+//! cargo run --features testing --example memory -- [OUTPUT_DIR]     # default ./out
+//! cargo run --example baton -- out/memory.c1z grants
 //! ```
 
 use connector_sdk::provision::GrantRequest;

@@ -4,7 +4,7 @@
 //! standard flag of the runner.
 //!
 //! ```text
-//! cargo run --example onepassword -- --help
+//! cargo run --features baton-1password --example baton-1password -- --help
 //! ```
 
 use std::process::ExitCode;

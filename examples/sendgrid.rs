@@ -3,7 +3,7 @@
 //! simulator, plus every standard flag of the runner.
 //!
 //! ```text
-//! cargo run --example sendgrid -- --help
+//! cargo run --features baton-sendgrid --example baton-sendgrid -- --help
 //! ```
 
 use std::process::ExitCode;

@@ -3,7 +3,7 @@
 //! on loopback, runs the conformance kit, syncs, grants a membership and syncs again.
 //!
 //! ```text
-//! cargo run --example toy
+//! cargo run --features testing --example toy
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,7 +3,7 @@
 //! standard flag of the runner.
 //!
 //! ```text
-//! cargo run --example valimail -- --help
+//! cargo run --features baton-valimail --example baton-valimail -- --help
 //! ```
 
 use std::process::ExitCode;

@@ -905,11 +905,11 @@ fn changed_by(doc: &serde_json::Value) -> Vec<&str> {
 
 #[test]
 fn capabilities_need_no_credentials_and_name_the_flags_that_change_them() {
-    let ic = capabilities_without_credentials("ironclad", &[]);
+    let ic = capabilities_without_credentials("baton-ironclad", &[]);
     assert!(caps_of(&ic, "group").contains(&"CAPABILITY_PROVISION"));
     assert!(caps_of(&ic, "user").contains(&"CAPABILITY_ACCOUNT_PROVISIONING"));
     assert_eq!(changed_by(&ic), ["--read-only"]);
-    let ro = capabilities_without_credentials("ironclad", &["--read-only"]);
+    let ro = capabilities_without_credentials("baton-ironclad", &["--read-only"]);
     // Read-only: sync (and fetching one resource by id for a targeted sync), nothing else.
     assert_eq!(
         caps_of(&ro, "group"),
@@ -920,17 +920,17 @@ fn capabilities_need_no_credentials_and_name_the_flags_that_change_them() {
         ["CAPABILITY_SYNC", "CAPABILITY_TARGETED_SYNC"]
     );
 
-    let sg = capabilities_without_credentials("sendgrid", &[]);
+    let sg = capabilities_without_credentials("baton-sendgrid", &[]);
     assert!(caps_of(&sg, "teammate").contains(&"CAPABILITY_RESOURCE_DELETE"));
     assert_eq!(changed_by(&sg), ["--ignore-subusers"]);
 
-    let vm = capabilities_without_credentials("valimail", &[]);
+    let vm = capabilities_without_credentials("baton-valimail", &[]);
     assert_eq!(vm["actions"].as_array().unwrap().len(), 2);
     assert!(caps_of(&vm, "user").contains(&"CAPABILITY_ACCOUNT_PROVISIONING"));
 
     // 1Password: no sign-in, and `op` is never run (this one does not exist).
     let op = capabilities_without_credentials(
-        "onepassword",
+        "baton-1password",
         &["--op-path", "/nonexistent/op-never-run"],
     );
     assert!(caps_of(&op, "vault").contains(&"CAPABILITY_PROVISION"));
@@ -939,11 +939,9 @@ fn capabilities_need_no_credentials_and_name_the_flags_that_change_them() {
 
     // A bad value still fails as bad configuration, naming the flag.
     let o = fails(
-        Command::new(common::example("sendgrid")).env_clear().args([
-            "--sendgrid-region",
-            "mars",
-            "capabilities",
-        ]),
+        Command::new(common::example("baton-sendgrid"))
+            .env_clear()
+            .args(["--sendgrid-region", "mars", "capabilities"]),
         2,
     );
     assert!(
@@ -953,7 +951,7 @@ fn capabilities_need_no_credentials_and_name_the_flags_that_change_them() {
     );
     // Other subcommands still require credentials.
     let o = fails(
-        Command::new(common::example("sendgrid"))
+        Command::new(common::example("baton-sendgrid"))
             .env_clear()
             .arg("validate"),
         2,
@@ -979,7 +977,7 @@ async fn a_saas_400_during_a_sync_is_a_failure_not_a_configuration_error() {
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = common::command("sendgrid");
+    let mut cmd = common::command("baton-sendgrid");
     cmd.current_dir(dir.path())
         .env("BATON_SENDGRID_API_KEY", "SG.test-key")
         .env("BATON_BASE_URL", server.uri())

@@ -43,10 +43,10 @@ fn every_manifest_variable_is_accepted_by_its_binary() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s");
     let mut checked = 0;
     for (manifest, binary) in [
-        ("valimail.yaml", "valimail"),
-        ("sendgrid.yaml", "sendgrid"),
-        ("ironclad.yaml", "ironclad"),
-        ("onepassword.yaml", "onepassword"),
+        ("valimail.yaml", "baton-valimail"),
+        ("sendgrid.yaml", "baton-sendgrid"),
+        ("ironclad.yaml", "baton-ironclad"),
+        ("onepassword.yaml", "baton-1password"),
     ] {
         let text = std::fs::read_to_string(dir.join(manifest)).unwrap();
         let vars = variables(&text);
@@ -109,12 +109,86 @@ fn manifests_and_the_image_build_are_hardened() {
 fn the_dockerfile_builds_an_example_named_by_its_argument() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
-    assert!(dockerfile.contains("--example \"${CONNECTOR}\""));
-    for name in ["valimail", "sendgrid", "ironclad", "onepassword"] {
-        assert!(root.join("examples").join(format!("{name}.rs")).exists());
+    assert!(dockerfile.contains("--example \"${CONNECTOR}\" --features \"${CONNECTOR}\""));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    for name in ["valimail", "sendgrid", "ironclad", "1password"] {
         assert!(
-            dockerfile.contains(&format!("CONNECTOR={name}")),
+            dockerfile.contains(&format!("CONNECTOR=baton-{name}")),
             "{name} build line documented"
         );
+        assert!(
+            manifest.contains(&format!("name = \"baton-{name}\"")),
+            "baton-{name} is an example of the root package"
+        );
+    }
+}
+
+/// What `cargo install --example baton-X --features baton-X` compiles: that connector
+/// and the runner, none of the other connectors, no test kit (wiremock), no fake
+/// ConductorOne (its certificate and JWT crates).
+#[test]
+fn an_installed_connector_binary_compiles_only_its_connector_and_nothing_for_tests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let connectors = [
+        ("baton-valimail", "connector-valimail"),
+        ("baton-sendgrid", "connector-sendgrid"),
+        ("baton-ironclad", "connector-ironclad"),
+        ("baton-1password", "connector-onepassword"),
+    ];
+    for (feature, krate) in connectors {
+        let out = std::process::Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args([
+                "tree",
+                "--offline",
+                "--locked",
+                "-p",
+                "connector-examples",
+                "--no-default-features",
+                "--features",
+                feature,
+                "-e",
+                "normal,build",
+                "--prefix",
+                "none",
+                "--format",
+                "{p}",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cargo tree: {}", stderr(&out));
+        let tree = String::from_utf8_lossy(&out.stdout);
+        let names: BTreeSet<&str> = tree
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert!(names.contains(krate), "{feature}: {names:?}");
+        for (_, other) in connectors.iter().filter(|(_, k)| *k != krate) {
+            assert!(!names.contains(other), "{feature} compiles {other}");
+        }
+        for test_only in ["wiremock", "rcgen", "jsonwebtoken"] {
+            assert!(!names.contains(test_only), "{feature} compiles {test_only}");
+        }
+    }
+}
+
+/// With `autoexamples` and `autotests` off, a new file under `tests/` or `examples/` runs
+/// only once it is declared: every one is.
+#[test]
+fn every_test_and_example_file_is_declared() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    for dir in ["tests", "examples"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                let stem = path.file_stem().unwrap().to_str().unwrap();
+                assert!(
+                    manifest.contains(&format!("name = \"{stem}\""))
+                        || manifest.contains(&format!("path = \"{dir}/{stem}.rs\"")),
+                    "{dir}/{stem}.rs is not declared in Cargo.toml"
+                );
+            }
+        }
     }
 }

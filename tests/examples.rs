@@ -27,16 +27,16 @@ fn memory_sync_then_inspect() {
 
     let file = dir.path().join("memory.c1z");
     let file = file.to_str().unwrap();
-    let o = run("inspect", &[file, "stats", "--output", "json"]);
+    let o = run("baton", &[file, "stats", "--output", "json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let stats: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(stats["resources"], 12);
     assert_eq!(stats["resources_by_resource_type"]["user"], 5);
 
-    let o = run("inspect", &[file, "resources", "-t", "user"]);
+    let o = run("baton", &[file, "resources", "-t", "user"]);
     assert!(stdout(&o).contains("(5 rows)"), "{}", stdout(&o));
     let o = run(
-        "inspect",
+        "baton",
         &[file, "grants", "-e", "group:g2:member", "--output", "json"],
     );
     let grants: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -47,7 +47,7 @@ fn memory_sync_then_inspect() {
         .map(|g| g["principal"]["resource"].as_str().unwrap())
         .collect();
     assert_eq!(principals, ["u4", "u5"]);
-    let o = run("inspect", &[file, "diff"]);
+    let o = run("baton", &[file, "diff"]);
     assert!(
         stdout(&o).contains("group:g2:member:user:u5"),
         "{}",
@@ -61,7 +61,7 @@ fn memory_sync_then_inspect() {
         "{}",
         stdout(&o)
     );
-    let o = run("inspect", &[file, "syncs", "--output", "json"]);
+    let o = run("baton", &[file, "syncs", "--output", "json"]);
     let syncs: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(syncs.as_array().unwrap().len(), 2);
 }
@@ -81,7 +81,7 @@ fn inspect_explains_bad_files() {
         (v3, "v3 (Pebble)"),
         (dir.path().join("missing.c1z"), "does not exist"),
     ] {
-        let o = run("inspect", &[path.to_str().unwrap(), "stats"]);
+        let o = run("baton", &[path.to_str().unwrap(), "stats"]);
         assert_eq!(o.status.code(), Some(1));
         assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
     }
@@ -119,7 +119,7 @@ fn inspect_diff_shows_changed_resources_with_what_changed() {
     two_syncs(&path);
     let file = path.to_str().unwrap();
 
-    let o = run("inspect", &[file, "diff"]);
+    let o = run("baton", &[file, "diff"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
@@ -152,7 +152,7 @@ fn inspect_diff_shows_changed_resources_with_what_changed() {
     );
     assert!(!text.contains("user:u1"), "u1 did not change:\n{text}");
 
-    let o = run("inspect", &[file, "diff", "--output", "json"]);
+    let o = run("baton", &[file, "diff", "--output", "json"]);
     let diff: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let changed: Vec<&str> = diff["resources_changed"]
         .as_array()
@@ -179,7 +179,7 @@ fn inspect_resources_groups_by_type_then_id() {
     two_syncs(&path);
     let file = path.to_str().unwrap();
 
-    let o = run("inspect", &[file, "resources"]);
+    let o = run("baton", &[file, "resources"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     let headings: Vec<&str> = text
@@ -205,7 +205,7 @@ fn inspect_resources_groups_by_type_then_id() {
         "{text}"
     );
 
-    let o = run("inspect", &[file, "resources", "--output", "json"]);
+    let o = run("baton", &[file, "resources", "--output", "json"]);
     let all: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let keys: Vec<String> = all
         .as_array()
@@ -247,7 +247,7 @@ fn control_characters_from_a_file_or_an_argument_are_escaped_on_the_terminal() {
     drop(store);
     let file = path.to_str().unwrap();
 
-    let o = run("inspect", &[file, "resources"]);
+    let o = run("baton", &[file, "resources"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     for raw in ['\x1b', '\r', '\x07', '\u{202e}'] {
@@ -256,12 +256,12 @@ fn control_characters_from_a_file_or_an_argument_are_escaped_on_the_terminal() {
     assert!(text.contains("Mallory\\x1b[2J\\x1b[H\\rroot"), "{text}");
     assert!(text.contains("u\\r1"), "{text}");
 
-    let o = run("inspect", &[file, "resources", "--output", "json"]);
+    let o = run("baton", &[file, "resources", "--output", "json"]);
     let all: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(all[0]["display_name"], EVIL);
 
     let o = run(
-        "inspect",
+        "baton",
         &[file, "--sync-id", "x\x1b]0;pwned\x07", "resources"],
     );
     assert!(!o.status.success());

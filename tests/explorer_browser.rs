@@ -46,7 +46,7 @@ struct Served {
 
 impl Served {
     fn start(file: &Path) -> Served {
-        let mut child = command("inspect")
+        let mut child = command("baton")
             .arg("serve")
             .arg(file)
             .args(["--listen", "127.0.0.1:0"])

@@ -88,7 +88,7 @@ async fn every_connector_binary_explores_its_file_without_credentials() {
         assert_eq!(file_name(&url_in(&line)).await, "sync.c1z", "{bin}");
     }
     // Or as an argument.
-    let mut cmd = command("sendgrid");
+    let mut cmd = command("baton-sendgrid");
     cmd.arg("explore")
         .arg(&file)
         .args(["--listen", "127.0.0.1:0"]);
@@ -101,7 +101,7 @@ async fn inspect_serve_serves_the_file_on_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tenant.c1z");
     small_file(&file);
-    let mut cmd = command("inspect");
+    let mut cmd = command("baton");
     cmd.arg("serve")
         .arg(&file)
         .args(["--listen", "127.0.0.1:0"]);
@@ -123,7 +123,7 @@ fn a_file_that_is_not_a_c1z_stops_the_server_before_it_starts() {
     let dir = tempfile::tempdir().unwrap();
     let notes = dir.path().join("notes.txt");
     std::fs::write(&notes, "hello\n").unwrap();
-    let out = command("inspect")
+    let out = command("baton")
         .arg("serve")
         .arg(&notes)
         .args(["--listen", "127.0.0.1:0"])
@@ -135,7 +135,7 @@ fn a_file_that_is_not_a_c1z_stops_the_server_before_it_starts() {
     assert!(err.contains("notes.txt"), "{err}");
     assert!(out.stdout.is_empty(), "it printed a URL");
 
-    let out = command("sendgrid")
+    let out = command("baton-sendgrid")
         .args(["explore"])
         .arg(dir.path().join("missing.c1z"))
         .output()
@@ -149,7 +149,7 @@ fn a_non_loopback_address_needs_allow_remote_and_warns() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.c1z");
     small_file(&file);
-    let out = command("inspect")
+    let out = command("baton")
         .arg("serve")
         .arg(&file)
         .args(["--listen", "0.0.0.0:0"])
@@ -163,7 +163,7 @@ fn a_non_loopback_address_needs_allow_remote_and_warns() {
     // With --allow-remote it goes ahead, with a warning. Tests bind only loopback, so the
     // address is one this machine does not have (TEST-NET-1): the warning comes, then the
     // bind fails.
-    let out = command("inspect")
+    let out = command("baton")
         .arg("serve")
         .arg(&file)
         .args(["--listen", "192.0.2.1:0", "--allow-remote"])

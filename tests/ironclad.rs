@@ -19,7 +19,7 @@ async fn run(sim: &IroncladSimulator, dir: &std::path::Path, args: &[&str]) -> O
             st.admins[0].clone(),
         )
     };
-    let mut cmd = command("ironclad");
+    let mut cmd = command("baton-ironclad");
     cmd.current_dir(dir)
         .env("BATON_IC_CLIENT_ID", id)
         .env("BATON_IC_CLIENT_SECRET", secret)
@@ -154,7 +154,7 @@ async fn sync_create_add_remove_resync() {
 
 #[test]
 fn help_and_environment_errors() {
-    let out = command("ironclad").arg("--help").output().unwrap();
+    let out = command("baton-ironclad").arg("--help").output().unwrap();
     let help = stdout(&out);
     for var in [
         "BATON_IC_CLIENT_ID",
@@ -166,7 +166,7 @@ fn help_and_environment_errors() {
     ] {
         assert!(help.contains(&format!("[env: {var}")), "{var}:\n{help}");
     }
-    let out = command("ironclad")
+    let out = command("baton-ironclad")
         .env("BATON_IC_CLIENT_ID", "x")
         .env("BATON_IC_CLIENT_SECRET", "y")
         .env("BATON_AS_USER_EMAIL", "a@b.co")

@@ -22,7 +22,7 @@ const RAY: &str = "RAUUIDRAUUIDRAUUIDRAUUIDR";
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     let creds = FakeOpState::seeded().credentials;
-    let out = command("onepassword")
+    let out = command("baton-1password")
         .current_dir(dir)
         .env("BATON_OP_PATH", workspace_bin("fake-op"))
         // The fake keeps its state in op's config directory, which the connector passes on.
@@ -154,7 +154,7 @@ fn sync_group_add_vault_grant_vault_revoke_resync() {
 
 #[test]
 fn help_lists_the_1password_variables() {
-    let out = command("onepassword").arg("--help").output().unwrap();
+    let out = command("baton-1password").arg("--help").output().unwrap();
     let help = stdout(&out);
     for var in [
         "BATON_ADDRESS",
@@ -167,7 +167,7 @@ fn help_lists_the_1password_variables() {
     ] {
         assert!(help.contains(&format!("[env: {var}")), "{var}:\n{help}");
     }
-    let out = command("onepassword")
+    let out = command("baton-1password")
         .env("BATON_AUTH_TYPE", "service")
         .env_remove("OP_SERVICE_ACCOUNT_TOKEN")
         .output()
@@ -178,7 +178,7 @@ fn help_lists_the_1password_variables() {
         "{}",
         stderr(&out)
     );
-    let out = command("onepassword")
+    let out = command("baton-1password")
         .env("BATON_EMAIL", "a@b.c")
         .env("BATON_SECRET_KEY", "k")
         .env("BATON_PASSWORD", "p")

@@ -15,7 +15,7 @@ async fn run(sim: &ValimailSimulator, dir: &std::path::Path, args: &[&str]) -> O
         let st = sim.state();
         (st.client_id.clone(), st.app_id.clone(), st.slug.clone())
     };
-    let mut cmd = command("valimail");
+    let mut cmd = command("baton-valimail");
     cmd.current_dir(dir)
         .env("BATON_VALIMAIL_CLIENT_ID", client)
         .env("BATON_VALIMAIL_APP_ID", app)
@@ -106,7 +106,7 @@ async fn sync_grant_disable_resync() {
 
 #[test]
 fn help_shows_every_valimail_flag_with_its_variable() {
-    let out = command("valimail").arg("--help").output().unwrap();
+    let out = command("baton-valimail").arg("--help").output().unwrap();
     let help = stdout(&out);
     for var in [
         "BATON_VALIMAIL_CLIENT_ID",
@@ -121,7 +121,7 @@ fn help_shows_every_valimail_flag_with_its_variable() {
             "{var} missing:\n{help}"
         );
     }
-    let out = command("valimail").output().unwrap();
+    let out = command("baton-valimail").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
@@ -189,7 +189,7 @@ async fn a_refused_key_names_every_credential_flag() {
         let st = sim.state();
         (st.client_id.clone(), st.slug.clone())
     };
-    let mut cmd = command("valimail");
+    let mut cmd = command("baton-valimail");
     cmd.current_dir(dir.path())
         .env("BATON_VALIMAIL_CLIENT_ID", client)
         .env("BATON_VALIMAIL_APP_ID", "not-the-app-id")

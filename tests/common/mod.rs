@@ -37,7 +37,7 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A binary of a workspace crate (e.g. `fake-op`), built by `cargo test --workspace`.
+/// A binary of a workspace crate (e.g. `fake-op`), built by `cargo test --workspace --all-features`.
 pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let path = exe
@@ -48,7 +48,7 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is not built; run the tests with cargo test --workspace",
+        "{} is not built; run the tests with cargo test --workspace --all-features",
         path.display()
     );
     path

@@ -128,7 +128,7 @@ pub(crate) async fn run(
             let sync = reader.sync().sync_id.clone();
             let entitlement = reader.entitlement(&ent_id)?.ok_or_else(|| {
                 Error::not_found(format!(
-                    "entitlement {ent_id:?} is not in sync {sync} of {}; run a sync, then use an id from `inspect FILE entitlements`",
+                    "entitlement {ent_id:?} is not in sync {sync} of {}; run a sync, then use an id from `baton FILE entitlements`",
                     a.file.display()
                 ))
             })?;
@@ -159,7 +159,7 @@ pub(crate) async fn run(
             let reader = last_sync(a, "--revoke-grant")?;
             let grant = reader.grant(&grant_id)?.ok_or_else(|| {
                 Error::not_found(format!(
-                    "grant {grant_id:?} is not in sync {} of {}; run a sync, then use an id from `inspect FILE grants`",
+                    "grant {grant_id:?} is not in sync {} of {}; run a sync, then use an id from `baton FILE grants`",
                     reader.sync().sync_id,
                     a.file.display()
                 ))

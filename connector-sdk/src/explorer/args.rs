@@ -1,4 +1,4 @@
-//! [`ExploreArgs`]: the flags of `inspect serve` and `<connector> explore`.
+//! [`ExploreArgs`]: the flags of `baton serve` and `<connector> explore`.
 
 use std::net::SocketAddr;
 

@@ -14,7 +14,7 @@
 //! # }
 //! ```
 //!
-//! Run it with `inspect serve FILE` or `<connector> explore [FILE]`.
+//! Run it with `baton serve FILE` or `<connector> explore [FILE]`.
 //!
 //! * Read-only: only `GET` routes exist, and the file is read from a private decompressed
 //!   copy opened read-only; the `.c1z` itself is never written.
@@ -229,7 +229,7 @@ impl BoundExplorer {
 }
 
 /// Opens `file`, listens on `listen`, prints the address, and serves until Ctrl-C or
-/// SIGTERM. What `inspect serve` and `<connector> explore` run. `public_hosts` are the
+/// SIGTERM. What `baton serve` and `<connector> explore` run. `public_hosts` are the
 /// names it may also be reached under (see [`Explorer::with_public_hosts`]).
 pub async fn serve(
     file: &Path,
