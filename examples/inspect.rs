@@ -103,8 +103,24 @@ fn parse_id(flag: &str, raw: &str) -> Result<ResourceId> {
     }
 }
 
+/// The message of the error that ends a run whose reader closed stdout (`baton … | head`):
+/// not a failure, the run ends quietly with exit 0 (as `ls | head` does).
+const STDOUT_CLOSED: &str = "stdout was closed";
+
+/// Writes one line on stdout; a closed pipe ends the run (see [`STDOUT_CLOSED`]).
+fn say(line: impl std::fmt::Display) -> Result<()> {
+    use std::io::Write as _;
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            connector_sdk::Error::new(connector_sdk::error::ErrorKind::Cancelled, STDOUT_CLOSED)
+        } else {
+            e.into()
+        }
+    })
+}
+
 /// Prints rows as aligned columns under a header.
-fn table(header: &[&str], rows: Vec<Vec<String>>) {
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .map(|row| row.iter().map(|c| printable(c).into_owned()).collect())
@@ -121,16 +137,16 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        say(padded.join("  ").trim_end())
     };
 
-    line(header.iter().map(|h| h.to_string()).collect());
-    line(widths.iter().map(|w| "-".repeat(*w)).collect());
+    line(header.iter().map(|h| h.to_string()).collect())?;
+    line(widths.iter().map(|w| "-".repeat(*w)).collect())?;
     let n = rows.len();
     for row in rows {
-        line(row);
+        line(row)?;
     }
-    println!("({n} rows)");
+    say(format!("({n} rows)"))
 }
 
 fn emit<T: Serialize>(
@@ -140,8 +156,8 @@ fn emit<T: Serialize>(
     rows: impl FnOnce() -> Vec<Vec<String>>,
 ) -> Result<()> {
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Output::Table => table(header, rows()),
+        Output::Json => say(serde_json::to_string_pretty(value)?)?,
+        Output::Table => table(header, rows())?,
     }
     Ok(())
 }
@@ -192,20 +208,20 @@ fn run(args: Args) -> Result<()> {
                         .enumerate()
                     {
                         if i > 0 {
-                            println!();
+                            say("")?;
                         }
-                        println!(
+                        say(format!(
                             "{} ({})",
                             printable(&group[0].id.resource_type),
                             group.len()
-                        );
+                        ))?;
                         table(
                             &["ID", "NAME", "PARENT", "STATUS"],
                             group.iter().map(resource_row).collect(),
-                        );
+                        )?;
                     }
                     if resources.is_empty() {
-                        println!("(0 rows)");
+                        say("(0 rows)")?;
                     }
                     Ok(())
                 }
@@ -452,6 +468,7 @@ fn main() -> ExitCode {
     }
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.message() == STDOUT_CLOSED => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", printable_lines(&e.to_string()));
             ExitCode::from(1)

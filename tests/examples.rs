@@ -269,3 +269,53 @@ fn control_characters_from_a_file_or_an_argument_are_escaped_on_the_terminal() {
     assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
     assert!(err.contains("x\\x1b]0;pwned\\x07"), "{err}");
 }
+
+/// `baton FILE grants | head -1`: the reader closes the pipe after one line; baton ends
+/// quietly with exit 0, no panic, no backtrace.
+#[test]
+fn a_closed_stdout_ends_baton_quietly() {
+    use connector_sdk::model::{Resource, ResourceId, ResourceType, TraitKind};
+    use connector_sdk::store::SyncStore;
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.c1z");
+    // Far more than a pipe's buffer (64 KiB): baton is still writing when the pipe closes.
+    let mut store = SyncStore::open(&path).unwrap();
+    store.start_sync().unwrap();
+    store
+        .put_resource_types(&[ResourceType::new("user", "User").with_trait(TraitKind::User)])
+        .unwrap();
+    let users: Vec<Resource> = (0..5000)
+        .map(|i| {
+            Resource::with_id(
+                ResourceId::new("user", format!("u{i:05}")),
+                format!("User number {i:05} of a large tenant"),
+            )
+        })
+        .collect();
+    store.put_resources(&users).unwrap();
+    store.finish().unwrap();
+    drop(store);
+    for args in [
+        vec![path.to_str().unwrap(), "resources"],
+        vec![path.to_str().unwrap(), "resources", "--output", "json"],
+    ] {
+        let mut child = common::command("baton")
+            .args(&args)
+            .env("RUST_BACKTRACE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The read end is closed here; baton has more to write.
+        let o = child.wait_with_output().unwrap();
+        assert!(!first.is_empty());
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+}

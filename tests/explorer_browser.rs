@@ -76,6 +76,10 @@ impl Drop for Served {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+)]
 async fn sendgrid_search_a_teammate_see_their_scopes_then_a_scopes_holders() {
     let Some(b) = Browser::start().await else {
         return;
@@ -139,6 +143,10 @@ async fn sendgrid_search_a_teammate_see_their_scopes_then_a_scopes_holders() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+)]
 async fn onepassword_a_users_vault_access_through_a_group_shows_the_path() {
     let Some(b) = Browser::start().await else {
         return;
@@ -174,6 +182,10 @@ async fn onepassword_a_users_vault_access_through_a_group_shows_the_path() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+)]
 async fn the_diff_after_a_provisioning_round_trip_shows_exactly_the_new_grant() {
     let Some(b) = Browser::start().await else {
         return;
@@ -228,6 +240,10 @@ fn markup_file(path: &Path) -> &'static str {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+)]
 async fn markup_in_names_is_shown_as_text_and_never_runs() {
     let Some(b) = Browser::start().await else {
         return;
