@@ -92,6 +92,21 @@
 //!   loop over gRPC.
 //! * `cli` (feature `cli`): the command-line runner every connector binary uses.
 //! * `testing` (feature `testing`): the conformance kit and an in-memory connector.
+//!
+//! ## Features
+//!
+//! A connector library needs none (the traits, HTTP client, pagination, SCIM and command
+//! runner are always there); its binary enables `cli`. On docs.rs each gated item says
+//! which feature it needs.
+//!
+//! | feature | what it adds | enables |
+//! |---|---|---|
+//! | `sync` | the sync engine ([`sync`]) and the `.c1z` store ([`store`]): SQLite, zstd, protobuf | |
+//! | `service` | service mode: the ConductorOne task loop over gRPC (tonic, rustls), credential encryption | `sync` |
+//! | `explorer` | the access explorer, a read-only web page over a `.c1z` (axum) | `sync` |
+//! | `cli` | the command-line runner every connector binary uses | `sync`, `service`, `explorer` |
+//! | `testing` | the conformance kit, an in-memory connector, log capture, a loopback HTTP fault proxy | |
+//! | `fake-c1` | a fake ConductorOne (token endpoint and task API on one TLS port) for tests and demos | `service`, `testing` |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

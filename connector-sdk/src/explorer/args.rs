@@ -12,7 +12,7 @@ pub struct ExploreArgs {
     /// anyone who can reach the address can read the whole file.
     #[arg(long)]
     pub allow_remote: bool,
-    /// A name the explorer is reached under besides 127.0.0.1, localhost and [::1] (a
+    /// A name the explorer is reached under besides 127.0.0.1, localhost and `[::1]` (a
     /// reverse proxy's), with or without the port; repeat for several. Requests naming
     /// any other host are refused (421), so a web page cannot reach it by DNS rebinding.
     #[arg(long = "public-host", value_name = "NAME")]

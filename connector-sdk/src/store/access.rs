@@ -10,7 +10,7 @@
 //! entitlement visited once (one index lookup for its grant, one for the entitlement), so
 //! it takes time linear in the sources however the groups nest; from each entitlement the
 //! principal holds directly, the shortest ways forward to `E` are the paths reported. A
-//! file crafted with thousands of nested groups stops at [`MAX_VISITED`] entitlements.
+//! file crafted with thousands of nested groups stops at `MAX_VISITED` (2,000) entitlements.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -59,7 +59,7 @@ pub fn is_direct(grant: &Grant) -> bool {
 
 impl C1zReader {
     /// How `grant`'s principal holds it: directly and/or through which groups (at most 8
-    /// levels, 10 paths, [`MAX_VISITED`] entitlements looked at).
+    /// levels, 10 paths, 2,000 entitlements looked at).
     pub fn access(&self, grant: &Grant) -> Result<Access> {
         let graph = Held::walk(self, grant)?;
         Ok(Access {

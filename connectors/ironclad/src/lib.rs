@@ -8,7 +8,14 @@
 //! returned as a secret credential. No deprovisioning.
 //!
 //! See `shared/specs/ironclad.md` for the API behaviour this follows.
-
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `cli` (default) | the clap configuration and `ConnectorConfig` impl the `baton-…` binary runs |
+//! | `testing` | the simulated Ironclad tenant (a stateful fake on loopback), for tests and the demo |
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

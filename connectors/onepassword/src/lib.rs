@@ -9,7 +9,14 @@
 //!
 //! Every upstream bug listed in `shared/specs/onepassword.md` §9 is avoided; secrets never
 //! reach argv, logs or errors (see [`client`]).
-
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `cli` (default) | the clap configuration and `ConnectorConfig` impl the `baton-…` binary runs |
+//! | `testing` | a fake `op` (the `fake-op` binary) and a simulated account, for tests and the demo |
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

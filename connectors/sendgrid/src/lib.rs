@@ -10,7 +10,14 @@
 //! page length, each teammate's detail is read once per sync, one grant per
 //! (scope, teammate), no subuser calls when subusers are ignored, no 4xx ever treated as
 //! success, and a real key check in `validate`.
-
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `cli` (default) | the clap configuration and `ConnectorConfig` impl the `baton-…` binary runs |
+//! | `testing` | the simulated SendGrid tenant (a stateful fake on loopback), for tests and the demo |
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

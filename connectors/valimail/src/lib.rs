@@ -29,7 +29,14 @@
 //! ```
 //!
 //! See `shared/specs/valimail.md` for the API behaviour this follows.
-
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `cli` (default) | the clap configuration and `ConnectorConfig` impl the `baton-…` binary runs |
+//! | `testing` | the simulated Valimail tenant (a stateful fake on loopback), for tests and the demo |
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
