@@ -276,3 +276,41 @@ async fn a_refused_key_names_the_credential_flag() {
         stderr(&out)
     );
 }
+
+/// A simulated tenant run as a process (`sim sendgrid`) prints the variables that point
+/// the connector binary at it; the binary syncs from them.
+#[test]
+fn a_simulated_tenant_as_a_process_serves_the_binary() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    let mut sim = common::command("sim")
+        .arg("sendgrid")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(sim.stdout.take().unwrap()).lines();
+    let vars: Vec<(String, String)> = (0..2)
+        .map(|_| {
+            let line = lines.next().unwrap().unwrap();
+            let (k, v) = line.split_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    assert_eq!(vars[0].0, "BATON_SENDGRID_API_KEY");
+    assert!(vars[1].1.starts_with("http://127.0.0.1:"), "{vars:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let o = common::command("baton-sendgrid")
+        .envs(vars)
+        .env("BATON_FILE", dir.path().join("sim.c1z"))
+        .output()
+        .unwrap();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(
+        common::stdout(&o).contains("Synced"),
+        "{}",
+        common::stdout(&o)
+    );
+}

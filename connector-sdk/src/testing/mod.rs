@@ -7,7 +7,9 @@
 //! * [`MemoryConnector`]: a small stateful in-memory connector that passes the kit.
 //! * [`SyntheticConnector`]: a stateless tenant of any size, for benchmarks.
 //! * [`LogCapture`]: what `tracing` logs on the current thread, for assertions.
-//! * [`SimServer`]: the loopback HTTP server behind every connector's simulated tenant.
+//! * [`SimServer`]: the loopback HTTP server behind every connector's simulated tenant,
+//!   counting requests per route; [`request_base`] for absolute links that survive a
+//!   proxy; [`oauth`]: a client-credentials token endpoint in a few lines.
 //! * [`FaultProxy`]: a proxy that fails requests the way real servers and networks do
 //!   (5xx, resets, HTML and cut bodies, 401, 429s, lying totals, repeated pages).
 
@@ -16,6 +18,7 @@ pub mod faults;
 pub mod idempotency;
 pub mod log_capture;
 pub mod memory;
+pub mod oauth;
 pub mod sim_server;
 pub mod synthetic;
 
@@ -26,5 +29,5 @@ pub use conformance::{
 pub use faults::{Fault, FaultPlan, FaultProxy, Injected};
 pub use log_capture::LogCapture;
 pub use memory::{MemoryConnector, TenantState};
-pub use sim_server::{SimHandler, SimServer};
+pub use sim_server::{SimHandler, SimServer, request_base};
 pub use synthetic::SyntheticConnector;

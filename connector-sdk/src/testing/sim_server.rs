@@ -28,9 +28,13 @@
 //! assert!(sim.uri().starts_with("http://127.0.0.1:"));
 //! assert_eq!(sim.state().calls, 0);
 //! assert_eq!(sim.state().base.as_ref(), Some(&sim.url()));
+//! connector_sdk::http::ensure_tls_provider();
+//! reqwest::get(format!("{}/count?after=0", sim.uri())).await.unwrap();
+//! assert_eq!(sim.requests("GET", "/count"), 1);
 //! # });
 //! ```
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use url::Url;
@@ -41,6 +45,40 @@ fn base_url(server: &MockServer) -> Url {
     // A loopback socket address always makes a valid URL.
     Url::parse(&format!("http://{}/", server.address()))
         .expect("a socket address makes a valid URL")
+}
+
+/// The base URL a client used to reach this server, from the request's `Host`:
+/// `http://HOST/`. Build absolute links (`Link`, SCIM `meta.location`, `@odata.nextLink`)
+/// on it and they name whatever the client called — a
+/// [`FaultProxy`](super::FaultProxy) in front of the tenant included — so the client
+/// follows them. Falls back to the request URL's own host without a `Host` header.
+///
+/// ```
+/// # use connector_sdk::testing::request_base;
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("host", "127.0.0.1:4040".parse().unwrap());
+/// let req = wiremock::Request {
+///     url: "http://localhost:5050/users?page=1".parse().unwrap(),
+///     method: http::Method::GET,
+///     headers,
+///     body: Vec::new(),
+/// };
+/// assert_eq!(request_base(&req).join("users?page=2").unwrap().as_str(), "http://127.0.0.1:4040/users?page=2");
+/// ```
+pub fn request_base(req: &Request) -> Url {
+    let host = req
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', '@', '?', '#']));
+    let mut base = req.url.clone();
+    base.set_path("/");
+    base.set_query(None);
+    base.set_fragment(None);
+    match host.and_then(|h| Url::parse(&format!("{}://{h}/", req.url.scheme())).ok()) {
+        Some(u) => u,
+        None => base,
+    }
 }
 
 /// A simulated tenant's state, answering every request.
@@ -64,17 +102,33 @@ pub trait SimHandler: Send + 'static {
     }
 }
 
+/// Requests received, by `METHOD /path` (no query).
+type Counts = Arc<Mutex<BTreeMap<String, u64>>>;
+
 /// A running simulated tenant.
 pub struct SimServer<S> {
     server: MockServer,
     state: Arc<Mutex<S>>,
+    counts: Counts,
 }
 
-struct Route<S>(Arc<Mutex<S>>);
+struct Route<S> {
+    state: Arc<Mutex<S>>,
+    counts: Counts,
+}
 
 impl<S: SimHandler> Respond for Route<S> {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).handle(req)
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(format!("{} {}", req.method, req.url.path()))
+            .or_default() += 1;
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .handle(req)
     }
 }
 
@@ -84,11 +138,43 @@ impl<S: SimHandler> SimServer<S> {
         let server = MockServer::start().await;
         state.started(&base_url(&server));
         let state = Arc::new(Mutex::new(state));
+        let counts = Counts::default();
         Mock::given(wiremock::matchers::any())
-            .respond_with(Route(state.clone()))
+            .respond_with(Route {
+                state: state.clone(),
+                counts: counts.clone(),
+            })
             .mount(&server)
             .await;
-        SimServer { server, state }
+        SimServer {
+            server,
+            state,
+            counts,
+        }
+    }
+
+    /// How many requests reached `METHOD path` (the path without its query), e.g.
+    /// `sim.requests("GET", "/v3/teammates")`.
+    pub fn requests(&self, method: &str, path: &str) -> u64 {
+        self.request_counts()
+            .get(&format!("{} {path}", method.to_ascii_uppercase()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every route's request count, keyed `METHOD /path`.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Serves until the process ends: a simulated tenant run as a process, for trying a
+    /// connector binary against it by hand (see the `sim` example).
+    pub async fn serve_forever(self) {
+        let _keep = self;
+        std::future::pending::<()>().await
     }
 
     /// The base URL, `http://127.0.0.1:PORT`.

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::MutexGuard;
 use std::time::Duration;
 
-use connector_sdk::testing::{SimHandler, SimServer};
+use connector_sdk::testing::{SimHandler, SimServer, oauth};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
@@ -329,40 +329,28 @@ impl SimState {
     }
 
     fn token(&mut self, req: &Request) -> ResponseTemplate {
-        let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body)
-            .into_owned()
-            .collect();
-        if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-            return ResponseTemplate::new(400)
-                .set_body_json(json!({"error": "unsupported_grant_type"}));
+        let grant = match oauth::ClientCredentials::read(req) {
+            Ok(g) => g,
+            Err(answer) => return answer,
+        };
+        if grant.client_id != self.client_id {
+            return oauth::error(401, "invalid_client", "invalid client");
         }
-        if form.get("client_id") != Some(&self.client_id) {
-            return ResponseTemplate::new(401).set_body_json(
-                json!({"error": "invalid_client", "error_description": "invalid client"}),
-            );
+        if grant.client_secret.as_deref() != Some(self.client_secret.as_str()) {
+            return oauth::error(403, "unauthorized_client", "unauthorized");
         }
-        if form.get("client_secret") != Some(&self.client_secret) {
-            return ResponseTemplate::new(403).set_body_json(
-                json!({"error": "unauthorized_client", "error_description": "unauthorized"}),
-            );
-        }
-        let scopes: Vec<String> = form
-            .get("scope")
-            .map(|s| s.split(' ').map(String::from).collect())
-            .unwrap_or_default();
-        if scopes
+        if grant
+            .scopes
             .iter()
             .any(|s| !READ_SCOPES.contains(&s.as_str()) && !WRITE_SCOPES.contains(&s.as_str()))
         {
-            return ResponseTemplate::new(400).set_body_json(
-                json!({"error": "invalid_scope", "error_description": "scope not registered"}),
-            );
+            return oauth::error(400, "invalid_scope", "scope not registered");
         }
-        let write = scopes.iter().any(|s| s == "scim.groups.updateGroups");
+        let write = grant.scopes.iter().any(|s| s == "scim.groups.updateGroups");
         let token = format!("ic-token-{}", self.next);
         self.next += 1;
         self.tokens.insert(token.clone(), write);
-        ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer", "access_token": token, "expires_in": self.token_lifetime, "scope": scopes.join(" ")}))
+        oauth::token(&token, self.token_lifetime, &grant.scopes)
     }
 
     fn answer(&mut self, req: &Request) -> ResponseTemplate {
@@ -377,12 +365,7 @@ impl SimState {
             *self.requests.entry("token".into()).or_default() += 1;
             return self.token(req);
         }
-        let token = req
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let Some(&can_write) = token.and_then(|t| self.tokens.get(t)) else {
+        let Some(&can_write) = oauth::bearer(req).and_then(|t| self.tokens.get(t)) else {
             return ResponseTemplate::new(401).set_body_json(
                 json!({"code": "UNAUTHORIZED", "message": "invalid authentication token"}),
             );
