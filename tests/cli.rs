@@ -537,6 +537,21 @@ fn get(addr: &str, path: &str) -> (u16, String) {
     )
 }
 
+/// The health checks' `host:port`, from the first line a binary started with them prints,
+/// and the lines it prints after.
+fn health_address(
+    child: &mut std::process::Child,
+) -> (String, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("health checks: http://")
+        .and_then(|s| s.strip_suffix("/health (also /ready, /live, /healthz)"))
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    (addr, lines)
+}
+
 #[test]
 fn service_mode_syncs_on_an_interval_serves_health_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -553,13 +568,7 @@ fn service_mode_syncs_on_an_interval_serves_health_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .strip_prefix("health checks: http://")
-        .and_then(|s| s.strip_suffix("/health (also /ready, /live, /healthz)"))
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
+    let (addr, lines) = health_address(&mut child);
     // Wait (bounded) for two completed syncs.
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut body = String::new();
@@ -1142,13 +1151,7 @@ fn health_answers_a_status_without_the_errors_text() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .strip_prefix("health checks: http://")
-        .and_then(|s| s.strip_suffix("/health (also /ready, /live, /healthz)"))
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
+    let (addr, _) = health_address(&mut child);
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     let (status, body) = get(&addr, "/health");
     let _ = child.kill();

@@ -111,11 +111,9 @@ impl Drop for Server {
     }
 }
 
-async fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("tenant.c1z");
-    write_fixture(&file);
-    let bound = Explorer::open(&file)
+/// Serves `file` on 127.0.0.1 (a free port) until the sender is dropped or sent to.
+async fn serve(file: &Path) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let bound = Explorer::open(file)
         .unwrap()
         .bind("127.0.0.1:0".parse().unwrap(), false)
         .await
@@ -125,6 +123,14 @@ async fn server() -> Server {
     tokio::spawn(bound.serve_until(async move {
         let _ = rx.await;
     }));
+    (base, tx)
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tenant.c1z");
+    write_fixture(&file);
+    let (base, tx) = serve(&file).await;
     Server {
         base,
         file,
@@ -666,13 +672,7 @@ async fn fourteen_nested_groups_answer_quickly_while_another_request_is_served()
     store.finish().unwrap();
     drop(store);
 
-    let bound = Explorer::open(&file)
-        .unwrap()
-        .bind("127.0.0.1:0".parse().unwrap(), false)
-        .await
-        .unwrap();
-    let base = format!("http://{}", bound.local_addr());
-    tokio::spawn(bound.serve_until(std::future::pending()));
+    let (base, _stop) = serve(&file).await;
     connector_sdk::http::ensure_tls_provider();
     let started = std::time::Instant::now();
     let access = reqwest::get(format!("{base}/api/resources/user/u1/access?limit=500"));

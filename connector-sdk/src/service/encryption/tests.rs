@@ -709,12 +709,8 @@ fn rsa_jwk_and_pem() -> (serde_json::Value, String) {
 /// constraints.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwk_encrypted_passwords_of_create_account_tasks_decrypt_with_each_private_key() {
-    use crate::handle::ConnectorHandle;
     use crate::service::fake::FakeC1;
     use crate::service::proto::{self, FinalState, TaskType};
-    use crate::service::{ServiceConfig, StatusHandle, run_service};
-    use crate::sync::StopSignal;
-    use crate::testing::MemoryConnector;
     use std::time::Duration;
 
     let (ed_jwk, ed_pem) = ed25519_jwk_and_pem();
@@ -759,19 +755,7 @@ async fn jwk_encrypted_passwords_of_create_account_tasks_decrypt_with_each_priva
         c1.enqueue_other(task("jwk-rsa", &rsa_jwk)),
         c1.enqueue_other(task("jwk-p256", &ec_jwk)),
     ];
-    let mut config = ServiceConfig::new(&creds.client_id, creds.client_secret.clone());
-    config.extra_ca_pem = Some(c1.ca_pem().as_bytes().to_vec());
-    config.provisioning = true;
-    config.shutdown_grace = Duration::from_secs(2);
-    let stop = StopSignal::new();
-    let connector =
-        ConnectorHandle::new(MemoryConnector::seeded().with_random_passwords()).unwrap();
-    let run = tokio::spawn(run_service(
-        connector,
-        config,
-        stop.clone(),
-        StatusHandle::default(),
-    ));
+    let (_config, stop, run) = crate::service::fake::tests::start_worker(&c1, &creds);
     let mut outputs = Vec::new();
     for id in &ids {
         let f = c1

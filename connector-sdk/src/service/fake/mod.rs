@@ -281,26 +281,24 @@ impl FakeC1 {
     }
 
     fn enqueue(&self, task_type: TaskType) -> String {
+        self.push(Some(task_type), false)
+    }
+
+    /// Queues a `Task` with a new id; returns the id.
+    fn push(&self, task_type: Option<TaskType>, debug: bool) -> String {
         let id = new_task_id();
         lock(&self.shared.state).queue.push_back(Task {
             id: id.clone(),
             status: 1,
-            debug: false,
-            task_type: Some(task_type),
+            debug,
+            task_type,
         });
         id
     }
 
     /// Queues a task of any type (a raw `Task`, e.g. without a type); returns its id.
     pub fn enqueue_task(&self, task_type: Option<TaskType>) -> String {
-        let id = new_task_id();
-        lock(&self.shared.state).queue.push_back(Task {
-            id: id.clone(),
-            status: 1,
-            debug: false,
-            task_type,
-        });
-        id
+        self.push(task_type, false)
     }
 
     /// Queues a full sync.
@@ -329,14 +327,7 @@ impl FakeC1 {
     /// Queues `task_type` with `Task.debug` set: the connector keeps the task's log and a
     /// sync uploads it after its file.
     pub fn enqueue_debug(&self, task_type: TaskType) -> String {
-        let id = new_task_id();
-        lock(&self.shared.state).queue.push_back(Task {
-            id: id.clone(),
-            status: 1,
-            debug: true,
-            task_type: Some(task_type),
-        });
-        id
+        self.push(Some(task_type), true)
     }
 
     /// Queues any other task type.
@@ -503,4 +494,4 @@ impl FakeC1 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,6 +6,32 @@ use crate::service::{ServiceConfig, StatusHandle, run_service};
 use crate::sync::StopSignal;
 use crate::testing::{LogCapture, MemoryConnector, assert_no_secret};
 
+/// A worker in this process against `c1`, with provisioning, over the seeded memory tenant
+/// (random passwords): its config, its stop signal and its task.
+pub(crate) fn start_worker(
+    c1: &FakeC1,
+    creds: &TestCredentials,
+) -> (
+    ServiceConfig,
+    StopSignal,
+    tokio::task::JoinHandle<crate::Result<()>>,
+) {
+    let mut config = ServiceConfig::new(&creds.client_id, creds.client_secret.clone());
+    config.extra_ca_pem = Some(c1.ca_pem().as_bytes().to_vec());
+    config.provisioning = true;
+    config.shutdown_grace = Duration::from_secs(2);
+    let stop = StopSignal::new();
+    let connector =
+        ConnectorHandle::new(MemoryConnector::seeded().with_random_passwords()).unwrap();
+    let run = tokio::spawn(run_service(
+        connector,
+        config.clone(),
+        stop.clone(),
+        StatusHandle::default(),
+    ));
+    (config, stop, run)
+}
+
 /// In process, on one thread, so `LogCapture` sees every TRACE event of the SDK, tonic,
 /// hyper, h2 and rustls: no client secret, access token or generated password in them,
 /// in any `Debug`, or in what C1 received other than the age ciphertext.
@@ -36,19 +62,7 @@ async fn no_secret_reaches_trace_logs_debug_output_or_the_wire_in_clear() {
         }],
         resource_type_id: String::new(),
     }));
-    let mut config = ServiceConfig::new(&creds.client_id, creds.client_secret.clone());
-    config.extra_ca_pem = Some(c1.ca_pem().as_bytes().to_vec());
-    config.provisioning = true;
-    config.shutdown_grace = Duration::from_secs(2);
-    let stop = StopSignal::new();
-    let connector =
-        ConnectorHandle::new(MemoryConnector::seeded().with_random_passwords()).unwrap();
-    let run = tokio::spawn(run_service(
-        connector,
-        config.clone(),
-        stop.clone(),
-        StatusHandle::default(),
-    ));
+    let (config, stop, run) = start_worker(&c1, &creds);
     c1.wait_for_finish(&sync, Duration::from_secs(30))
         .await
         .unwrap();
