@@ -336,7 +336,7 @@ impl HttpClientBuilder {
 
     /// Allows a base URL of plain `http://` to a host that is not loopback (default: off;
     /// loopback is always allowed). The binaries turn it on with `--allow-insecure-http`
-    /// (`BATON_ALLOW_INSECURE_HTTP`, see [`crate::cli::BaseUrlArg`]); without it,
+    /// (`BATON_ALLOW_INSECURE_HTTP`, declared by `connector_sdk::cli::BaseUrlArg`); without it,
     /// [`build`](Self::build) refuses such a URL with an error naming that flag.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
