@@ -92,6 +92,8 @@ pub use ::http::header;
 // The HTTP vocabulary, from the `http` crate (the types reqwest, axum and tonic share),
 // so a connector names methods, statuses and headers without depending on another crate.
 pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+// Service mode's token client reads its answer with the same limits.
+#[cfg(feature = "service")]
 pub(crate) use body::{BodyError, read_limited, redirect_error};
 pub use error_body::{api_message, error_from_response};
 pub(crate) use request::may_have_applied;
