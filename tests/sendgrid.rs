@@ -167,9 +167,23 @@ fn help_and_region_errors() {
         "BATON_SENDGRID_REGION",
         "BATON_IGNORE_SUBUSERS",
         "BATON_BASE_URL",
+        "BATON_ALLOW_INSECURE_HTTP",
     ] {
         assert!(help.contains(&format!("[env: {var}")), "{var}:\n{help}");
     }
+    // Plain http to a host that is not loopback is a configuration error naming the opt-in.
+    let out = command("baton-sendgrid")
+        .env("BATON_SENDGRID_API_KEY", "SG.x")
+        .env("BATON_BASE_URL", "http://sendgrid-proxy.example.com/")
+        .arg("validate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--allow-insecure-http (BATON_ALLOW_INSECURE_HTTP)"),
+        "{}",
+        stderr(&out)
+    );
     let out = command("baton-sendgrid")
         .env("BATON_SENDGRID_API_KEY", "SG.x")
         .env("BATON_SENDGRID_REGION", "mars")

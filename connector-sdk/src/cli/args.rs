@@ -46,23 +46,33 @@ pub fn config_error(flag: &str, message: impl std::fmt::Display) -> Error {
     Error::invalid_argument(format!("{}: {message}", flag_and_env(flag)))
 }
 
-/// `--base-url` (`BATON_BASE_URL`): points an HTTP connector at a proxy or a simulator.
-/// Flatten it into a connector's config.
+/// `--base-url` (`BATON_BASE_URL`): points an HTTP connector at a proxy or a simulator;
+/// and `--allow-insecure-http` (`BATON_ALLOW_INSECURE_HTTP`), without which a plain
+/// `http://` base URL to a host that is not loopback is refused. Flatten it into a
+/// connector's config and pass `allow_insecure_http` to
+/// [`HttpClientBuilder::allow_insecure_http`](crate::http::HttpClientBuilder::allow_insecure_http).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct BaseUrlArg {
     /// Override the API base URL (for a proxy or a simulated tenant); an absolute http(s) URL.
     #[arg(long = "base-url")]
     pub base_url: Option<String>,
+    /// Allow a plain http:// base URL to a host that is not this machine (credentials and
+    /// data then cross the network unencrypted). http://127.0.0.1 and http://localhost are
+    /// always allowed.
+    #[arg(long = "allow-insecure-http")]
+    pub allow_insecure_http: bool,
 }
 
 impl BaseUrlArg {
-    /// The override, checked: an absolute http or https URL, or `None` when not given.
+    /// The override, checked: an absolute http or https URL (plain http only to loopback
+    /// unless `--allow-insecure-http`), or `None` when not given.
     pub fn parsed(&self) -> Result<Option<url::Url>> {
-        self.base_url
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|raw| parse_base_url(raw, &flag_and_env("base-url")))
-            .transpose()
+        let Some(raw) = self.base_url.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let url = parse_base_url(raw, &flag_and_env("base-url"))?;
+        crate::http::check_transport(&url, self.allow_insecure_http)?;
+        Ok(Some(url))
     }
 }
 
@@ -251,4 +261,58 @@ pub struct CommonArgs {
         help_heading = "Health checks"
     )]
     pub health_check_bind_address: IpAddr,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{AppInfo, BuildContext, ConnectorConfig};
+
+    #[derive(clap::Args, Debug)]
+    struct WithBaseUrl {
+        #[command(flatten)]
+        base_url: BaseUrlArg,
+    }
+
+    impl ConnectorConfig for WithBaseUrl {
+        fn build(self, _ctx: &BuildContext) -> Result<Box<dyn crate::Connector>> {
+            Ok(Box::new(crate::testing::MemoryConnector::seeded()))
+        }
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_base_url_needs_the_flag_or_its_variable() {
+        let cmd = crate::cli::command::<WithBaseUrl>(AppInfo::new("baton-x", "0", "x")).unwrap();
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some("allow-insecure-http"))
+            .expect("--allow-insecure-http is declared");
+        assert_eq!(
+            arg.get_env().and_then(|e| e.to_str()),
+            Some("BATON_ALLOW_INSECURE_HTTP")
+        );
+        let parse = |args: &[&str]| {
+            let m = cmd.clone().try_get_matches_from(args).unwrap();
+            <BaseUrlArg as clap::FromArgMatches>::from_arg_matches(&m).unwrap()
+        };
+        let refused = parse(&["baton-x", "--base-url", "http://example.com/api"]);
+        let err = refused.parsed().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--allow-insecure-http (BATON_ALLOW_INSECURE_HTTP)"),
+            "{err}"
+        );
+        let allowed = parse(&[
+            "baton-x",
+            "--base-url",
+            "http://example.com/api",
+            "--allow-insecure-http",
+        ]);
+        assert_eq!(
+            allowed.parsed().unwrap().unwrap().as_str(),
+            "http://example.com/api/"
+        );
+        let local = parse(&["baton-x", "--base-url", "http://127.0.0.1:9/"]);
+        assert!(local.parsed().unwrap().is_some());
+    }
 }

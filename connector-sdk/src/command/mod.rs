@@ -93,6 +93,32 @@ impl Command {
         self
     }
 
+    /// Appends `--` and then `operands`: values the tool must take as positional
+    /// arguments whatever they hold (ids, names from the SaaS or from ConductorOne). After
+    /// `--`, getopt, cobra (1Password's `op`, `gh`, `kubectl`), clap and argparse tools
+    /// read an argument such as `--debug` or `--format=evil` as data, never as an option.
+    /// Call it last: arguments appended after it are operands too. Nothing is appended
+    /// when `operands` is empty.
+    ///
+    /// ```
+    /// use connector_sdk::command::Command;
+    /// let cmd = Command::new(["vault", "get", "--format=json"]).operands(["--debug"]);
+    /// assert_eq!(cmd.args, ["vault", "get", "--format=json", "--", "--debug"]);
+    /// assert_eq!(Command::new(["user", "list"]).operands(Vec::<String>::new()).args, ["user", "list"]);
+    /// ```
+    pub fn operands<I, S>(mut self, operands: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut operands = operands.into_iter().map(Into::into).peekable();
+        if operands.peek().is_some() {
+            self.args.push("--".to_string());
+            self.args.extend(operands);
+        }
+        self
+    }
+
     /// Appends a secret argument (shown redacted). Prefer stdin or the environment when the
     /// tool allows it: argv is visible to other local users.
     pub fn secret_arg(mut self, value: SecretString) -> Self {

@@ -33,9 +33,28 @@
 //!   budget), waiting as long as the server says when it says; a non-idempotent request
 //!   (POST, PATCH unless marked) is retried only when it cannot have been processed: a
 //!   connection that never opened, or a 429;
+//! * maps a final failure to an [`Error`] with the status, its kind and the API's message.
 //!
 //! [`send_json`]: RequestBuilder::send_json
-//! * maps a final failure to an [`Error`] with the status, its kind and the API's message.
+//!
+//! And what it refuses, so credentials stay with the configured host and a hostile server
+//! or id cannot take the process somewhere else (see `docs/security-http.md`):
+//!
+//! * **redirects**: none is followed by default; a 3xx with a `Location` is an error naming
+//!   the request and the `Location`'s origin. A connector whose API redirects within its
+//!   own origin opts in with [`HttpClientBuilder::follow_same_origin_redirects`]; a redirect
+//!   to another origin (host, port or scheme) is never followed. No `Referer` is sent;
+//! * **plain `http://`** to a host that is not loopback, unless the operator allowed it
+//!   ([`HttpClientBuilder::allow_insecure_http`], `--allow-insecure-http`,
+//!   `BATON_ALLOW_INSECURE_HTTP`); `http://127.0.0.1`, `http://[::1]` and
+//!   `http://localhost` (simulators, tests) are always allowed;
+//! * **a user name or password in the base URL** (`https://user:pass@host`);
+//! * **response bodies past a limit** ([`DEFAULT_MAX_RESPONSE_BODY`], 64 MiB; see
+//!   [`HttpClientBuilder::max_response_body`]), checked against `Content-Length` first and
+//!   counted while streaming, so memory stays bounded whatever a server sends;
+//! * **path segments that are not one segment**: each is percent-encoded (`/`, `?`, `#`,
+//!   `%`…), and `.`, `..` and the empty segment, which URL resolution would turn into
+//!   another path (`DELETE /v3/teammates/..` is `DELETE /v3`), are refused before sending.
 //!
 //! The HTTP vocabulary is re-exported from the [`http`] crate (the types `reqwest`,
 //! `axum` and `tonic` share), so a connector needs no other crate to name a method, a
@@ -51,9 +70,12 @@
 //! ```
 
 pub mod auth;
+mod body;
 mod error_body;
 mod request;
 mod response;
+#[cfg(test)]
+pub(crate) mod security_tests;
 
 use std::fmt;
 use std::sync::Arc;
@@ -70,6 +92,9 @@ pub use ::http::header;
 // The HTTP vocabulary, from the `http` crate (the types reqwest, axum and tonic share),
 // so a connector names methods, statuses and headers without depending on another crate.
 pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+// Service mode's token client reads its answer with the same limits.
+#[cfg(feature = "service")]
+pub(crate) use body::{BodyError, read_limited, redirect_error};
 pub use error_body::{api_message, error_from_response};
 pub(crate) use request::may_have_applied;
 pub use request::{JSON, RequestBuilder, SCIM_JSON};
@@ -113,6 +138,13 @@ impl RetryPolicy {
     }
 }
 
+/// The largest response body an [`HttpClient`] reads unless its builder says otherwise
+/// ([`HttpClientBuilder::max_response_body`]): 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BODY: u64 = 64 * 1024 * 1024;
+
+/// The most redirects followed for one request when same-origin redirects are allowed.
+const MAX_REDIRECTS: usize = 10;
+
 /// Builds an [`HttpClient`].
 pub struct HttpClientBuilder {
     base: Url,
@@ -124,6 +156,9 @@ pub struct HttpClientBuilder {
     headers: HeaderMap,
     error_mapper: Option<ErrorMapper>,
     concurrency: Option<usize>,
+    follow_same_origin_redirects: bool,
+    allow_insecure_http: bool,
+    max_response_body: u64,
 }
 
 impl fmt::Debug for HttpClientBuilder {
@@ -131,32 +166,95 @@ impl fmt::Debug for HttpClientBuilder {
         f.debug_struct("HttpClientBuilder")
             .field("base", &self.base.as_str())
             .field("user_agent", &self.user_agent)
+            .field(
+                "follow_same_origin_redirects",
+                &self.follow_same_origin_redirects,
+            )
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_response_body", &self.max_response_body)
             .finish_non_exhaustive()
     }
 }
 
-/// Parses a base URL given by a user: absolute `http` or `https`, no query or fragment.
-/// `flag` names where it came from in the error (e.g. `"--base-url (BATON_BASE_URL)"`).
+/// The flag an operator gives to allow plain `http://` to a host that is not loopback.
+pub const ALLOW_INSECURE_HTTP_FLAG: &str = "allow-insecure-http";
+
+/// Whether `url`'s host is this machine: `localhost`, `127.0.0.0/8` or `::1`. Plain http
+/// to it never crosses a network.
+///
+/// ```
+/// use connector_sdk::http::is_loopback;
+/// let u = |s: &str| url::Url::parse(s).unwrap();
+/// assert!(is_loopback(&u("http://127.0.0.1:8080/")) && is_loopback(&u("http://[::1]/")) && is_loopback(&u("http://LOCALHOST/")));
+/// assert!(!is_loopback(&u("http://example.com/")) && !is_loopback(&u("http://10.0.0.1/")));
+/// ```
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Refuses plain `http://` to a host that is not loopback unless `allowed`: the error
+/// names `--allow-insecure-http` (`BATON_ALLOW_INSECURE_HTTP`).
+pub(crate) fn check_transport(url: &Url, allowed: bool) -> Result<()> {
+    if url.scheme() == "http" && !allowed && !is_loopback(url) {
+        return Err(Error::invalid_argument(format!(
+            "refusing plain http to {}: credentials and data would cross the network unencrypted; use an https URL, or, if the network is trusted (a proxy on the same host, a test network), allow it with {} (HttpClientBuilder::allow_insecure_http in code)",
+            url.origin().ascii_serialization(),
+            crate::flags::flag_and_env(ALLOW_INSECURE_HTTP_FLAG)
+        )));
+    }
+    Ok(())
+}
+
+/// `raw` with anything between `scheme://` and an `@` in the authority replaced by `***`,
+/// so a password typed into a URL never reaches a message.
+fn redact_userinfo(raw: &str) -> String {
+    let Some(start) = raw.find("://").map(|i| i + 3) else {
+        return raw.to_string();
+    };
+    let rest = &raw[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &rest[at..]),
+        None => raw.to_string(),
+    }
+}
+
+/// Parses a base URL given by a user: absolute `http` or `https`, no query or fragment,
+/// no user name or password. `flag` names where it came from in the error (e.g.
+/// `"--base-url (BATON_BASE_URL)"`); a password in the URL never appears in it.
 ///
 /// ```
 /// use connector_sdk::http::parse_base_url;
 /// assert_eq!(parse_base_url("http://127.0.0.1:8080/prefix", "--base-url").unwrap().as_str(), "http://127.0.0.1:8080/prefix/");
 /// assert!(parse_base_url("ftp://x", "--base-url").unwrap_err().to_string().contains("--base-url"));
+/// let err = parse_base_url("https://me:hunter2@api.example.com/", "--base-url").unwrap_err();
+/// assert!(err.to_string().contains("user name or password") && !err.to_string().contains("hunter2"));
 /// ```
 pub fn parse_base_url(raw: &str, flag: &str) -> Result<Url> {
+    let shown = redact_userinfo(raw.trim());
     let mut url = Url::parse(raw.trim()).map_err(|e| {
         Error::invalid_argument(format!(
-            "{flag}: {raw:?} is not a valid URL ({e}); give an absolute http or https URL"
+            "{flag}: {shown:?} is not a valid URL ({e}); give an absolute http or https URL"
         ))
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(Error::invalid_argument(format!(
-            "{flag}: {raw:?} must be an absolute http or https URL"
+            "{flag}: {shown:?} must be an absolute http or https URL"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_argument(format!(
+            "{flag}: {shown:?} has a user name or password in it (user:password@host), which would be sent to the server and end up in logs; remove it from the URL and give the credentials with the connector's credential flags"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid_argument(format!(
-            "{flag}: {raw:?} must not have a query or fragment"
+            "{flag}: {shown:?} must not have a query or fragment"
         )));
     }
     if !url.path().ends_with('/') {
@@ -228,6 +326,34 @@ impl HttpClientBuilder {
         Ok(self)
     }
 
+    /// Follows redirects (301, 302, 303, 307, 308) that stay within the base URL's origin
+    /// (scheme, host and port), at most 10 per request; default: off. A redirect to another
+    /// origin is never followed, with or without this: it is an error naming the request
+    /// and the `Location`'s origin, so credentials (an `Authorization` or `x-api-key`
+    /// header, a form with a client secret) never go to a host that was not configured.
+    pub fn follow_same_origin_redirects(mut self, follow: bool) -> Self {
+        self.follow_same_origin_redirects = follow;
+        self
+    }
+
+    /// Allows a base URL of plain `http://` to a host that is not loopback (default: off;
+    /// loopback is always allowed). The binaries turn it on with `--allow-insecure-http`
+    /// (`BATON_ALLOW_INSECURE_HTTP`, declared by `connector_sdk::cli::BaseUrlArg`); without it,
+    /// [`build`](Self::build) refuses such a URL with an error naming that flag.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The largest response body read, in bytes (default [`DEFAULT_MAX_RESPONSE_BODY`],
+    /// 64 MiB; at least 1). A response whose `Content-Length` is larger fails before its
+    /// body is read; one without it fails as soon as the bytes received pass the limit.
+    /// The error names the request (method and path) and the limit.
+    pub fn max_response_body(mut self, bytes: u64) -> Self {
+        self.max_response_body = bytes.max(1);
+        self
+    }
+
     /// Maps non-success responses with the connector's own error parser.
     pub fn error_mapper(
         mut self,
@@ -237,12 +363,29 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. Fails when the base URL is plain `http://` to a host that is not
+    /// loopback and [`allow_insecure_http`](Self::allow_insecure_http) was not given.
     pub fn build(self) -> Result<HttpClient> {
+        check_transport(&self.base, self.allow_insecure_http)?;
         ensure_tls_provider();
+        let redirects = if self.follow_same_origin_redirects {
+            let origin = self.base.origin();
+            reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > MAX_REDIRECTS || attempt.url().origin() != origin {
+                    // Not followed: the 3xx comes back and the client makes it an error.
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            })
+        } else {
+            reqwest::redirect::Policy::none()
+        };
         let http = reqwest::Client::builder()
             .user_agent(self.user_agent.clone())
             .default_headers(self.headers)
+            .redirect(redirects)
+            .referer(false)
             .build()
             .map_err(|e| Error::internal(format!("could not build the HTTP client: {e}")))?;
         let limiter = self
@@ -253,6 +396,8 @@ impl HttpClientBuilder {
                 user_agent: self.user_agent.clone(),
                 timeout: self.timeout,
                 limiter: limiter.clone(),
+                allow_insecure_http: self.allow_insecure_http,
+                max_response_body: self.max_response_body,
             });
         }
         Ok(HttpClient {
@@ -267,6 +412,8 @@ impl HttpClientBuilder {
                 in_flight: self
                     .concurrency
                     .map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
+                max_response_body: self.max_response_body,
+                follows_same_origin_redirects: self.follow_same_origin_redirects,
             }),
         })
     }
@@ -281,6 +428,8 @@ struct Inner {
     retry: RetryPolicy,
     error_mapper: Option<ErrorMapper>,
     in_flight: Option<Arc<tokio::sync::Semaphore>>,
+    max_response_body: u64,
+    follows_same_origin_redirects: bool,
 }
 
 /// The HTTP client. Cheap to clone; clones share the connection pool, the auth provider
@@ -312,6 +461,9 @@ impl HttpClient {
             headers: HeaderMap::new(),
             error_mapper: None,
             concurrency: None,
+            follow_same_origin_redirects: false,
+            allow_insecure_http: false,
+            max_response_body: DEFAULT_MAX_RESPONSE_BODY,
         })
     }
 
@@ -325,39 +477,63 @@ impl HttpClient {
         &self.inner.limiter
     }
 
-    /// The base URL with `segments` appended, each percent-encoded.
+    /// The largest response body this client reads, in bytes.
+    pub fn max_response_body(&self) -> u64 {
+        self.inner.max_response_body
+    }
+
+    /// The base URL with `segments` appended, each one path segment whatever it holds:
+    /// percent-encoded (`/` is `%2F`, `?` is `%3F`, `#` is `%23`, `%` is `%25`…). A
+    /// segment that is empty, `.` or `..` is refused: URL resolution would make it another
+    /// path (`/v3/teammates/..` is `/v3`), and servers and proxies decode `%2E%2E` back to
+    /// `..`, so there is no safe way to send one.
     ///
     /// ```
     /// use connector_sdk::http::HttpClient;
     /// let c = HttpClient::builder("https://api.example.com/v2").unwrap().build().unwrap();
-    /// assert_eq!(c.url(&["users", "a b/c"]).as_str(), "https://api.example.com/v2/users/a%20b%2Fc");
+    /// assert_eq!(c.url(&["users", "a b/c?d#e"]).unwrap().as_str(), "https://api.example.com/v2/users/a%20b%2Fc%3Fd%23e");
+    /// let err = c.url(&["users", ".."]).unwrap_err();
+    /// assert!(err.to_string().contains("\"..\""));
     /// ```
-    pub fn url(&self, segments: &[&str]) -> Url {
+    pub fn url(&self, segments: &[&str]) -> Result<Url> {
+        if let Some(bad) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
+            let path: Vec<String> = segments.iter().map(|s| format!("{s:?}")).collect();
+            return Err(Error::invalid_argument(format!(
+                "the path segment {bad:?} (in [{}]) cannot be sent: an id that is empty, \".\" or \"..\" would address another resource of the API (a URL resolves \"..\" to the parent path); such an id is not valid here",
+                path.join(", ")
+            )));
+        }
         let mut url = self.inner.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty();
             path.extend(segments);
         }
-        url
+        Ok(url)
     }
 
-    /// A request of `method` to the base URL plus `segments`.
+    /// A request of `method` to the base URL plus `segments` (see [`url`](Self::url)); a
+    /// segment that cannot be sent fails the request before anything is sent.
     pub fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
         let idempotent = !matches!(method, Method::POST | Method::PATCH);
+        let (url, error) = match self.url(segments) {
+            Ok(url) => (url, None),
+            Err(e) => (self.inner.base.clone(), Some(e)),
+        };
         RequestBuilder {
             client: self.clone(),
             method,
-            url: self.url(segments),
+            url,
             headers: HeaderMap::new(),
             body: None,
             idempotent,
             limiter: None,
-            error: None,
+            error,
         }
     }
 
     /// A request to an absolute URL (e.g. from a `Link: rel="next"` header). Refused unless
-    /// it has the base URL's origin, so credentials never go to another host.
+    /// it has the base URL's origin and no user name or password, so credentials never go
+    /// to another host.
     pub fn request_url(&self, method: Method, url: &str) -> Result<RequestBuilder> {
         let url = self.inner.base.join(url).map_err(|e| {
             Error::internal(format!("the API returned an invalid next-page URL: {e}"))
@@ -367,6 +543,12 @@ impl HttpClient {
                 "refusing to send credentials to {}, which is not the configured host {}",
                 url.origin().ascii_serialization(),
                 self.inner.base.origin().ascii_serialization()
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::internal(format!(
+                "refusing a URL with a user name or password in it (on {}); credentials come from the client's auth, never from a URL",
+                url.origin().ascii_serialization()
             )));
         }
         let mut req = self.request(method, &[]);

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::body::{BodyError, read_limited, redirect_error};
 use super::{HttpClient, Response, auth};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ratelimit::{RateLimitInfo, RateLimiter};
@@ -236,9 +237,25 @@ impl RequestBuilder {
                     if let Some(l) = &self.limiter {
                         l.observe(&info);
                     }
-                    let body = match resp.bytes().await {
-                        Ok(b) => b.to_vec(),
-                        Err(e) => {
+                    // A redirect reqwest did not follow (all of them by default; those
+                    // leaving the origin always) is an error, never a 3xx "success".
+                    if let Some(err) = redirect_error(
+                        self.method.as_str(),
+                        &self.url,
+                        status,
+                        &headers,
+                        inner.follows_same_origin_redirects,
+                    ) {
+                        return Err(err.with_hint(
+                            "if the API moved, point the base URL at where it lives now (--base-url, BATON_BASE_URL); a connector whose API redirects within its own origin follows such redirects with HttpClientBuilder::follow_same_origin_redirects",
+                        ));
+                    }
+                    let what = format!("{} {path}", self.method);
+                    let body = match read_limited(resp, inner.max_response_body, &what).await {
+                        Ok(b) => b,
+                        // Not retried: the next answer would be as large.
+                        Err(BodyError::TooLarge(err)) => return Err(err),
+                        Err(BodyError::Transport(e)) => {
                             drop(permit);
                             drop(extra);
                             let err = transport_error(&e, self.method.as_str(), &path)

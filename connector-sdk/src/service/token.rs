@@ -60,6 +60,10 @@ pub(crate) fn sign_assertion(id: &ClientId, secret: &ClientSecret) -> SecretStri
     ))
 }
 
+/// The largest token response read: a token is a few kilobytes, and a server sending
+/// more (an endless body) fails the fetch instead of filling memory.
+const MAX_TOKEN_RESPONSE: u64 = 1024 * 1024;
+
 /// A token and when to stop using it.
 struct Cached {
     authorization: SecretString,
@@ -106,19 +110,40 @@ impl TokenSource {
         tls: rustls::ClientConfig,
         version: &str,
     ) -> Result<TokenSource> {
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+        let builder = reqwest::Client::builder().tls_backend_preconfigured(tls);
+        Self::with_client(
+            id,
+            secret,
+            format!("https://{host}/auth/v1/token"),
+            builder,
+            version,
+        )
+    }
+
+    /// A source posting to `url` with a client built from `builder`: no redirect is
+    /// followed (a 3xx is an error naming the `Location`'s origin, so the client
+    /// assertion goes nowhere else), no `Referer` is sent.
+    fn with_client(
+        id: ClientId,
+        secret: ClientSecret,
+        url: String,
+        builder: reqwest::ClientBuilder,
+        version: &str,
+    ) -> Result<TokenSource> {
+        let http = builder
             .user_agent(format!(
                 "baton-c1-credential-provider connector-sdk-rust/{version}"
             ))
             .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .build()
             .map_err(|e| Error::internal(format!("could not build the token client: {e}")))?;
         Ok(TokenSource {
             id,
             secret,
-            url: format!("https://{host}/auth/v1/token"),
+            url,
             http,
             cache: tokio::sync::Mutex::new(None),
             fetches: std::sync::atomic::AtomicU64::new(0),
@@ -187,6 +212,19 @@ impl TokenSource {
                 )
             })?;
         let status = response.status();
+        if let Ok(url) = url::Url::parse(&self.url)
+            && let Some(err) = crate::http::redirect_error(
+                "POST",
+                &url,
+                status.as_u16(),
+                response.headers(),
+                false,
+            )
+        {
+            return Err(err
+                .context("getting a ConductorOne token")
+                .with_hint("ConductorOne's token endpoint does not redirect: check the host in --client-id (BATON_CLIENT_ID) and any proxy in between"));
+        }
         if status.as_u16() != 200 {
             // 4xx: the credentials are refused (fatal at startup); 5xx: retried.
             let kind = if status.is_server_error() || status.as_u16() == 429 {
@@ -208,12 +246,15 @@ impl TokenSource {
             )
             .with_http_status(status.as_u16()));
         }
-        let body = response.bytes().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Unavailable,
-                format!("reading the token response: {}", without_url(&e)),
-            )
-        })?;
+        let body = crate::http::read_limited(response, MAX_TOKEN_RESPONSE, "POST /auth/v1/token")
+            .await
+            .map_err(|e| match e {
+                crate::http::BodyError::TooLarge(err) => err,
+                crate::http::BodyError::Transport(e) => Error::new(
+                    ErrorKind::Unavailable,
+                    format!("reading the token response: {}", without_url(&e)),
+                ),
+            })?;
         let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
             Error::new(
                 ErrorKind::Unauthenticated,
@@ -340,6 +381,71 @@ mod tests {
             refresh_at(t0, i64::MAX),
             t0 + crate::http::auth::MAX_TOKEN_LIFETIME - Duration::from_secs(10)
         );
+    }
+
+    /// A source posting to `url` over plain HTTP (the servers below are hostile loopback
+    /// ones, without TLS), with the client settings of [`TokenSource::new`].
+    fn plain_source(url: String) -> TokenSource {
+        let id = ClientId::parse("otter@tenant.example.com:8443/ccc").unwrap();
+        let secret = ClientSecret::parse(&encode_client_secret(&[3u8; 32])).unwrap();
+        crate::http::ensure_tls_provider();
+        TokenSource::with_client(id, secret, url, reqwest::Client::builder(), "test").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_redirect_of_the_token_request_takes_the_assertion_nowhere() {
+        use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+        let c1 = MockServer::start().await;
+        let elsewhere = MockServer::start().await;
+        let other = format!("http://localhost:{}", elsewhere.address().port());
+        Mock::given(matchers::path("/auth/v1/token"))
+            .respond_with(
+                ResponseTemplate::new(307)
+                    .insert_header("location", format!("{other}/auth/v1/token?x=1")),
+            )
+            .mount(&c1)
+            .await;
+        Mock::given(matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"access_token": "a", "token_type": "bearer", "expires_in": 60}),
+            ))
+            .mount(&elsewhere)
+            .await;
+        let tokens = plain_source(format!("{}/auth/v1/token", c1.uri()));
+        let err = tokens.authorization().await.unwrap_err();
+        assert!(
+            elsewhere.received_requests().await.unwrap().is_empty(),
+            "the client assertion was posted to the other host"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("POST /auth/v1/token answered HTTP 307")
+                && text.contains(&other)
+                && text.contains("--client-id (BATON_CLIENT_ID)"),
+            "{text}"
+        );
+        assert!(!text.contains("x=1"), "{text}");
+        for r in c1.received_requests().await.unwrap() {
+            assert!(!r.headers.contains_key("referer"));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_endless_token_response_fails_at_its_cap() {
+        let server = crate::http::security_tests::EndlessServer::start(false).await;
+        let tokens = plain_source(format!("{}/auth/v1/token", server.uri));
+        let err = tokens.authorization().await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("POST /auth/v1/token") && text.contains("limit of 1 MiB"),
+            "{text}"
+        );
+        assert!(server.settled().await < 64 << 20);
+        // Declared up front: refused before the body is read.
+        let server = crate::http::security_tests::EndlessServer::start(true).await;
+        let tokens = plain_source(format!("{}/auth/v1/token", server.uri));
+        let err = tokens.authorization().await.unwrap_err();
+        assert!(err.to_string().contains("Content-Length is"), "{err}");
     }
 
     /// Through the fake C1's token endpoint: with `expires_in: 0` every call fetches a

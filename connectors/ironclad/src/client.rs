@@ -95,6 +95,7 @@ impl IroncladClient {
             .user_agent("baton-ironclad", env!("CARGO_PKG_VERSION"))
             .auth(auth)
             .default_header("x-as-user-email", &config.as_user_email)?
+            .allow_insecure_http(config.allow_insecure_http)
             .retry(retry)
             .error_mapper(parse_error);
         if let Some(rl) = config.rate_limit {

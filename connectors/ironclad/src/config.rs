@@ -68,6 +68,9 @@ pub struct IroncladConfig {
     pub read_only: bool,
     /// Base URL: the environment's host, or the override.
     pub base_url: Url,
+    /// Allow a plain `http://` base URL to a host that is not loopback
+    /// (`--allow-insecure-http`, `BATON_ALLOW_INSECURE_HTTP`); off by default.
+    pub allow_insecure_http: bool,
     /// Client-side pacing; default 10 requests/s (Ironclad allows 600/min for SCIM).
     pub rate_limit: Option<RateLimitConfig>,
 }
@@ -99,6 +102,7 @@ impl IroncladConfig {
             as_user_email,
             read_only,
             base_url: endpoint(environment.base_url(), base_url)?,
+            allow_insecure_http: false,
             rate_limit: Some(RateLimitConfig::per_second(10)),
         })
     }
@@ -132,7 +136,8 @@ pub struct IroncladArgs {
     /// Request read scopes only; provisioning is disabled.
     #[arg(long = "read-only")]
     pub read_only: bool,
-    /// `--base-url` (`BATON_BASE_URL`), for a proxy or the simulator.
+    /// `--base-url` (`BATON_BASE_URL`), for a proxy or the simulator, and
+    /// `--allow-insecure-http` (`BATON_ALLOW_INSECURE_HTTP`).
     #[command(flatten)]
     pub base_url: connector_sdk::cli::BaseUrlArg,
 }
@@ -144,7 +149,7 @@ impl connector_sdk::cli::ConnectorConfig for IroncladArgs {
         _ctx: &connector_sdk::cli::BuildContext,
     ) -> Result<Box<dyn connector_sdk::Connector>> {
         use connector_sdk::cli::required;
-        let config = IroncladConfig::new(
+        let mut config = IroncladConfig::new(
             required(self.client_id, "ic-client-id")?,
             required(self.client_secret, "ic-client-secret")?,
             &self.environment,
@@ -152,6 +157,7 @@ impl connector_sdk::cli::ConnectorConfig for IroncladArgs {
             self.read_only,
             self.base_url.base_url.as_deref(),
         )?;
+        config.allow_insecure_http = self.base_url.allow_insecure_http;
         Ok(Box::new(crate::Ironclad::new(config)?))
     }
 
@@ -225,5 +231,37 @@ mod tests {
         );
         assert_eq!(cfg("demo", "a@b.co", false).unwrap().scopes().len(), 5);
         assert!(!format!("{:?}", cfg("na1", "a@b.co", false).unwrap()).contains("SECRET"));
+    }
+
+    /// `--base-url http://…` to a remote host needs `--allow-insecure-http`.
+    #[cfg(feature = "cli")]
+    #[test]
+    fn plain_http_to_a_remote_host_needs_the_operators_opt_in() {
+        use connector_sdk::cli::{BaseUrlArg, ConnectorConfig};
+        let ctx = connector_sdk::cli::BuildContext {
+            app: connector_sdk::cli::AppInfo::new("baton-test", "0", "test"),
+            provisioning: false,
+        };
+        let args = |allow_insecure_http| IroncladArgs {
+            client_id: Some(SecretString::from("id")),
+            client_secret: Some(SecretString::from("secret")),
+            environment: "na1".into(),
+            as_user_email: Some("admin@example.com".into()),
+            read_only: false,
+            base_url: BaseUrlArg {
+                base_url: Some("http://ironclad-proxy.example.com/".into()),
+                allow_insecure_http,
+            },
+        };
+        let err = args(false)
+            .build(&ctx)
+            .err()
+            .expect("plain http to a remote host is refused");
+        assert!(
+            err.to_string()
+                .contains("--allow-insecure-http (BATON_ALLOW_INSECURE_HTTP)"),
+            "{err}"
+        );
+        assert!(args(true).build(&ctx).is_ok());
     }
 }

@@ -61,7 +61,10 @@ impl ResourceSyncer for AccountSyncer {
     /// Every user, whatever their state.
     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
         let resource = &req.resource;
-        let users: Vec<OpUser> = self.client.json("listing users", &["user", "list"]).await?;
+        let users: Vec<OpUser> = self
+            .client
+            .json("listing users", &["user", "list"], &[])
+            .await?;
         let ent = entitlement(resource, "member", Purpose::Assignment);
         Ok(Page::last(
             users

@@ -462,8 +462,13 @@ impl OpClient {
         Ok(slot.clone())
     }
 
-    fn data_command(&self, args: &[&str], session: Option<&Session>) -> Command {
-        let mut cmd = Command::new(args.iter().copied()).arg("--format=json");
+    /// `op <args> --format=json -- <operands>`: ids go after `--`, so an id such as
+    /// `--debug`, `--account=other` or `--format=evil` reaches op as a positional argument
+    /// (op is a cobra CLI) and never as a flag.
+    fn data_command(&self, args: &[&str], operands: &[&str], session: Option<&Session>) -> Command {
+        let mut cmd = Command::new(args.iter().copied())
+            .arg("--format=json")
+            .operands(operands.iter().copied());
         match (&self.auth, session) {
             (Auth::Service { token }, _) => {
                 cmd = cmd.env("OP_SERVICE_ACCOUNT_TOKEN", token.clone())
@@ -486,6 +491,7 @@ impl OpClient {
         &self,
         what: &str,
         args: &[&str],
+        operands: &[&str],
         parse: impl Fn(&Output) -> Result<T>,
     ) -> std::result::Result<T, Failed> {
         self.check_version().await?;
@@ -495,7 +501,8 @@ impl OpClient {
         let mut ambiguous = false;
         loop {
             backoff.start_attempt();
-            let err = match self.raw(self.data_command(args, session.as_deref())).await {
+            let command = self.data_command(args, operands, session.as_deref());
+            let err = match self.raw(command).await {
                 Ok(out) if out.success() => match parse(&out) {
                     Ok(v) => return Ok(v),
                     Err(e) => e,
@@ -543,15 +550,23 @@ impl OpClient {
     /// Runs a read command (signing in again once on an authentication failure, retrying
     /// retryable failures) and returns the output of a successful run.
     pub async fn exec(&self, what: &str, args: &[&str]) -> Result<Output> {
-        self.run(what, args, |out| Ok(out.clone()))
+        self.run(what, args, &[], |out| Ok(out.clone()))
             .await
             .map_err(|f| f.error)
     }
 
     /// Runs a read command and parses its JSON (an empty stdout is an error; output cut
-    /// short is retried like a lost connection).
-    pub async fn json<T: DeserializeOwned>(&self, what: &str, args: &[&str]) -> Result<T> {
-        self.run(what, args, |out| parse(out, what))
+    /// short is retried like a lost connection). `args` are the subcommand and its flags;
+    /// `operands` its positional arguments (ids), passed after `--` so that none is read
+    /// as a flag: `json("…", &["vault", "get"], &[id])` runs
+    /// `op vault get --format=json -- <id>`.
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        args: &[&str],
+        operands: &[&str],
+    ) -> Result<T> {
+        self.run(what, args, operands, |out| parse(out, what))
             .await
             .map_err(|f| f.error)
     }
@@ -567,7 +582,7 @@ impl OpClient {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<bool>>,
     {
-        match self.run(what, args, |_| Ok(())).await {
+        match self.run(what, args, &[], |_| Ok(())).await {
             Ok(()) => Ok(()),
             Err(Failed {
                 error,
@@ -603,7 +618,7 @@ impl OpClient {
             return Ok(a);
         }
         let a: AccountInfo = self
-            .json("reading the account", &["account", "get"])
+            .json("reading the account", &["account", "get"], &[])
             .await?;
         *self.account.lock().await = Some(a.clone());
         Ok(a)

@@ -57,7 +57,8 @@ impl GroupSyncer {
         self.client
             .json(
                 &format!("listing the members of group {group}"),
-                &["group", "user", "list", group],
+                &["group", "user", "list"],
+                &[group],
             )
             .await
     }

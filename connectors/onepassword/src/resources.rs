@@ -71,7 +71,7 @@ pub(crate) async fn list_under_account<T: DeserializeOwned>(
         return Ok(Page::empty());
     };
     let items: Vec<T> = client
-        .json(&format!("listing {noun}s"), &[noun, "list"])
+        .json(&format!("listing {noun}s"), &[noun, "list"], &[])
         .await?;
     Ok(Page::last(
         items.iter().filter_map(|i| map(i, account)).collect(),
@@ -96,7 +96,8 @@ pub(crate) async fn get_under_account<T: DeserializeOwned>(
     let item: T = client
         .json(
             &format!("reading {noun} {}", id.resource),
-            &[noun, "get", &id.resource],
+            &[noun, "get"],
+            &[&id.resource],
         )
         .await
         .map_err(|e| {

@@ -520,19 +520,25 @@ impl FakeOpState {
     }
 
     fn answer(&mut self, args: &[String], env: &HashMap<String, String>, stdin: &str) -> Output {
-        let a: Vec<&str> = args
-            .iter()
-            .map(String::as_str)
-            .filter(|x| *x != "--format=json")
-            .collect();
-        let flag = |name: &str| {
-            a.iter()
-                .position(|x| *x == name)
-                .and_then(|i| a.get(i + 1))
-                .map(|s| s.to_string())
+        // Read like op (a cobra CLI) reads its argv: an argument starting with `-` before
+        // `--` is a flag; everything after `--` is a positional argument.
+        let argv = match OpArgv::parse(args) {
+            Ok(argv) => argv,
+            Err(e) => return fail(&e),
         };
+        if let Some(format) = argv.flags.get("format")
+            && !matches!(format.as_str(), "json" | "human-readable")
+        {
+            return fail(&format!(
+                "[ERROR] invalid value \"{format}\" for --format: use json or human-readable"
+            ));
+        }
+        let a: Vec<&str> = argv.words.iter().map(String::as_str).collect();
+        let flag = |name: &str| argv.flags.get(name.trim_start_matches('-')).cloned();
+        if a.is_empty() && argv.flags.contains_key("version") {
+            return ok_text(&self.version);
+        }
         match a.as_slice() {
-            ["--version"] => return ok_text(&self.version),
             ["accounts", "list"] => return ok(json!(self.local_accounts)),
             ["account", "add", ..] => {
                 let c = &self.credentials;
@@ -553,8 +559,9 @@ impl FakeOpState {
                 });
                 return ok_text("");
             }
-            ["signin", "--account", account, "--raw"] => {
-                if *account != self.account.id
+            ["signin"] if flag("--raw").is_some() => {
+                let account = flag("--account").unwrap_or_default();
+                if account != self.account.id
                     || stdin.trim_end_matches('\n') != self.credentials.password
                 {
                     return fail("[ERROR] 401: Unauthorized: incorrect password");
@@ -728,6 +735,81 @@ impl FakeOpState {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
         std::fs::rename(tmp, path)
+    }
+}
+
+/// op's flags that take a value (`--name value` or `--name=value`).
+const VALUE_FLAGS: &[&str] = &[
+    "account",
+    "address",
+    "cache",
+    "config",
+    "email",
+    "encoding",
+    "format",
+    "group",
+    "permissions",
+    "role",
+    "session",
+    "user",
+    "vault",
+];
+
+/// op's boolean flags.
+const BOOL_FLAGS: &[&str] = &[
+    "debug",
+    "help",
+    "iso-timestamps",
+    "no-color",
+    "raw",
+    "version",
+];
+
+/// An `op` argv as cobra (pflag) reads it: before `--`, an argument starting with `-` is a
+/// flag (a value flag takes the next argument, or what follows its `=`); after `--`, every
+/// argument is positional, whatever it looks like.
+#[derive(Debug, Default, PartialEq)]
+struct OpArgv {
+    /// The subcommand words and the positional arguments, in order.
+    words: Vec<String>,
+    /// Flags by name (without dashes); a boolean flag holds `"true"`.
+    flags: HashMap<String, String>,
+}
+
+impl OpArgv {
+    fn parse(args: &[String]) -> std::result::Result<OpArgv, String> {
+        let mut argv = OpArgv::default();
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            if arg == "--" {
+                argv.words.extend(rest.cloned());
+                break;
+            }
+            let Some(flag) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
+                // Including "-", which op reads as "standard input".
+                argv.words.push(arg.clone());
+                continue;
+            };
+            let Some(long) = flag.strip_prefix('-') else {
+                return Err(format!("[ERROR] unknown shorthand flag: {arg:?}"));
+            };
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let value = if VALUE_FLAGS.contains(&name) {
+                match inline.or_else(|| rest.next().cloned()) {
+                    Some(v) => v,
+                    None => return Err(format!("[ERROR] flag needs an argument: --{name}")),
+                }
+            } else if BOOL_FLAGS.contains(&name) {
+                inline.unwrap_or_else(|| "true".to_string())
+            } else {
+                return Err(format!("[ERROR] unknown flag: --{name}"));
+            };
+            argv.flags.insert(name.to_string(), value);
+        }
+        Ok(argv)
     }
 }
 

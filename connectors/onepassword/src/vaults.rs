@@ -101,7 +101,8 @@ impl VaultSyncer {
                 .client
                 .json::<Vec<OpUser>>(
                     "listing the vault's users",
-                    &["vault", "user", "list", vault],
+                    &["vault", "user", "list"],
+                    &[vault],
                 )
                 .await?
                 .into_iter()
@@ -111,7 +112,8 @@ impl VaultSyncer {
                 .client
                 .json::<Vec<OpGroup>>(
                     "listing the vault's groups",
-                    &["vault", "group", "list", vault],
+                    &["vault", "group", "list"],
+                    &[vault],
                 )
                 .await?
                 .into_iter()
@@ -176,7 +178,8 @@ impl ResourceSyncer for VaultSyncer {
                     .client
                     .json(
                         "listing the vault's groups",
-                        &["vault", "group", "list", vault],
+                        &["vault", "group", "list"],
+                        &[vault],
                     )
                     .await?;
                 let mut grants = Vec::new();
@@ -198,7 +201,8 @@ impl ResourceSyncer for VaultSyncer {
                     .client
                     .json(
                         "listing the vault's users",
-                        &["vault", "user", "list", vault],
+                        &["vault", "user", "list"],
+                        &[vault],
                     )
                     .await?;
                 let mut grants = Vec::new();

@@ -713,3 +713,98 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
         assert!(!all.contains(&s), "{s} leaked");
     }
 }
+
+/// Ids are data, not syntax (issue #24): ids that look like op's flags (`--debug`, a
+/// `--format` of op's own, an `--account` switch) reach op as positional arguments, after
+/// `--`, in every command that takes an id: a sync lists them, their members and their
+/// vault accessors, and the getters read each one back.
+#[tokio::test]
+async fn ids_that_look_like_flags_reach_op_as_positional_arguments() {
+    use connector_onepassword::client::{OpGroup, OpUser, OpVault};
+    const VAULT: &str = "--debug";
+    const GROUP: &str = "--format=evil";
+    const USER: &str = "--account=evil";
+    let mut state = FakeOpState::seeded();
+    state.vaults.push(OpVault {
+        id: VAULT.into(),
+        name: "Flag-like vault".into(),
+    });
+    state.groups.push(OpGroup {
+        id: GROUP.into(),
+        name: "Flag-like group".into(),
+        ..Default::default()
+    });
+    state.users.push(OpUser {
+        id: USER.into(),
+        name: "Flag-like user".into(),
+        email: "flags@example.com".into(),
+        state: "ACTIVE".into(),
+        ..Default::default()
+    });
+    state.group_members.insert(
+        GROUP.into(),
+        [(USER.to_string(), "MEMBER".to_string())].into(),
+    );
+    state.vault_groups.insert(
+        VAULT.into(),
+        [(GROUP.to_string(), vec!["view_items".to_string()])].into(),
+    );
+    let (rec, c) = recording(state);
+
+    let (_d, reader) = sync(&c).await;
+    assert_eq!(
+        holders(&reader, &format!("group:{GROUP}:member")),
+        BTreeSet::from([format!("user:{USER}")])
+    );
+    assert!(
+        holders(&reader, &format!("vault:{VAULT}:view items")).contains(&format!("group:{GROUP}")),
+        "{:?}",
+        reader.grants(&GrantFilter::default()).unwrap().len()
+    );
+    for (rt, id, name) in [
+        ("vault", VAULT, "Flag-like vault"),
+        ("group", GROUP, "Flag-like group"),
+        ("user", USER, "Flag-like user"),
+    ] {
+        let got = syncer_for(&c, rt)
+            .unwrap()
+            .getter()
+            .unwrap()
+            .get(&ResourceId::new(rt, id), None)
+            .await
+            .unwrap_or_else(|e| panic!("{rt} {id}: {e}"));
+        assert_eq!(got.display_name, name);
+    }
+
+    // Every command carrying one of the ids has it after `--`, and op's own flags before.
+    let seen = rec.seen.lock().unwrap();
+    let mut checked = 0;
+    for cmd in seen.iter() {
+        let Some(at) = cmd
+            .args
+            .iter()
+            .position(|a| [VAULT, GROUP, USER].contains(&a.as_str()))
+        else {
+            continue;
+        };
+        let dashes = cmd.args.iter().position(|a| a == "--");
+        assert!(dashes.is_some_and(|d| d < at), "{:?}", cmd.args);
+        let format = cmd.args.iter().position(|a| a == "--format=json");
+        assert!(format < dashes, "{:?}", cmd.args);
+        checked += 1;
+    }
+    // vault/group/user get, group user list, vault user list, vault group list.
+    assert!(checked >= 6, "{checked}");
+    // And the fake reads argv as op does: without `--`, `--debug` is op's debug flag.
+    let out = rec.fake.state().handle(
+        &[
+            "vault".into(),
+            "get".into(),
+            VAULT.into(),
+            "--format=json".into(),
+        ],
+        &Default::default(),
+        "",
+    );
+    assert!(!out.success(), "{}", out.stdout_text());
+}

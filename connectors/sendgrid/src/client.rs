@@ -192,6 +192,7 @@ impl SendgridClient {
         let http = HttpClient::builder(config.base_url.as_str())?
             .user_agent("baton-sendgrid", env!("CARGO_PKG_VERSION"))
             .auth(BearerToken::new(config.api_key.clone()))
+            .allow_insecure_http(config.allow_insecure_http)
             .timeout(Duration::from_secs(120))
             .retry(retry)
             .error_mapper(parse_error)

@@ -49,6 +49,9 @@ pub struct SendgridConfig {
     pub ignore_subusers: bool,
     /// The API base URL: the region's, or the override.
     pub base_url: Url,
+    /// Allow a plain `http://` base URL to a host that is not loopback
+    /// (`--allow-insecure-http`, `BATON_ALLOW_INSECURE_HTTP`); off by default.
+    pub allow_insecure_http: bool,
 }
 
 impl SendgridConfig {
@@ -66,6 +69,7 @@ impl SendgridConfig {
             region,
             ignore_subusers,
             base_url: endpoint(region.base_url(), base_url)?,
+            allow_insecure_http: false,
         })
     }
 }
@@ -83,7 +87,8 @@ pub struct SendgridArgs {
     /// Skip subusers and teammates' subuser access (for plans without subusers).
     #[arg(long = "ignore-subusers")]
     pub ignore_subusers: bool,
-    /// `--base-url` (`BATON_BASE_URL`), for a proxy or the simulator.
+    /// `--base-url` (`BATON_BASE_URL`), for a proxy or the simulator, and
+    /// `--allow-insecure-http` (`BATON_ALLOW_INSECURE_HTTP`).
     #[command(flatten)]
     pub base_url: connector_sdk::cli::BaseUrlArg,
 }
@@ -94,12 +99,13 @@ impl connector_sdk::cli::ConnectorConfig for SendgridArgs {
         self,
         _ctx: &connector_sdk::cli::BuildContext,
     ) -> Result<Box<dyn connector_sdk::Connector>> {
-        let config = SendgridConfig::new(
+        let mut config = SendgridConfig::new(
             connector_sdk::cli::required(self.api_key, "sendgrid-api-key")?,
             &self.region,
             self.ignore_subusers,
             self.base_url.base_url.as_deref(),
         )?;
+        config.allow_insecure_http = self.base_url.allow_insecure_http;
         Ok(Box::new(crate::Sendgrid::new(config)?))
     }
 
@@ -145,5 +151,35 @@ mod tests {
         );
         assert!(!format!("{c:?}").contains("SECRET"));
         assert!(SendgridConfig::new(SecretString::from(" "), "global", false, None).is_err());
+    }
+
+    /// `--base-url http://…` to a remote host needs `--allow-insecure-http`.
+    #[cfg(feature = "cli")]
+    #[test]
+    fn plain_http_to_a_remote_host_needs_the_operators_opt_in() {
+        use connector_sdk::cli::{BaseUrlArg, ConnectorConfig};
+        let ctx = connector_sdk::cli::BuildContext {
+            app: connector_sdk::cli::AppInfo::new("baton-test", "0", "test"),
+            provisioning: false,
+        };
+        let args = |allow_insecure_http| SendgridArgs {
+            api_key: Some(SecretString::from("SG.key")),
+            region: "global".into(),
+            ignore_subusers: false,
+            base_url: BaseUrlArg {
+                base_url: Some("http://sendgrid-proxy.example.com/".into()),
+                allow_insecure_http,
+            },
+        };
+        let err = args(false)
+            .build(&ctx)
+            .err()
+            .expect("plain http to a remote host is refused");
+        assert!(
+            err.to_string()
+                .contains("--allow-insecure-http (BATON_ALLOW_INSECURE_HTTP)"),
+            "{err}"
+        );
+        assert!(args(true).build(&ctx).is_ok());
     }
 }

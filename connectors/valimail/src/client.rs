@@ -171,6 +171,7 @@ impl ValimailClient {
         let http = HttpClient::builder(config.base_url.as_str())?
             .user_agent("baton-valimail", env!("CARGO_PKG_VERSION"))
             .auth(auth)
+            .allow_insecure_http(config.allow_insecure_http)
             .max_concurrency(1)
             .retry(retry)
             .error_mapper(parse_error)

@@ -20,6 +20,9 @@ pub struct ValimailConfig {
     pub slug: String,
     /// The API base URL (default [`DEFAULT_BASE_URL`]).
     pub base_url: Url,
+    /// Allow a plain `http://` base URL to a host that is not loopback
+    /// (`--allow-insecure-http`, `BATON_ALLOW_INSECURE_HTTP`); off by default.
+    pub allow_insecure_http: bool,
 }
 
 impl ValimailConfig {
@@ -45,6 +48,7 @@ impl ValimailConfig {
             app_id,
             slug: slug.to_string(),
             base_url: endpoint(DEFAULT_BASE_URL, base_url)?,
+            allow_insecure_http: false,
         })
     }
 }
@@ -62,7 +66,8 @@ pub struct ValimailArgs {
     /// Account slug: SLUG in the web app address app.valimail.com/app/SLUG/…
     #[arg(long = "valimail-slug", required = true)]
     pub slug: Option<String>,
-    /// `--base-url` (`BATON_BASE_URL`), for a proxy or the simulator.
+    /// `--base-url` (`BATON_BASE_URL`), for a proxy or the simulator, and
+    /// `--allow-insecure-http` (`BATON_ALLOW_INSECURE_HTTP`).
     #[command(flatten)]
     pub base_url: connector_sdk::cli::BaseUrlArg,
 }
@@ -74,12 +79,13 @@ impl connector_sdk::cli::ConnectorConfig for ValimailArgs {
         _ctx: &connector_sdk::cli::BuildContext,
     ) -> Result<Box<dyn connector_sdk::Connector>> {
         use connector_sdk::cli::required;
-        let config = ValimailConfig::new(
+        let mut config = ValimailConfig::new(
             required(self.client_id, "valimail-client-id")?,
             required(self.app_id, "valimail-app-id")?,
             &required(self.slug, "valimail-slug")?,
             self.base_url.base_url.as_deref(),
         )?;
+        config.allow_insecure_http = self.base_url.allow_insecure_http;
         Ok(Box::new(crate::Valimail::new(config)?))
     }
 
@@ -143,5 +149,35 @@ mod tests {
         let c = ValimailConfig::new(SecretString::from("a"), SecretString::from("b"), "s", None)
             .unwrap();
         assert_eq!(c.base_url.as_str(), "https://api.valimail.com/");
+    }
+
+    /// `--base-url http://…` to a remote host needs `--allow-insecure-http`.
+    #[cfg(feature = "cli")]
+    #[test]
+    fn plain_http_to_a_remote_host_needs_the_operators_opt_in() {
+        use connector_sdk::cli::{BaseUrlArg, ConnectorConfig};
+        let ctx = connector_sdk::cli::BuildContext {
+            app: connector_sdk::cli::AppInfo::new("baton-test", "0", "test"),
+            provisioning: false,
+        };
+        let args = |allow_insecure_http| ValimailArgs {
+            client_id: Some(SecretString::from("cid")),
+            app_id: Some(SecretString::from("app")),
+            slug: Some("acme".into()),
+            base_url: BaseUrlArg {
+                base_url: Some("http://valimail-proxy.example.com/".into()),
+                allow_insecure_http,
+            },
+        };
+        let err = args(false)
+            .build(&ctx)
+            .err()
+            .expect("plain http to a remote host is refused");
+        assert!(
+            err.to_string()
+                .contains("--allow-insecure-http (BATON_ALLOW_INSECURE_HTTP)"),
+            "{err}"
+        );
+        assert!(args(true).build(&ctx).is_ok());
     }
 }

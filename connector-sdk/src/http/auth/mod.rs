@@ -128,16 +128,19 @@ impl AuthRequest {
     }
 }
 
-/// What token requests are made with: the rate limiter, timeout and User-Agent of the
-/// client a provider is installed in. [`TokenHttp::client`] makes an
-/// [`HttpClient`](super::HttpClient) for a token endpoint's origin, without auth and
-/// without its own retries (the client retries a failed token request with the request
-/// that needed it).
+/// What token requests are made with: the rate limiter, timeout, User-Agent, response
+/// body limit and plain-http permission of the client a provider is installed in.
+/// [`TokenHttp::client`] makes an [`HttpClient`](super::HttpClient) for a token
+/// endpoint's origin, without auth and without its own retries (the client retries a
+/// failed token request with the request that needed it). A token client never follows
+/// a redirect: a secret posted to the token endpoint goes nowhere else.
 #[derive(Clone)]
 pub struct TokenHttp {
     pub(crate) user_agent: String,
     pub(crate) timeout: Duration,
     pub(crate) limiter: Arc<crate::ratelimit::RateLimiter>,
+    pub(crate) allow_insecure_http: bool,
+    pub(crate) max_response_body: u64,
 }
 
 impl fmt::Debug for TokenHttp {
@@ -154,17 +157,23 @@ impl Default for TokenHttp {
             user_agent: format!("connector-sdk/{}", env!("CARGO_PKG_VERSION")),
             timeout: Duration::from_secs(30),
             limiter: Arc::new(crate::ratelimit::RateLimiter::unlimited()),
+            allow_insecure_http: false,
+            max_response_body: super::DEFAULT_MAX_RESPONSE_BODY,
         }
     }
 }
 
 impl TokenHttp {
-    /// A client for `base_url` (e.g. the token URL's origin) sharing the limiter.
+    /// A client for `base_url` (e.g. the token URL's origin) sharing the limiter, with the
+    /// installing client's body limit and plain-http permission, following no redirect.
     pub fn client(&self, base_url: &str) -> Result<super::HttpClient> {
         let mut builder = super::HttpClient::builder(base_url)?
             .timeout(self.timeout)
             .limiter(self.limiter.clone())
-            .retry(super::RetryPolicy::none());
+            .retry(super::RetryPolicy::none())
+            .allow_insecure_http(self.allow_insecure_http)
+            .max_response_body(self.max_response_body)
+            .follow_same_origin_redirects(false);
         builder.user_agent = self.user_agent.clone();
         builder.build()
     }
