@@ -38,7 +38,7 @@
 //! [`send_json`]: RequestBuilder::send_json
 //!
 //! And what it refuses, so credentials stay with the configured host and a hostile server
-//! or id cannot take the process somewhere else (see `docs/security-http.md`):
+//! or id cannot take the process somewhere else (see `docs/security.md`):
 //!
 //! * **redirects**: none is followed by default; a 3xx with a `Location` is an error naming
 //!   the request and the `Location`'s origin. A connector whose API redirects within its
