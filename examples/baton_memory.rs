@@ -171,14 +171,14 @@ impl ActionHandler for FaultyAction {
         self.inner.schema()
     }
 
-    async fn invoke(&self, args: &Profile) -> Result<Profile> {
+    async fn invoke(&self, req: connector_sdk::action::ActionRequest) -> Result<Profile> {
         if self.bugs.iter().any(|b| b == "panic-action") {
             panic!("simulated connector bug: the action found no user");
         }
         if self.bugs.iter().any(|b| b == "slow-action") {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        self.inner.invoke(args).await
+        self.inner.invoke(req).await
     }
 }
 

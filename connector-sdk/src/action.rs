@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use async_trait::async_trait;
-//! use connector_sdk::action::{invoke_action, ActionHandler, ActionSchema, ActionType};
+//! use connector_sdk::action::{invoke_action, ActionHandler, ActionRequest, ActionSchema, ActionType};
 //! use connector_sdk::schema::{FieldSchema, FieldType};
 //! use connector_sdk::{model::Profile, Result};
 //! use serde_json::json;
@@ -20,9 +20,9 @@
 //!             .with_type(ActionType::AccountDisable)
 //!             .with_argument(FieldSchema::new("user_id", FieldType::String).required())
 //!     }
-//!     async fn invoke(&self, args: &Profile) -> Result<Profile> {
+//!     async fn invoke(&self, req: ActionRequest) -> Result<Profile> {
 //!         let mut out = Profile::new();
-//!         out.insert("disabled".into(), args["user_id"].clone());
+//!         out.insert("disabled".into(), req.args["user_id"].clone());
 //!         Ok(out)
 //!     }
 //! }
@@ -115,6 +115,43 @@ impl ActionSchema {
     }
 }
 
+/// What [`ActionHandler::invoke`] is asked for: the arguments, already checked against the
+/// action's schema. `#[non_exhaustive]`: build it with [`ActionRequest::new`].
+///
+/// Take the arguments as a typed struct with [`ActionRequest::parse`]:
+///
+/// ```
+/// use connector_sdk::action::ActionRequest;
+/// #[derive(serde::Deserialize)]
+/// struct Args { user_id: String, #[serde(default)] notify: bool }
+/// let mut args = connector_sdk::model::Profile::new();
+/// args.insert("user_id".into(), "u2".into());
+/// let a: Args = ActionRequest::new(args).parse()?;
+/// assert_eq!((a.user_id.as_str(), a.notify), ("u2", false));
+/// # Ok::<(), connector_sdk::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ActionRequest {
+    /// The arguments, valid for the schema.
+    pub args: Profile,
+}
+
+impl ActionRequest {
+    /// A request with `args`.
+    pub fn new(args: Profile) -> Self {
+        ActionRequest { args }
+    }
+
+    /// The arguments as `T`; a mismatch the schema let through (a number where `T` wants
+    /// text…) is an `InvalidArgument` error naming the field.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_value(serde_json::Value::Object(self.args.clone())).map_err(|e| {
+            crate::Error::invalid_argument(format!("the action's arguments do not fit: {e}"))
+        })
+    }
+}
+
 /// Runs one named action.
 #[async_trait]
 pub trait ActionHandler: Send + Sync {
@@ -123,11 +160,30 @@ pub trait ActionHandler: Send + Sync {
 
     /// Runs the action with arguments already validated against [`schema`](Self::schema).
     /// Returns a JSON object describing the result.
-    async fn invoke(&self, args: &Profile) -> Result<Profile>;
+    async fn invoke(&self, req: ActionRequest) -> Result<Profile>;
 }
 
 /// Validates `args` against `handler`'s schema, then runs it.
 pub async fn invoke_action(handler: &dyn ActionHandler, args: &Profile) -> Result<Profile> {
     handler.schema().validate_args(args)?;
-    handler.invoke(args).await
+    handler.invoke(ActionRequest::new(args.clone())).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_arguments_that_do_not_fit_are_invalid_naming_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Args {
+            count: u32,
+        }
+        let mut args = Profile::new();
+        args.insert("count".into(), "three".into());
+        let err = ActionRequest::new(args).parse::<Args>().unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains("invalid type"), "{err}");
+    }
 }

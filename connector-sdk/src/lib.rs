@@ -161,12 +161,12 @@ pub mod prelude {
     pub use crate::account::{
         AccountInfo, AccountManager, AccountOutcome, AccountRequest, Credential, CredentialOption,
     };
-    pub use crate::action::{ActionHandler, ActionSchema, ActionType};
+    pub use crate::action::{ActionHandler, ActionRequest, ActionSchema, ActionType};
     pub use crate::connector::{Connector, ConnectorMetadata};
     pub use crate::context::{Memo, SyncContext};
-    pub use crate::delete::{DeleteOutcome, ResourceDeleter};
+    pub use crate::delete::{DeleteOutcome, DeleteRequest, ResourceDeleter};
     pub use crate::error::{Error, ErrorKind, Result};
-    pub use crate::getter::ResourceGetter;
+    pub use crate::getter::{GetRequest, ResourceGetter};
     pub use crate::handle::ConnectorHandle;
     pub use crate::model::{
         AccountType, AppTrait, Entitlement, Grant, GroupTrait, Profile, Purpose, Resource,

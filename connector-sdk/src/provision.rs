@@ -43,7 +43,15 @@ pub trait Provisioner: Send + Sync {
 
     /// Revokes [`RevokeRequest::grant`]. Never called for an entitlement that
     /// [`grant_only`](Provisioner::grant_only) covers: the SDK refuses such a revoke first.
-    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome>;
+    ///
+    /// Defaults to an [`ErrorKind::Unimplemented`] error: a grant-only provisioner (one
+    /// whose [`grant_only`](Provisioner::grant_only) is [`GrantOnly::all`]) need not write it.
+    async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
+        Err(crate::Error::unimplemented(format!(
+            "this connector cannot revoke {} (it can only grant)",
+            req.grant.entitlement_id()
+        )))
+    }
 
     /// The entitlements of this type that can be granted but not revoked through the
     /// connector (the API has no call to remove them). Defaults to none.
@@ -271,6 +279,26 @@ mod tests {
         let team = Resource::with_id(ResourceId::new("team", "t1"), "T");
         let user = Resource::with_id(ResourceId::new("user", "u1"), "U");
         GrantRequest::new(&user, &Entitlement::assignment(&team, "member"))
+    }
+
+    /// A grant-only provisioner writes no `revoke`: the default refuses, Unimplemented.
+    #[test]
+    fn a_provisioner_without_revoke_refuses_revokes() {
+        struct GrantsOnly;
+        #[async_trait]
+        impl Provisioner for GrantsOnly {
+            async fn grant(&self, _req: GrantRequest) -> Result<GrantOutcome> {
+                Ok(GrantOutcome::Granted(Vec::new()))
+            }
+            fn grant_only(&self) -> GrantOnly {
+                GrantOnly::all()
+            }
+        }
+        let r = req();
+        let grant = Grant::new(&r.entitlement, r.principal.id.clone());
+        let err = block(GrantsOnly.revoke(RevokeRequest::new(&grant))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unimplemented);
+        assert!(err.to_string().contains("team:t1:member"), "{err}");
     }
 
     #[test]

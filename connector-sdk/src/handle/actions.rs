@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::ConnectorHandle;
 use super::panics::guarded;
-use crate::action::ActionSchema;
+use crate::action::{ActionRequest, ActionSchema};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Profile;
 
@@ -130,7 +130,7 @@ impl ConnectorHandle {
         let this = self.clone();
         let (id2, name2) = (id.clone(), name.to_string());
         let mut task = tokio::spawn(async move {
-            let work = guarded("action", handler.invoke(&args));
+            let work = guarded("action", handler.invoke(ActionRequest::new(args)));
             let state = match tokio::time::timeout(ceiling, work).await {
                 Ok(Ok(out)) => ActionState::Complete(out),
                 Ok(Err(e)) => ActionState::Failed {
@@ -207,12 +207,12 @@ mod tests {
                 crate::schema::FieldType::Bool,
             ))
         }
-        async fn invoke(&self, args: &Profile) -> Result<Profile> {
-            if args.contains_key("panic") {
+        async fn invoke(&self, req: ActionRequest) -> Result<Profile> {
+            if req.args.contains_key("panic") {
                 panic!("the action broke");
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
-            Ok(args.clone())
+            Ok(req.args)
         }
     }
     struct C;

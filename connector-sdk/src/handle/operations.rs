@@ -9,8 +9,9 @@ use super::panics::guarded;
 use crate::account::{
     AccountInfo, AccountOutcome, AccountRequest, CredentialOption, PasswordPolicy,
 };
-use crate::delete::DeleteOutcome;
+use crate::delete::{DeleteOutcome, DeleteRequest};
 use crate::error::{Error, Result};
+use crate::getter::GetRequest;
 use crate::model::{Resource, ResourceId};
 use crate::provision::{GrantOutcome, GrantRequest, RevokeOutcome, RevokeRequest};
 use crate::schema::validate_fields;
@@ -236,7 +237,7 @@ impl ConnectorHandle {
         let deleter = self.syncer(rt)?.deleter().ok_or_else(|| {
             Error::unimplemented(format!("the connector cannot delete {rt} resources"))
         })?;
-        guarded("delete", deleter.delete(id)).await
+        guarded("delete", deleter.delete(DeleteRequest::new(id))).await
     }
 
     /// Fetches the resource `id` (a child of `parent`, when set) through its type's getter,
@@ -249,6 +250,6 @@ impl ConnectorHandle {
                 "resources of type {rt} cannot be fetched one by one"
             ))
         })?;
-        guarded("get", getter.get(id, parent)).await
+        guarded("get", getter.get(GetRequest::new(id, parent))).await
     }
 }

@@ -339,7 +339,10 @@ pub async fn check_conformance(
             continue;
         };
         fetched_by_id += 1;
-        match getter.get(&r.id, r.parent.as_ref()).await {
+        match getter
+            .get(crate::getter::GetRequest::new(&r.id, r.parent.as_ref()))
+            .await
+        {
             Ok(got) if got == *r => {}
             Ok(got) => run.fail(
                 "get agrees with list",
@@ -354,7 +357,10 @@ pub async fn check_conformance(
         }
         if probed.insert(r.id.resource_type.clone()) {
             let missing = ResourceId::new(&r.id.resource_type, "conformance-no-such-id-0");
-            match getter.get(&missing, r.parent.as_ref()).await {
+            match getter
+                .get(crate::getter::GetRequest::new(&missing, r.parent.as_ref()))
+                .await
+            {
                 Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
                 Err(e) => run.fail(
                     "get of a missing id is NotFound",

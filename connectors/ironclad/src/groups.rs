@@ -145,7 +145,8 @@ impl ResourceSyncer for GroupSyncer {
 /// One group by id: SCIM `GET /Groups/{id}` (a targeted sync).
 #[async_trait]
 impl ResourceGetter for GroupSyncer {
-    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let id = &req.id;
         self.client
             .get_group(&id.resource)
             .await?

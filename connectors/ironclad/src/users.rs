@@ -139,7 +139,8 @@ impl ResourceSyncer for UserSyncer {
 /// One user by id: SCIM `GET /Users/{id}` (a targeted sync).
 #[async_trait]
 impl ResourceGetter for UserSyncer {
-    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let id = &req.id;
         self.client
             .get_user(&id.resource)
             .await?

@@ -4,6 +4,7 @@
 //! the connector is in the partial sync of the user and the group; a vanished group is a
 //! warning.
 
+use connector_sdk::getter::GetRequest;
 use std::time::Duration;
 
 use connector_ironclad::groups::member_entitlement;
@@ -87,7 +88,7 @@ async fn a_membership_is_in_the_targeted_sync_of_the_user_and_the_group() {
         .unwrap()
         .getter()
         .unwrap()
-        .get(&ResourceId::new("group", "g-empty"), None)
+        .get(GetRequest::new(&ResourceId::new("group", "g-empty"), None))
         .await
         .unwrap();
     let sam = Resource::with_id(ResourceId::new("user", SAM), "Sam");

@@ -82,7 +82,8 @@ impl ResourceSyncer for AccountSyncer {
 /// sign-in, not a sign that the account is gone.
 #[async_trait]
 impl ResourceGetter for AccountSyncer {
-    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let id = &req.id;
         let a = self.client.account(true).await.map_err(|e| {
             if e.kind() != ErrorKind::NotFound {
                 return e;

@@ -229,7 +229,8 @@ impl Provisioner for GroupSyncer {
 /// One group by id: `op group get <id>` (a targeted sync).
 #[async_trait]
 impl ResourceGetter for GroupSyncer {
-    async fn get(&self, id: &ResourceId, parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let (id, parent) = (&req.id, req.parent.as_ref());
         get_under_account(&self.client, id, parent, "group", |x: &OpGroup, account| {
             (!x.id.is_empty()).then(|| group_resource(x, account))
         })

@@ -76,7 +76,8 @@ impl ResourceSyncer for UserSyncer {
 /// One user by id: `op user get <id>` (a targeted sync).
 #[async_trait]
 impl ResourceGetter for UserSyncer {
-    async fn get(&self, id: &ResourceId, parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let (id, parent) = (&req.id, req.parent.as_ref());
         get_under_account(&self.client, id, parent, "user", |x: &OpUser, account| {
             (!x.id.is_empty()).then(|| user_resource(x, account))
         })

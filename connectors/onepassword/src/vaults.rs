@@ -342,7 +342,8 @@ impl Provisioner for VaultSyncer {
 /// One vault by id: `op vault get <id>` (a targeted sync).
 #[async_trait]
 impl ResourceGetter for VaultSyncer {
-    async fn get(&self, id: &ResourceId, parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let (id, parent) = (&req.id, req.parent.as_ref());
         get_under_account(&self.client, id, parent, "vault", |x: &OpVault, account| {
             (!x.id.is_empty()).then(|| vault_resource(x, account))
         })

@@ -1,6 +1,7 @@
 //! The 1Password connector with an injected fake `op`: the test plan of
 //! `shared/specs/onepassword.md` §7 and its edge cases (§8, named `edge_NN_…`).
 
+use connector_sdk::getter::GetRequest;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
@@ -770,7 +771,7 @@ async fn ids_that_look_like_flags_reach_op_as_positional_arguments() {
             .unwrap()
             .getter()
             .unwrap()
-            .get(&ResourceId::new(rt, id), None)
+            .get(GetRequest::new(&ResourceId::new(rt, id), None))
             .await
             .unwrap_or_else(|e| panic!("{rt} {id}: {e}"));
         assert_eq!(got.display_name, name);

@@ -3,6 +3,7 @@
 //! permissions granted through the connector are in the partial sync of the principal
 //! and the resource; the account getter's answers.
 
+use connector_sdk::getter::GetRequest;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -55,7 +56,7 @@ async fn get_account(c: &OnePassword, id: &str) -> Result<Resource> {
     let s = syncer_for(c, "account").unwrap();
     s.getter()
         .unwrap()
-        .get(&ResourceId::new("account", id), None)
+        .get(GetRequest::new(&ResourceId::new("account", id), None))
         .await
 }
 

@@ -104,7 +104,8 @@ impl ResourceSyncer for ScopeSyncer {
 /// (spec §3.2), so no request is made. A name outside the list is `NotFound`.
 #[async_trait]
 impl ResourceGetter for ScopeSyncer {
-    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let id = &req.id;
         SCOPES
             .iter()
             .find(|s| **s == id.resource)

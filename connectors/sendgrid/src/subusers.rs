@@ -76,7 +76,8 @@ impl SubuserSyncer {
 /// looked up in the listing, a page at a time (one call on most accounts).
 #[async_trait]
 impl ResourceGetter for SubuserSyncer {
-    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let id = &req.id;
         let missing = || Error::not_found(format!("SendGrid has no subuser {}", id.resource));
         let Ok(wanted) = id.resource.parse::<u64>() else {
             return Err(missing());

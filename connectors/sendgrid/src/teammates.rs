@@ -205,7 +205,8 @@ impl ResourceSyncer for TeammateSyncer {
 /// single-invitation read).
 #[async_trait]
 impl ResourceGetter for TeammateSyncer {
-    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let id = &req.id;
         if let Some(token) = id.resource.strip_prefix(PENDING_PREFIX) {
             return self
                 .client
@@ -302,7 +303,8 @@ impl AccountManager for TeammateSyncer {
 #[async_trait]
 impl ResourceDeleter for TeammateSyncer {
     /// Deletes a teammate, or a pending invitation when the id is `pending:<token>`.
-    async fn delete(&self, id: &ResourceId) -> Result<DeleteOutcome> {
+    async fn delete(&self, req: DeleteRequest) -> Result<DeleteOutcome> {
+        let id = &req.id;
         if id.resource_type != "teammate" {
             return Err(Error::invalid_argument(format!(
                 "only teammates can be deleted, not {id}"

@@ -1,6 +1,7 @@
 //! The SendGrid connector against wiremock servers: the test plan of
 //! `shared/specs/sendgrid.md` §7 and its edge cases (§8, named `edge_NN_…`).
 
+use connector_sdk::delete::DeleteRequest;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -779,11 +780,15 @@ async fn invitations_and_deletions() {
     let del = users.deleter().unwrap();
     for id in ["kim@acme.example", "pending:abcd123abc"] {
         assert_eq!(
-            del.delete(&ResourceId::new("teammate", id)).await.unwrap(),
+            del.delete(DeleteRequest::new(&ResourceId::new("teammate", id)))
+                .await
+                .unwrap(),
             DeleteOutcome::Deleted
         );
         assert_eq!(
-            del.delete(&ResourceId::new("teammate", id)).await.unwrap(),
+            del.delete(DeleteRequest::new(&ResourceId::new("teammate", id)))
+                .await
+                .unwrap(),
             DeleteOutcome::AlreadyDeleted
         );
     }

@@ -3,6 +3,7 @@
 //! principal type of one, can be fetched by id; a grant made through the connector is in
 //! the partial sync of its principal and scope; the scope getter's answers.
 
+use connector_sdk::getter::GetRequest;
 use std::path::Path;
 use std::time::Duration;
 
@@ -200,7 +201,10 @@ async fn the_scope_getter_answers_from_the_static_list_without_a_request() {
     let getter = s.getter().unwrap();
     for scope in SCOPES {
         let id = ResourceId::new("scope", scope);
-        assert_eq!(getter.get(&id, None).await.unwrap(), scope_resource(scope));
+        assert_eq!(
+            getter.get(GetRequest::new(&id, None)).await.unwrap(),
+            scope_resource(scope)
+        );
     }
     // Unknown, auto-assigned, newer families and another case are not synced scopes.
     for missing in [
@@ -211,7 +215,7 @@ async fn the_scope_getter_answers_from_the_static_list_without_a_request() {
         "",
     ] {
         let err = getter
-            .get(&ResourceId::new("scope", missing), None)
+            .get(GetRequest::new(&ResourceId::new("scope", missing), None))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{missing:?}: {err}");
@@ -246,7 +250,10 @@ async fn a_deleted_teammate_is_not_found_and_a_gateway_answer_is_not() {
     let err = s
         .getter()
         .unwrap()
-        .get(&ResourceId::new("teammate", "gone@acme.example"), None)
+        .get(GetRequest::new(
+            &ResourceId::new("teammate", "gone@acme.example"),
+            None,
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
@@ -277,7 +284,12 @@ async fn a_deleted_teammate_is_not_found_and_a_gateway_answer_is_not() {
         let c = mock_connector(&server);
         let s = syncer_for(&c, "teammate").unwrap();
         let id = ResourceId::new("teammate", "kim@acme.example");
-        let err = s.getter().unwrap().get(&id, None).await.unwrap_err();
+        let err = s
+            .getter()
+            .unwrap()
+            .get(GetRequest::new(&id, None))
+            .await
+            .unwrap_err();
         assert_ne!(err.kind(), ErrorKind::NotFound, "{status} {body:?}: {err}");
         if status == 404 {
             assert_eq!(err.kind(), kind, "{status} {body:?}: {err}");
@@ -316,7 +328,10 @@ async fn a_deleted_teammate_is_not_found_and_a_gateway_answer_is_not() {
         .unwrap()
         .getter()
         .unwrap()
-        .get(&ResourceId::new("teammate", "kim@acme.example"), None)
+        .get(GetRequest::new(
+            &ResourceId::new("teammate", "kim@acme.example"),
+            None,
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");

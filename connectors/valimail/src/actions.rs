@@ -18,6 +18,12 @@ impl SetActive {
     }
 }
 
+/// The arguments of both actions.
+#[derive(serde::Deserialize)]
+struct Args {
+    user_id: String,
+}
+
 #[async_trait]
 impl ActionHandler for SetActive {
     fn schema(&self) -> ActionSchema {
@@ -47,13 +53,10 @@ impl ActionHandler for SetActive {
             )
     }
 
-    async fn invoke(&self, args: &Profile) -> Result<Profile> {
+    async fn invoke(&self, req: ActionRequest) -> Result<Profile> {
         // The SDK has validated the schema: user_id is a non-blank string.
-        let id = args
-            .get("user_id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .trim();
+        let Args { user_id } = req.parse()?;
+        let id = user_id.trim();
         let user = self.client.set_active(id, self.active).await.map_err(|e| {
             if e.kind() == ErrorKind::NotFound {
                 Error::not_found(format!("Valimail user {id} does not exist")).with_http_status(404)

@@ -140,7 +140,8 @@ fn listing_failed(e: Error, value: &str) -> Error {
 /// lower-case, padded, empty) is `NotFound` without a request.
 #[async_trait]
 impl ResourceGetter for MemberTypeSyncer {
-    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let id = &req.id;
         let value = id.resource.as_str();
         if STATIC_TYPES.contains(&value) {
             return Ok(member_type_resource(value));

@@ -3,6 +3,7 @@
 //! in the partial sync of the user and the member type; the member-type getter's answers,
 //! on the simulated tenant and on servers that answer Valimail's filter otherwise.
 
+use connector_sdk::getter::GetRequest;
 use std::time::Duration;
 
 use connector_sdk::bid::ResourceBid;
@@ -36,7 +37,10 @@ async fn get(c: &Valimail, value: &str) -> Result<Resource> {
     let s = syncer_for(c, "member_type").unwrap();
     s.getter()
         .unwrap()
-        .get(&ResourceId::new("member_type", value), None)
+        .get(GetRequest::new(
+            &ResourceId::new("member_type", value),
+            None,
+        ))
         .await
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::connector::Connector;
 use crate::context::SyncContext;
 use crate::error::{Error, ErrorKind, Result};
+use crate::getter::GetRequest;
 use crate::handle::checked_types;
 use crate::model::ResourceType;
 use crate::store::SyncScope;
@@ -310,7 +311,12 @@ impl Engine<'_> {
                     .acquire()
                     .await
                     .map_err(|_| Error::internal("sync stopped"))?;
-                getter.get(&bid.id, bid.parent.as_ref()).await
+                getter
+                    .get(
+                        GetRequest::new(&bid.id, bid.parent.as_ref())
+                            .in_context(self.context.clone()),
+                    )
+                    .await
             };
             let mut resource = match got {
                 Ok(r) => r,

@@ -4,10 +4,10 @@
 use crate::account::{
     AccountManager, AccountOutcome, AccountRequest, Credential, CredentialOption,
 };
-use crate::action::{ActionHandler, ActionSchema, ActionType};
-use crate::delete::{DeleteOutcome, ResourceDeleter};
+use crate::action::{ActionHandler, ActionRequest, ActionSchema, ActionType};
+use crate::delete::{DeleteOutcome, DeleteRequest, ResourceDeleter};
 use crate::error::{Error, ErrorKind, Result};
-use crate::getter::ResourceGetter;
+use crate::getter::{GetRequest, ResourceGetter};
 use crate::model::{
     Entitlement, Grant, Profile, Resource, ResourceId, ResourceType, entitlement_id,
 };
@@ -64,7 +64,8 @@ impl ResourceSyncer for UserSyncer {
 
 #[async_trait]
 impl ResourceGetter for UserSyncer {
-    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let id = &req.id;
         self.state
             .lock()
             .users
@@ -76,7 +77,8 @@ impl ResourceGetter for UserSyncer {
 
 #[async_trait]
 impl ResourceGetter for GroupSyncer {
-    async fn get(&self, id: &ResourceId, _parent: Option<&ResourceId>) -> Result<Resource> {
+    async fn get(&self, req: GetRequest) -> Result<Resource> {
+        let id = &req.id;
         self.state
             .lock()
             .groups
@@ -152,7 +154,8 @@ impl AccountManager for UserSyncer {
 
 #[async_trait]
 impl ResourceDeleter for UserSyncer {
-    async fn delete(&self, id: &ResourceId) -> Result<DeleteOutcome> {
+    async fn delete(&self, req: DeleteRequest) -> Result<DeleteOutcome> {
+        let id = &req.id;
         if id.resource_type != "user" {
             return Err(Error::invalid_argument(format!(
                 "only users can be deleted, not {id}"
@@ -419,7 +422,8 @@ impl ActionHandler for SetUserEnabled {
             )
     }
 
-    async fn invoke(&self, args: &Profile) -> Result<Profile> {
+    async fn invoke(&self, req: ActionRequest) -> Result<Profile> {
+        let args = &req.args;
         let id = args
             .get("user_id")
             .and_then(|v| v.as_str())
