@@ -57,7 +57,7 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::error::{Error, Result};
-use crate::store::C1zReader;
+use crate::store::{C1zReader, StoreLimits};
 
 #[cfg(feature = "cli")]
 pub use args::ExploreArgs;
@@ -79,10 +79,16 @@ impl std::fmt::Debug for Explorer {
 }
 
 impl Explorer {
-    /// Opens `path` read-only at its latest finished sync. Fails with the reader's clear
-    /// message on a missing file, a file that is not a `.c1z`, or one with no finished sync.
+    /// Opens `path` read-only at its latest finished sync, within the default
+    /// [`StoreLimits`]. Fails with the reader's clear message on a missing file, a file
+    /// that is not a `.c1z`, one with no finished sync, or a hostile one.
     pub fn open(path: &Path) -> Result<Explorer> {
-        let reader = C1zReader::open(path)
+        Self::open_with(path, &StoreLimits::default())
+    }
+
+    /// [`open`](Self::open) within `limits` (see [`C1zReader::open_with`]).
+    pub fn open_with(path: &Path, limits: &StoreLimits) -> Result<Explorer> {
+        let reader = C1zReader::open_with(path, limits)
             .map_err(|e| e.context(format!("the explorer cannot open {}", path.display())))?;
         Ok(Explorer::from_reader(
             reader,
@@ -204,11 +210,16 @@ impl BoundExplorer {
     }
 }
 
-/// Opens `file`, listens on `listen`, prints the address, and serves until Ctrl-C or
-/// SIGTERM. What `inspect serve` and `<connector> explore` run.
-pub async fn serve(file: &Path, listen: SocketAddr, allow_remote: bool) -> Result<()> {
+/// Opens `file` within `limits`, listens on `listen`, prints the address, and serves
+/// until Ctrl-C or SIGTERM. What `inspect serve` and `<connector> explore` run.
+pub async fn serve(
+    file: &Path,
+    limits: &StoreLimits,
+    listen: SocketAddr,
+    allow_remote: bool,
+) -> Result<()> {
     check_listen(listen, allow_remote)?;
-    let explorer = Explorer::open(file)?;
+    let explorer = Explorer::open_with(file, limits)?;
     if !listen.ip().is_loopback() {
         eprintln!(
             "warning: the explorer listens on {listen}, beyond this machine, with no authentication: anyone who can reach it can read all of {}",
