@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use connector_sdk::cli::StoreLimitArgs;
 use connector_sdk::explorer::{self, ExploreArgs};
 use connector_sdk::model::{Resource, ResourceId};
 use connector_sdk::printable::{printable, printable_lines};
@@ -38,6 +39,9 @@ struct Args {
     /// Read this sync instead of the latest finished one.
     #[arg(long, global = true)]
     sync_id: Option<String>,
+    /// What reading the file may cost (it is untrusted input).
+    #[command(flatten)]
+    limits: StoreLimitArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -163,7 +167,7 @@ fn emit<T: Serialize>(
 }
 
 fn run(args: Args) -> Result<()> {
-    let mut reader = C1zReader::open(&args.file)?;
+    let mut reader = C1zReader::open_with(&args.file, &args.limits.limits())?;
     if let Some(id) = &args.sync_id {
         reader = reader.with_sync(id)?;
     }
@@ -441,6 +445,9 @@ struct ServeArgs {
     file: PathBuf,
     #[command(flatten)]
     args: ExploreArgs,
+    /// What reading the file may cost (it is untrusted input).
+    #[command(flatten)]
+    limits: StoreLimitArgs,
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
@@ -449,6 +456,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         .build()?;
     runtime.block_on(explorer::serve(
         &args.file,
+        &args.limits.limits(),
         args.args.listen,
         args.args.allow_remote,
         &args.args.public_hosts,

@@ -74,6 +74,8 @@ fn help_lists_every_flag_with_its_variable() {
         "BATON_LIST_ACTION_SCHEMAS",
         "BATON_SERVICE_INTERVAL",
         "BATON_HEALTH_CHECK_PORT",
+        "BATON_DECODER_MAX_DECODED_SIZE_MB",
+        "BATON_C1Z_MAX_ROW_SIZE_MB",
         "BATON_MEMORY_STATE",
         "BATON_MEMORY_API_KEY",
         "BATON_MEMORY_PAGE_SIZE",
@@ -1160,4 +1162,150 @@ fn health_answers_a_status_without_the_errors_text() {
     assert!(body.contains("\"error\""), "{body}");
     assert!(!body.contains("internal.example.corp"), "{body}");
     assert!(!body.contains("mem-key"), "{body}");
+}
+
+/// Rewrites the SQLite database inside the `.c1z` at `file` with `sql`, as an attacker with
+/// plain tools would.
+fn tamper(file: &Path, sql: &str) {
+    let bytes = std::fs::read(file).unwrap();
+    assert_eq!(&bytes[..5], b"C1ZF\0");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    std::fs::write(&db, zstd::decode_all(&bytes[5..]).unwrap()).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+    let mut out = b"C1ZF\0".to_vec();
+    out.extend(zstd::encode_all(std::fs::File::open(&db).unwrap(), 3).unwrap());
+    std::fs::write(file, out).unwrap();
+}
+
+#[test]
+fn a_sync_refuses_a_file_with_a_planted_trigger_and_leaves_it_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(memory(dir.path()).arg("--no-progress"));
+    let file = dir.path().join("sync.c1z");
+    // Would add a grant to mallory to every sync started in the file.
+    tamper(
+        &file,
+        "CREATE TRIGGER backdoor AFTER INSERT ON v1_sync_runs BEGIN
+           INSERT INTO v1_grants (resource_type_id, resource_id, entitlement_id,
+               principal_resource_type_id, principal_resource_id, external_id, data, sync_id,
+               discovered_at)
+           VALUES ('group', 'g1', 'group:g1:member', 'user', 'mallory',
+               'group:g1:member:user:mallory', x'', NEW.sync_id, '2024-01-01 00:00:00');
+         END;",
+    );
+    let planted = std::fs::read(&file).unwrap();
+    let o = fails(memory(dir.path()).arg("--no-progress"), 2);
+    let err = stderr(&o);
+    assert!(err.contains(r#"trigger "backdoor""#), "{err}");
+    assert!(err.contains("--file (BATON_FILE)"), "{err}");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        planted,
+        "nothing was written"
+    );
+    // The explorer's reader refuses it too.
+    let o = command("baton").arg(&file).arg("stats").output().unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(r#"trigger "backdoor""#),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn the_decompression_limit_is_set_by_flag_or_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two zstd frames of 4 MiB of zeros: 8 MiB once decompressed (and no database).
+    let frame = zstd::encode_all(&vec![0u8; 4 << 20][..], 3).unwrap();
+    let mut bomb = b"C1ZF\0".to_vec();
+    bomb.extend(&frame);
+    bomb.extend(&frame);
+    let file = dir.path().join("bomb.c1z");
+    std::fs::write(&file, &bomb).unwrap();
+    let needle =
+        "raise the limit with --decoder-max-decoded-size-mb (BATON_DECODER_MAX_DECODED_SIZE_MB)";
+
+    let o = command("baton")
+        .arg(&file)
+        .arg("stats")
+        .env("BATON_DECODER_MAX_DECODED_SIZE_MB", "1")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&o).contains("decompresses to more than 1 MiB"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+    // Raised: decompressed whole, then found not to be a database.
+    let o = command("baton")
+        .args(["--decoder-max-decoded-size-mb", "16"])
+        .arg(&file)
+        .arg("stats")
+        .env("BATON_DECODER_MAX_DECODED_SIZE_MB", "1")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&o).contains("does not hold a SQLite database"),
+        "{}",
+        stderr(&o)
+    );
+    // A sync appending to it: the same limit, the same advice, exit 2 (fix the flags).
+    let o = fails(
+        memory(dir.path()).args([
+            "--no-progress",
+            "-f",
+            "bomb.c1z",
+            "--decoder-max-decoded-size-mb",
+            "1",
+        ]),
+        2,
+    );
+    assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&file).unwrap(), bomb);
+}
+
+/// A FIFO named `lock` in a folder named like a working folder in `TMPDIR` used to hang
+/// every store open (in `open(2)`, where SIGTERM does not reach the sync's handler).
+#[cfg(unix)]
+#[test]
+fn a_fifo_planted_in_tmpdir_does_not_hang_a_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let planted = dir.path().join("tmp").join("baton-c1z-1-planted");
+    std::fs::create_dir_all(&planted).unwrap();
+    let made = Command::new("mkfifo")
+        .arg(planted.join("lock"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        eprintln!("skipped: `mkfifo` is unavailable");
+        return;
+    }
+    let mut child = memory_with_tmp(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the sync hangs on the planted FIFO");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(dir.path().join("sync.c1z").exists());
+    assert!(
+        planted.join("lock").exists(),
+        "someone else's folder is left alone"
+    );
 }

@@ -76,6 +76,73 @@ impl BaseUrlArg {
     }
 }
 
+/// Limits on reading a `.c1z` (the file a sync appends to, `explore`, the ids one-shot
+/// operations read): `--decoder-max-decoded-size-mb` (`BATON_DECODER_MAX_DECODED_SIZE_MB`,
+/// the variable upstream's SDK reads) and `--c1z-max-row-size-mb`
+/// (`BATON_C1Z_MAX_ROW_SIZE_MB`). Flattened into [`CommonArgs`]; a file tool flattens it
+/// into its own flags (it names its variables itself, so it works in any clap parser).
+///
+/// ```
+/// use clap::Parser;
+/// use connector_sdk::cli::StoreLimitArgs;
+///
+/// #[derive(Parser)]
+/// struct Tool {
+///     #[command(flatten)]
+///     limits: StoreLimitArgs,
+/// }
+///
+/// let tool = Tool::parse_from(["tool", "--decoder-max-decoded-size-mb", "20480"]);
+/// assert_eq!(tool.limits.limits().max_decoded_size(), 20 << 30);
+/// assert_eq!(tool.limits.limits().max_row_size(), 16 << 20);
+/// assert!(Tool::try_parse_from(["tool", "--c1z-max-row-size-mb", "0"]).is_err());
+/// ```
+#[derive(clap::Args, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimitArgs {
+    /// The most a .c1z may decompress to, in MiB: a larger file (or a decompression bomb)
+    /// is refused. Raise it for a trusted file bigger than that.
+    #[arg(
+        long = "decoder-max-decoded-size-mb",
+        env = "BATON_DECODER_MAX_DECODED_SIZE_MB",
+        value_name = "MIB",
+        default_value_t = crate::store::DEFAULT_MAX_DECODED_SIZE_MB,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true,
+        help_heading = "Sync file limits"
+    )]
+    pub decoder_max_decoded_size_mb: u64,
+    /// The largest row of a .c1z read or written, in MiB (up to 953): a larger one is an
+    /// error instead of a huge allocation.
+    #[arg(
+        long = "c1z-max-row-size-mb",
+        env = "BATON_C1Z_MAX_ROW_SIZE_MB",
+        value_name = "MIB",
+        default_value_t = crate::store::DEFAULT_MAX_ROW_SIZE_MB,
+        value_parser = clap::value_parser!(u64).range(1..=crate::store::MAX_ROW_SIZE_CEILING_MB),
+        global = true,
+        help_heading = "Sync file limits"
+    )]
+    pub c1z_max_row_size_mb: u64,
+}
+
+impl Default for StoreLimitArgs {
+    fn default() -> Self {
+        StoreLimitArgs {
+            decoder_max_decoded_size_mb: crate::store::DEFAULT_MAX_DECODED_SIZE_MB,
+            c1z_max_row_size_mb: crate::store::DEFAULT_MAX_ROW_SIZE_MB,
+        }
+    }
+}
+
+impl StoreLimitArgs {
+    /// The limits these flags ask for.
+    pub fn limits(&self) -> crate::store::StoreLimits {
+        crate::store::StoreLimits::default()
+            .with_max_decoded_size_mb(self.decoder_max_decoded_size_mb)
+            .with_max_row_size_mb(self.c1z_max_row_size_mb)
+    }
+}
+
 /// Log output format.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -108,6 +175,7 @@ impl CommonArgs {
             skip_entitlements_and_grants: self.skip_entitlements_and_grants,
             skip_grants: self.skip_grants,
             targeted,
+            store_limits: self.store_limits.limits(),
             ..crate::sync::SyncOptions::default()
         })
     }
@@ -141,6 +209,9 @@ pub struct CommonArgs {
     /// Do not show a progress display on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// What reading --file may cost (it is untrusted input).
+    #[command(flatten)]
+    pub store_limits: StoreLimitArgs,
 
     /// Only list resources of these types (comma-separated resource type ids, e.g.
     /// "user,group"); grants whose principal is of another type are still kept.

@@ -86,7 +86,8 @@ use config::capabilities_document;
 use schema::{clap_error, config_schema};
 
 pub use args::{
-    BaseUrlArg, CommonArgs, LogFormat, config_error, env_name, flag_and_env, required, secret,
+    BaseUrlArg, CommonArgs, LogFormat, StoreLimitArgs, config_error, env_name, flag_and_env,
+    required, secret,
 };
 pub use config::{AppInfo, BuildContext, CapabilityFlag, ConnectorConfig, placeholder_secret};
 pub use credential_hint::CredentialField;
@@ -363,7 +364,14 @@ async fn dispatch<C: ConnectorConfig>(
     };
     if let Some(Sub::Explore { file, args }) = &cli.command {
         let file = file.as_ref().unwrap_or(&common.file);
-        crate::explorer::serve(file, args.listen, args.allow_remote, &args.public_hosts).await?;
+        crate::explorer::serve(
+            file,
+            &common.store_limits.limits(),
+            args.listen,
+            args.allow_remote,
+            &args.public_hosts,
+        )
+        .await?;
         return Ok(Outcome::Done);
     }
     if cli.command == Some(Sub::Capabilities) {

@@ -97,7 +97,7 @@ fn json_object(raw: &Option<String>, flag: &str) -> Result<Profile> {
 }
 
 fn last_sync(a: &CommonArgs, why: &str) -> Result<C1zReader> {
-    C1zReader::open(&a.file).map_err(|e| {
+    C1zReader::open_with(&a.file, &a.store_limits.limits()).map_err(|e| {
         let message = format!(
             "{why} needs ids from a previous sync in {} ({}): {}; run a sync first, or point --file at one",
             a.file.display(),

@@ -65,7 +65,7 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::error::{Error, Result};
-use crate::store::C1zReader;
+use crate::store::{C1zReader, StoreLimits};
 
 #[cfg(feature = "cli")]
 pub use args::ExploreArgs;
@@ -88,10 +88,16 @@ impl std::fmt::Debug for Explorer {
 }
 
 impl Explorer {
-    /// Opens `path` read-only at its latest finished sync. Fails with the reader's clear
-    /// message on a missing file, a file that is not a `.c1z`, or one with no finished sync.
+    /// Opens `path` read-only at its latest finished sync, within the default
+    /// [`StoreLimits`]. Fails with the reader's clear message on a missing file, a file
+    /// that is not a `.c1z`, one with no finished sync, or a hostile one.
     pub fn open(path: &Path) -> Result<Explorer> {
-        let reader = C1zReader::open(path)
+        Self::open_with(path, &StoreLimits::default())
+    }
+
+    /// [`open`](Self::open) within `limits` (see [`C1zReader::open_with`]).
+    pub fn open_with(path: &Path, limits: &StoreLimits) -> Result<Explorer> {
+        let reader = C1zReader::open_with(path, limits)
             .map_err(|e| e.context(format!("the explorer cannot open {}", path.display())))?;
         Explorer::from_reader(
             reader,
@@ -228,17 +234,19 @@ impl BoundExplorer {
     }
 }
 
-/// Opens `file`, listens on `listen`, prints the address, and serves until Ctrl-C or
-/// SIGTERM. What `baton serve` and `<connector> explore` run. `public_hosts` are the
-/// names it may also be reached under (see [`Explorer::with_public_hosts`]).
+/// Opens `file` within `limits`, listens on `listen`, prints the address, and serves
+/// until Ctrl-C or SIGTERM. What `baton serve` and `<connector> explore` run.
+/// `public_hosts` are the names it may also be reached under (see
+/// [`Explorer::with_public_hosts`]).
 pub async fn serve(
     file: &Path,
+    limits: &StoreLimits,
     listen: SocketAddr,
     allow_remote: bool,
     public_hosts: &[String],
 ) -> Result<()> {
     check_listen(listen, allow_remote)?;
-    let explorer = Explorer::open(file)?.with_public_hosts(public_hosts);
+    let explorer = Explorer::open_with(file, limits)?.with_public_hosts(public_hosts);
     if !listen.ip().is_loopback() {
         eprintln!(
             "warning: the explorer listens on {listen}, beyond this machine, with no authentication: anyone who can reach it can read all of {}",

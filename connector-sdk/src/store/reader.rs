@@ -2,12 +2,13 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 use crate::model::{Entitlement, Grant, Resource, ResourceId, ResourceType};
 
-use super::c1z::{self, FileKind, sql_error};
+use super::c1z::{self, Access, FileKind};
+use super::limits::StoreLimits;
 use super::query::{self, DiffReport, GrantQuery, SyncRun, SyncStats};
 use super::workdir::WorkDir;
 
@@ -41,6 +42,9 @@ pub struct C1zReader {
     sync: SyncRun,
     // Shared by the readers of one decompressed copy (`another_reader`); removed with the last.
     dir: std::sync::Arc<WorkDir>,
+    // What `another_reader` opens its connection with: the same checks and limits.
+    source: std::path::PathBuf,
+    limits: StoreLimits,
 }
 
 impl std::fmt::Debug for C1zReader {
@@ -51,28 +55,48 @@ impl std::fmt::Debug for C1zReader {
     }
 }
 
+/// Whether `path` exists (a dangling link does not), `None` when that cannot be told.
+fn fs_exists(path: &Path) -> Option<bool> {
+    match std::fs::metadata(path) {
+        Ok(_) => Some(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(false),
+        Err(_) => None,
+    }
+}
+
 impl C1zReader {
     /// Opens `path` at its latest finished full sync (or, with no full sync in it, its
-    /// latest finished sync of any type). Fails with a clear message on a missing
-    /// file, a file that is not a c1z, a truncated one, upstream's newer v3 format, or a
-    /// file with no finished sync.
+    /// latest finished sync of any type), within the default [`StoreLimits`]. Fails with
+    /// a clear message on a missing file, a file that is not a c1z, a truncated one,
+    /// upstream's newer v3 format, or a file with no finished sync; and on a hostile one
+    /// (see [`open_with`](Self::open_with)).
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, &StoreLimits::default())
+    }
+
+    /// [`open`](Self::open) within `limits`. The file is untrusted: one that is not a
+    /// regular file (a FIFO, a socket, a device) is refused without blocking; one that
+    /// decompresses beyond [`StoreLimits::max_decoded_size`] stops there, its partial
+    /// copy removed; one whose database holds a view, a trigger or anything but the
+    /// format's tables and indexes is refused before any query runs on it, naming the
+    /// offending objects; and a query meeting a row over [`StoreLimits::max_row_size`]
+    /// fails with an error instead of loading it.
+    pub fn open_with(path: &Path, limits: &StoreLimits) -> Result<Self> {
         let dir = WorkDir::create()?;
         let db = dir.path().join("db");
-        if !path.exists() {
+        if fs_exists(path) == Some(false) {
             return Err(Error::not_found(format!(
                 "{} does not exist; run a sync first (it writes --file, default sync.c1z)",
                 path.display()
             )));
         }
-        if c1z::decompress(path, &db)? == FileKind::Empty {
+        if c1z::decompress(path, &db, limits)? == FileKind::Empty {
             return Err(Error::not_found(format!(
                 "{} is empty: it holds no sync",
                 path.display()
             )));
         }
-        let conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(sql_error)?;
+        let conn = c1z::open_checked(&db, path, limits, Access::ReadOnly)?;
         let sync = query::latest_finished(&conn)
             .map_err(|e| e.context(format!("reading {}", path.display())))?
             .ok_or_else(|| {
@@ -85,6 +109,8 @@ impl C1zReader {
             dir: std::sync::Arc::new(dir),
             conn,
             sync,
+            source: path.to_path_buf(),
+            limits: *limits,
         })
     }
 
@@ -92,15 +118,19 @@ impl C1zReader {
     /// read-only connection: a server answers requests on several at once without a
     /// second copy of the file. The copy is removed with the last reader.
     pub fn another_reader(&self) -> Result<Self> {
-        let conn = Connection::open_with_flags(
-            self.dir.path().join("db"),
-            OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .map_err(sql_error)?;
+        // Hardened and checked as the first connection was.
+        let conn = c1z::open_checked(
+            &self.dir.path().join("db"),
+            &self.source,
+            &self.limits,
+            Access::ReadOnly,
+        )?;
         Ok(C1zReader {
             conn,
             sync: self.sync.clone(),
             dir: self.dir.clone(),
+            source: self.source.clone(),
+            limits: self.limits,
         })
     }
 

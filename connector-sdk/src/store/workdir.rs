@@ -6,8 +6,14 @@
 //! Each folder is `$TMPDIR/baton-c1z-<pid>-<random>` and holds a `lock` file the owner keeps
 //! locked (an advisory lock the kernel releases when the process dies, whatever kills it).
 //! A folder whose lock can be taken has no owner left, and is removed.
+//!
+//! `$TMPDIR` is shared: anyone may plant folders there with our prefix. A folder is
+//! created private (`tempfile`: unpredictable name, mode 0700) and before anything is
+//! opened in someone else's folder its type is checked, and checked again on the open
+//! file (never blocking, never following a link): a `lock` that is a FIFO, a socket, a
+//! device or a symbolic link is not ours, and its folder is left alone.
 
-use std::fs::{self, File, TryLockError};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -15,6 +21,8 @@ use std::time::{Duration, SystemTime};
 use tempfile::TempDir;
 
 use crate::error::{Error, Result};
+
+use super::files;
 
 /// The name every working folder starts with.
 pub const WORKDIR_PREFIX: &str = "baton-c1z-";
@@ -38,21 +46,27 @@ impl std::fmt::Debug for WorkDir {
 }
 
 impl WorkDir {
-    /// Removes stale working folders, then creates and locks a new one in the system
-    /// temporary directory (`TMPDIR`).
+    /// Creates and locks a new working folder in the system temporary directory
+    /// (`TMPDIR`), then removes stale ones.
     pub(crate) fn create() -> Result<WorkDir> {
-        let tmp = std::env::temp_dir();
-        remove_stale(&tmp);
+        Self::create_in(&std::env::temp_dir())
+    }
+
+    /// [`create`](Self::create) in `tmp`.
+    pub(crate) fn create_in(tmp: &Path) -> Result<WorkDir> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("{WORKDIR_PREFIX}{}-", std::process::id()))
-            .tempdir_in(&tmp)
+            .tempdir_in(tmp)
             .map_err(|e| {
                 Error::from(e).context(format!(
                     "creating a working folder in {} (set TMPDIR to another folder)",
                     tmp.display()
                 ))
             })?;
-        let lock = File::create(dir.path().join(LOCK_FILE))
+        let lock = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.path().join(LOCK_FILE))
             .map_err(|e| Error::from(e).context("creating the working folder's lock"))?;
         lock.lock()
             .map_err(|e| Error::from(e).context("locking the working folder"))?;
@@ -60,6 +74,8 @@ impl WorkDir {
         (&lock)
             .write_all(std::process::id().to_string().as_bytes())
             .map_err(|e| Error::from(e).context("writing the working folder's lock"))?;
+        // Our own folder's lock is held, so the sweep keeps it.
+        remove_stale(tmp);
         Ok(WorkDir { _lock: lock, dir })
     }
 
@@ -98,24 +114,33 @@ pub fn remove_stale(tmp: &Path) -> Vec<PathBuf> {
     removed
 }
 
-fn age(path: &Path) -> Option<Duration> {
-    let modified = fs::metadata(path).and_then(|m| m.modified()).ok()?;
-    SystemTime::now().duration_since(modified).ok()
+fn age(meta: &fs::Metadata) -> Option<Duration> {
+    SystemTime::now().duration_since(meta.modified().ok()?).ok()
 }
 
-/// Whether no process owns the folder at `dir` any more.
+/// Whether no process owns the folder at `dir` any more. A `lock` that is not a regular
+/// file (a FIFO someone planted, a link…) is never ours: such a folder is kept.
 fn is_abandoned(dir: &Path) -> bool {
     let lock_path = dir.join(LOCK_FILE);
-    let Ok(lock) = File::open(&lock_path) else {
+    let lock = match files::open_regular(&lock_path, false, "not a working folder's lock") {
+        Ok(Some(lock)) => lock,
         // No lock file: a creation that never finished, unless it is happening now.
-        return age(dir).is_some_and(|a| a > GRACE);
+        Ok(None) => {
+            return fs::symlink_metadata(dir)
+                .ok()
+                .and_then(|m| age(&m))
+                .is_some_and(|a| a > GRACE);
+        }
+        Err(e) => {
+            tracing::debug!(folder = %dir.display(), error = %e, "kept a folder that is not a working folder");
+            return false;
+        }
     };
     match lock.try_lock() {
         // Unlocked: its owner is gone, unless it has not locked it yet (empty and young).
-        Ok(()) => {
-            let owned = fs::metadata(&lock_path).is_ok_and(|m| m.len() > 0);
-            owned || age(&lock_path).is_some_and(|a| a > GRACE)
-        }
+        Ok(()) => lock
+            .metadata()
+            .is_ok_and(|m| m.len() > 0 || age(&m).is_some_and(|a| a > GRACE)),
         Err(TryLockError::WouldBlock) => false,
         Err(TryLockError::Error(_)) => false,
     }

@@ -10,8 +10,9 @@ use rusqlite::{Connection, params};
 use crate::error::{Error, Result};
 use crate::model::{Entitlement, Grant, Resource, ResourceId, ResourceType, grant_id};
 
-use super::c1z::{self, sql_error};
+use super::c1z::{self, Access, sql_error};
 use super::convert;
+use super::limits::StoreLimits;
 use super::query::{self, GrantQuery, SyncRun, SyncScope, SyncStats};
 use super::workdir::WorkDir;
 
@@ -58,12 +59,25 @@ impl std::fmt::Debug for SyncStore {
 
 impl SyncStore {
     /// Opens the c1z at `out` for writing, keeping its syncs; a missing file starts empty.
-    /// Fails on a file that is not a readable c1z (it is never overwritten then).
+    /// Fails on a file that is not a readable c1z (it is never overwritten then). Uses the
+    /// default [`StoreLimits`]; see [`open_with`](Self::open_with).
     pub fn open(out: &Path) -> Result<Self> {
+        Self::open_with(out, &StoreLimits::default())
+    }
+
+    /// [`open`](Self::open) within `limits`. The existing file is checked as
+    /// [`C1zReader::open_with`](super::C1zReader::open_with) checks one, before anything
+    /// is written to it: a planted trigger or view makes the open fail (naming it), so it
+    /// can never tamper with the syncs written after. Rows this sync writes are held to
+    /// [`StoreLimits::max_row_size`] too. Something other than a regular file at
+    /// `<out>.tmp` (where saves are written before the rename), such as a planted
+    /// symbolic link, is refused too.
+    pub fn open_with(out: &Path, limits: &StoreLimits) -> Result<Self> {
         let dir = WorkDir::create()?;
         let db = dir.path().join("db");
-        c1z::decompress(out, &db)?;
-        let conn = c1z::open_db(&db)?;
+        c1z::check_tmp(out)?;
+        c1z::decompress(out, &db, limits)?;
+        let conn = c1z::open_checked(&db, out, limits, Access::ReadWrite)?;
         Ok(SyncStore {
             out: out.to_path_buf(),
             dir,

@@ -91,6 +91,11 @@ pub struct SyncOptions {
     /// (not its children), and stored as a partial sync whose parent is the file's latest
     /// full sync. A resource that is gone is a warning. Empty: a normal sync.
     pub targeted: Vec<ResourceBid>,
+    /// What reopening the output file may cost (it is untrusted: it may have been
+    /// replaced since the last run): its decompressed size and the size of one row. The
+    /// CLI sets it from `--decoder-max-decoded-size-mb` and `--c1z-max-row-size-mb`.
+    /// Default [`StoreLimits::default`](crate::store::StoreLimits::default).
+    pub store_limits: crate::store::StoreLimits,
 }
 
 impl SyncOptions {
@@ -182,6 +187,7 @@ impl Default for SyncOptions {
             skip_entitlements_and_grants: false,
             skip_grants: false,
             targeted: Vec::new(),
+            store_limits: crate::store::StoreLimits::default(),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::store::SyncStore;
+use crate::store::{StoreLimits, SyncStore};
 
 type Job = Box<dyn FnOnce(&mut SyncStore) + Send>;
 
@@ -29,14 +29,14 @@ impl Drop for StoreHandle {
 }
 
 impl StoreHandle {
-    /// Opens the store for `path` on a new thread.
-    pub(crate) async fn open(path: PathBuf) -> Result<StoreHandle> {
+    /// Opens the store for `path` on a new thread, within `limits`.
+    pub(crate) async fn open(path: PathBuf, limits: StoreLimits) -> Result<StoreHandle> {
         let (tx, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<()>>();
         let thread = std::thread::Builder::new()
             .name("c1z-store".into())
             .spawn(move || {
-                let mut store = match SyncStore::open(&path) {
+                let mut store = match SyncStore::open_with(&path, &limits) {
                     Ok(s) => {
                         let _ = ready_tx.send(Ok(()));
                         s

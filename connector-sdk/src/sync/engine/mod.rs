@@ -126,7 +126,7 @@ pub async fn sync_to_file(
     }
     let targeted = !options.targeted.is_empty();
     let scope = options.scope();
-    let store = StoreHandle::open(path.to_path_buf()).await?;
+    let store = StoreHandle::open(path.to_path_buf(), options.store_limits).await?;
     let resumable = if options.resume && !targeted {
         let wanted = scope.clone();
         store
