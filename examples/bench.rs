@@ -87,10 +87,7 @@ async fn scim_sync(workers: usize) -> (Duration, u64) {
     config.rate_limit = None; // the simulator does not limit; measure the engine
     let connector = Ironclad::with_client(IroncladClient::new(&config).expect("client"), true);
     let dir = tempfile::tempdir().expect("tempdir");
-    let options = SyncOptions {
-        workers,
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default().with_workers(workers);
     let t0 = Instant::now();
     let report = sync_to_file(&connector, &dir.path().join("ic.c1z"), &options, None)
         .await

@@ -1,6 +1,8 @@
 //! The connector built in `docs/writing-a-connector.md`: "Teamboard", a toy API with users
-//! (cursor-paged) and teams (members, add and remove). The example starts a toy Teamboard
-//! on loopback, runs the conformance kit, syncs, grants a membership and syncs again.
+//! (cursor-paged), teams (members, add and remove), OAuth client credentials and one action
+//! with typed arguments. The example starts a toy Teamboard on loopback (the SDK's
+//! `SimServer` and OAuth token endpoint), runs the conformance kit, syncs, grants a
+//! membership, renames a team and syncs again.
 //!
 //! ```text
 //! cargo run --features testing --example toy
@@ -8,17 +10,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use connector_sdk::http::HttpClient;
-use connector_sdk::http::auth::BearerToken;
+use connector_sdk::http::auth::OAuth2ClientCredentials;
 use connector_sdk::prelude::*;
 use connector_sdk::store::{C1zReader, GrantFilter};
 use connector_sdk::sync::{SyncOptions, sync_to_file};
+use connector_sdk::testing::{SimHandler, SimServer, oauth};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 // ---- 1. The API's shapes and listings (client.rs in a real connector) ----
 
@@ -185,12 +188,55 @@ struct Teamboard {
 }
 
 impl Teamboard {
-    fn new(base_url: &str, token: SecretString) -> Result<Self> {
+    /// Teamboard's API at `base_url`, its OAuth token endpoint at `/oauth/token`.
+    fn new(base_url: &str, client_id: &str, secret: SecretString) -> Result<Self> {
+        let token_url = connector_sdk::Url::parse(base_url)
+            .and_then(|u| u.join("/oauth/token"))
+            .map_err(|e| Error::invalid_argument(format!("base URL {base_url:?}: {e}")))?;
         let http = HttpClient::builder(base_url)?
             .user_agent("baton-teamboard", "0.1.0")
-            .auth(BearerToken::new(token))
+            .auth(OAuth2ClientCredentials::new(
+                token_url,
+                client_id,
+                secret,
+                Vec::new(),
+            ))
             .build()?;
         Ok(Teamboard { http })
+    }
+}
+
+/// `rename_team`: its arguments arrive checked against the schema, then typed.
+struct RenameTeam {
+    http: HttpClient,
+}
+
+#[derive(Deserialize)]
+struct RenameArgs {
+    team_id: String,
+    name: String,
+}
+
+#[async_trait]
+impl ActionHandler for RenameTeam {
+    fn schema(&self) -> ActionSchema {
+        ActionSchema::new("rename_team", "Rename team")
+            .with_argument(FieldSchema::new("team_id", FieldType::String).required())
+            .with_argument(FieldSchema::new("name", FieldType::String).required())
+    }
+
+    async fn invoke(&self, req: ActionRequest) -> Result<Profile> {
+        let RenameArgs { team_id, name } = req.parse()?;
+        let body = json!({ "name": name });
+        self.http
+            .patch(&["api", "teams", &team_id])
+            .json(&body)
+            .send()
+            .await?;
+        Ok(json!({"renamed": team_id})
+            .as_object()
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -214,6 +260,12 @@ impl Connector for Teamboard {
             }),
         ]
     }
+
+    fn actions(&self) -> Vec<Arc<dyn ActionHandler>> {
+        vec![Arc::new(RenameTeam {
+            http: self.http.clone(),
+        })]
+    }
 }
 
 // ---- 5. A toy Teamboard to run against (a simulator, in a real connector crate) ----
@@ -222,26 +274,32 @@ impl Connector for Teamboard {
 struct Board {
     users: Vec<(String, String, String, bool)>,
     teams: BTreeMap<String, (String, BTreeSet<String>)>,
+    tokens: Vec<String>,
 }
 
-struct BoardApi(Arc<Mutex<Board>>);
-
-impl Respond for BoardApi {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        if req
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            != Some("Bearer toy-token")
-        {
-            return ResponseTemplate::new(401).set_body_json(json!({"message": "bad token"}));
-        }
-        let mut b = self.0.lock().unwrap_or_else(|p| p.into_inner());
+impl SimHandler for Board {
+    fn handle(&mut self, req: &Request) -> ResponseTemplate {
         let segs: Vec<&str> = req
             .url
             .path_segments()
             .map(|s| s.collect())
             .unwrap_or_default();
+        if segs == ["oauth", "token"] {
+            let grant = match oauth::ClientCredentials::read(req) {
+                Ok(g) => g,
+                Err(answer) => return answer,
+            };
+            if (grant.client_id.as_str(), grant.client_secret.as_deref())
+                != ("toy", Some("toy-secret"))
+            {
+                return oauth::error(401, "invalid_client", "unknown client");
+            }
+            self.tokens.push(format!("toy-token-{}", self.tokens.len()));
+            return oauth::token(&self.tokens[self.tokens.len() - 1], 3600, &grant.scopes);
+        }
+        if !oauth::bearer(req).is_some_and(|t| self.tokens.iter().any(|x| x == t)) {
+            return ResponseTemplate::new(401).set_body_json(json!({"message": "bad token"}));
+        }
         match (req.method.as_str(), segs.as_slice()) {
             ("GET", ["api", "users"]) => {
                 let start: usize = req
@@ -250,30 +308,44 @@ impl Respond for BoardApi {
                     .find(|(k, _)| k == "cursor")
                     .and_then(|(_, v)| v.parse().ok())
                     .unwrap_or(0);
-                let page: Vec<_> = b.users.iter().skip(start).take(2).map(|(id, email, name, active)| json!({"id": id, "email": email, "name": name, "active": active})).collect();
-                let next = (start + 2 < b.users.len()).then(|| (start + 2).to_string());
+                let page: Vec<_> = self.users.iter().skip(start).take(2).map(|(id, email, name, active)| json!({"id": id, "email": email, "name": name, "active": active})).collect();
+                let next = (start + 2 < self.users.len()).then(|| (start + 2).to_string());
                 ResponseTemplate::new(200)
                     .set_body_json(json!({"users": page, "next_cursor": next}))
             }
             ("GET", ["api", "teams"]) => ResponseTemplate::new(200).set_body_json(
-                b.teams
+                self.teams
                     .iter()
                     .map(|(id, (name, _))| json!({"id": id, "name": name}))
                     .collect::<Vec<_>>(),
             ),
-            ("GET", ["api", "teams", t, "members"]) => match b.teams.get(*t) {
+            ("PATCH", ["api", "teams", t]) => {
+                let name = req
+                    .body_json::<serde_json::Value>()
+                    .ok()
+                    .and_then(|b| b["name"].as_str().map(String::from));
+                match (self.teams.get_mut(*t), name) {
+                    (Some(team), Some(name)) => {
+                        team.0 = name;
+                        ResponseTemplate::new(204)
+                    }
+                    (None, _) => ResponseTemplate::new(404),
+                    (_, None) => ResponseTemplate::new(400),
+                }
+            }
+            ("GET", ["api", "teams", t, "members"]) => match self.teams.get(*t) {
                 Some((_, m)) => ResponseTemplate::new(200)
                     .set_body_json(m.iter().map(|u| json!({"user_id": u})).collect::<Vec<_>>()),
                 None => ResponseTemplate::new(404),
             },
-            ("PUT", ["api", "teams", t, "members", u]) => match b.teams.get_mut(*t) {
+            ("PUT", ["api", "teams", t, "members", u]) => match self.teams.get_mut(*t) {
                 Some((_, m)) => {
                     ResponseTemplate::new(if m.insert(u.to_string()) { 201 } else { 200 })
                 }
                 None => ResponseTemplate::new(404),
             },
             ("DELETE", ["api", "teams", t, "members", u]) => {
-                let removed = b.teams.get_mut(*t).is_some_and(|(_, m)| m.remove(*u));
+                let removed = self.teams.get_mut(*t).is_some_and(|(_, m)| m.remove(*u));
                 ResponseTemplate::new(if removed { 204 } else { 404 })
             }
             _ => ResponseTemplate::new(404),
@@ -281,7 +353,7 @@ impl Respond for BoardApi {
     }
 }
 
-async fn toy_teamboard() -> MockServer {
+async fn toy_teamboard() -> SimServer<Board> {
     let mut board = Board::default();
     for (i, name) in ["Ada", "Grace", "Linus", "Ken", "Barbara"]
         .iter()
@@ -304,19 +376,14 @@ async fn toy_teamboard() -> MockServer {
     board
         .teams
         .insert("t-docs".into(), ("Docs".into(), BTreeSet::new()));
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(BoardApi(Arc::new(Mutex::new(board))))
-        .mount(&server)
-        .await;
-    server
+    SimServer::start(board).await
 }
 
 // ---- 6. Running it ----
 
 async fn run() -> Result<()> {
     let server = toy_teamboard().await;
-    let connector = Teamboard::new(&server.uri(), SecretString::from("toy-token"))?;
+    let connector = Teamboard::new(&server.uri(), "toy", SecretString::from("toy-secret"))?;
     connector.validate().await?;
     let report = connector_sdk::testing::assert_conformance(&connector).await;
     println!(
@@ -336,11 +403,32 @@ async fn run() -> Result<()> {
         .grant(GrantRequest::new(&linus, &member(&docs)))
         .await?;
     println!("grant: {outcome:?}");
+    let rename = ConnectorHandle::new(connector)?
+        .invoke_and_wait(
+            "rename_team",
+            json!({"team_id": "t-docs", "name": "Documentation"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            std::time::Duration::from_secs(30),
+        )
+        .await?;
+    println!("rename_team: {}", serde_json::Value::Object(rename));
+    println!(
+        "token requests: {}",
+        server.requests("POST", "/oauth/token")
+    );
+    let connector = Teamboard::new(&server.uri(), "toy", SecretString::from("toy-secret"))?;
     sync_to_file(&connector, &file, &SyncOptions::default(), None).await?;
     let members = C1zReader::open(&file)?.grants(&GrantFilter {
         entitlement: Some("team:t-docs:member".into()),
         ..Default::default()
     })?;
+    let docs_name = C1zReader::open(&file)?
+        .resource(&ResourceId::new("team", "t-docs"))?
+        .map(|r| r.display_name)
+        .unwrap_or_default();
+    println!("t-docs is named {docs_name:?} after the re-sync");
     println!(
         "Docs members after the re-sync: {:?}",
         members

@@ -117,10 +117,7 @@ async fn matrix<C: Connector>(
     extra: Vec<(&'static str, FaultPlan, Expect)>,
 ) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let options = SyncOptions {
-        resume: false,
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default().with_resume(false);
     let clean_proxy = FaultProxy::start(upstream, FaultPlan::none()).await;
     let clean_path = dir.path().join("clean.c1z");
     sync_to_file(&make(&clean_proxy.uri()), &clean_path, &options, None)

@@ -217,10 +217,9 @@ async fn a_file_with_a_partial_sync_opens_with_zstd_and_sqlite3() {
     let full = sync_to_file(&c, &path, &SyncOptions::default(), None)
         .await
         .unwrap();
-    let targeted = SyncOptions {
-        targeted: connector_sdk::bid::parse_resource_bids("bid:r:user/u1,bid:r:group/g1").unwrap(),
-        ..SyncOptions::default()
-    };
+    let targeted = SyncOptions::default().with_targeted(
+        connector_sdk::bid::parse_resource_bids("bid:r:user/u1,bid:r:group/g1").unwrap(),
+    );
     let partial = sync_to_file(&c, &path, &targeted, None).await.unwrap();
 
     let bytes = std::fs::read(&path).unwrap();

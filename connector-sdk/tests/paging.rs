@@ -328,10 +328,7 @@ impl Connector for TenantConnector {
 }
 
 fn opts() -> SyncOptions {
-    SyncOptions {
-        checkpoint_interval: Duration::ZERO,
-        ..SyncOptions::default()
-    }
+    SyncOptions::default().with_checkpoint_interval(Duration::ZERO)
 }
 
 #[tokio::test]
@@ -371,10 +368,7 @@ async fn a_repeated_page_fails_the_sync_and_keeps_the_last_good_one() {
     let mut tenant = Tenant::new(10);
     tenant.totals = false;
     tenant.repeat_user_page = AtomicUsize::new(3);
-    let options = SyncOptions {
-        resume: false,
-        ..opts()
-    };
+    let options = opts().with_resume(false);
     let report = sync_to_file(&TenantConnector(Arc::new(tenant)), &path, &options, None)
         .await
         .unwrap();

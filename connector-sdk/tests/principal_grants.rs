@@ -166,10 +166,7 @@ impl Connector for Directory {
 }
 
 fn opts() -> SyncOptions {
-    SyncOptions {
-        workers: 2,
-        ..SyncOptions::default()
-    }
+    SyncOptions::default().with_workers(2)
 }
 
 fn all_grants(path: &std::path::Path) -> Vec<Grant> {

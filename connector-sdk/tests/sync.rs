@@ -15,10 +15,7 @@ use connector_sdk::testing::{MemoryConnector, TenantState};
 use futures::TryStreamExt;
 
 fn opts() -> SyncOptions {
-    SyncOptions {
-        checkpoint_interval: Duration::ZERO,
-        ..SyncOptions::default()
-    }
+    SyncOptions::default().with_checkpoint_interval(Duration::ZERO)
 }
 
 /// Everything a connector lists, drained directly (no engine, no store).
@@ -108,10 +105,7 @@ async fn round_trip_equals_what_the_connector_listed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sync.c1z");
     let c = MemoryConnector::seeded();
-    let options = SyncOptions {
-        expand_grants: false,
-        ..opts()
-    };
+    let options = opts().with_expand_grants(false);
     let report = sync_to_file(&c, &path, &options, None).await.unwrap();
     assert!(report.completed);
     assert_eq!(report.warning_count, 0, "{:?}", report.warnings);
@@ -376,10 +370,7 @@ async fn a_dropped_sync_future_leaves_a_resumable_checkpoint() {
 async fn the_run_duration_limit_stops_and_the_next_run_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("limited.c1z");
-    let options = SyncOptions {
-        max_duration: Some(Duration::ZERO),
-        ..opts()
-    };
+    let options = opts().with_max_duration(Duration::ZERO);
     let first = sync_to_file(&tenant(), &path, &options, None)
         .await
         .unwrap();
@@ -570,11 +561,7 @@ async fn a_vanished_resource_is_a_warning_up_to_the_limit() {
         "{:?}",
         report.warnings
     );
-    let strict = SyncOptions {
-        max_not_found: 0,
-        resume: false,
-        ..opts()
-    };
+    let strict = opts().with_max_not_found(0).with_resume(false);
     let err = sync_to_file(&c, &path, &strict, None).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("limit of 0"), "{err}");

@@ -10,10 +10,7 @@ use connector_sdk::sync::{SyncOptions, sync_to_file};
 use connector_sdk::testing::MemoryConnector;
 
 fn opts() -> SyncOptions {
-    SyncOptions {
-        checkpoint_interval: Duration::ZERO,
-        ..SyncOptions::default()
-    }
+    SyncOptions::default().with_checkpoint_interval(Duration::ZERO)
 }
 
 fn grant_ids(r: &C1zReader) -> Vec<String> {
@@ -32,10 +29,7 @@ async fn only_the_selected_types_are_listed_and_foreign_principals_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sync.c1z");
     let c = MemoryConnector::seeded();
-    let o = SyncOptions {
-        resource_types: vec!["group".into()],
-        ..opts()
-    };
+    let o = opts().with_resource_types(["group"]);
     let report = sync_to_file(&c, &path, &o, None).await.unwrap();
     assert!(report.completed);
     let r = C1zReader::open(&path).unwrap();
@@ -59,10 +53,7 @@ async fn only_the_selected_types_are_listed_and_foreign_principals_are_kept() {
 async fn an_unknown_resource_type_names_the_flag_and_the_known_types() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sync.c1z");
-    let o = SyncOptions {
-        resource_types: vec!["group".into(), "teams".into()],
-        ..opts()
-    };
+    let o = opts().with_resource_types(["group", "teams"]);
     let err = sync_to_file(&MemoryConnector::seeded(), &path, &o, None)
         .await
         .unwrap_err();
@@ -84,10 +75,7 @@ async fn skip_flags_leave_out_entitlements_and_grants() {
     let dir = tempfile::tempdir().unwrap();
     let c = MemoryConnector::seeded();
     let path = dir.path().join("a.c1z");
-    let o = SyncOptions {
-        skip_entitlements_and_grants: true,
-        ..opts()
-    };
+    let o = opts().with_skip_entitlements_and_grants(true);
     sync_to_file(&c, &path, &o, None).await.unwrap();
     let r = C1zReader::open(&path).unwrap();
     let stats = r.stats().unwrap();
@@ -100,10 +88,7 @@ async fn skip_flags_leave_out_entitlements_and_grants() {
     assert_eq!(r.sync().sync_type, "resources_only");
 
     let path = dir.path().join("b.c1z");
-    let o = SyncOptions {
-        skip_grants: true,
-        ..opts()
-    };
+    let o = opts().with_skip_grants(true);
     sync_to_file(&c, &path, &o, None).await.unwrap();
     let stats = C1zReader::open(&path).unwrap().stats().unwrap();
     assert_eq!(stats.resources, 12);
@@ -119,10 +104,7 @@ async fn a_resources_only_sync_after_a_full_one_leaves_the_full_one_the_default_
     sync_to_file(&c, &path, &opts(), None).await.unwrap();
     let full = C1zReader::open(&path).unwrap().stats().unwrap();
     assert!(full.grants > 0);
-    let o = SyncOptions {
-        skip_entitlements_and_grants: true,
-        ..opts()
-    };
+    let o = opts().with_skip_entitlements_and_grants(true);
     sync_to_file(&c, &path, &o, None).await.unwrap();
     let r = C1zReader::open(&path).unwrap();
     let types: Vec<String> = r
@@ -145,10 +127,7 @@ async fn skip_expand_grants_stores_the_grants_unexpanded() {
     let full = dir.path().join("full.c1z");
     sync_to_file(&c, &full, &opts(), None).await.unwrap();
     let unexpanded = dir.path().join("unexpanded.c1z");
-    let o = SyncOptions {
-        expand_grants: false,
-        ..opts()
-    };
+    let o = opts().with_expand_grants(false);
     let report = sync_to_file(&c, &unexpanded, &o, None).await.unwrap();
     assert_eq!(report.expanded_grants, 0);
     let expanded = grant_ids(&C1zReader::open(&full).unwrap());
@@ -186,10 +165,7 @@ async fn a_targeted_sync_is_a_partial_sync_with_the_new_grant_and_the_full_sync_
     c.update(|s| {
         s.groups.get_mut("g2").unwrap().members.insert("u5".into());
     });
-    let o = SyncOptions {
-        targeted: parse_resource_bids("bid:r:user/u5,bid:r:group/g2").unwrap(),
-        ..opts()
-    };
+    let o = opts().with_targeted(parse_resource_bids("bid:r:user/u5,bid:r:group/g2").unwrap());
     let partial = sync_to_file(&c, &path, &o, None).await.unwrap();
     assert!(partial.completed);
     assert_eq!(partial.stats.resources, 2);
@@ -248,13 +224,10 @@ async fn a_targeted_sync_of_a_deleted_user_records_it_as_gone() {
     c.update(|s| {
         s.users.remove("u3");
     });
-    let o = SyncOptions {
-        targeted: vec![
-            ResourceBid::new(ResourceId::new("user", "u3")),
-            ResourceBid::new(ResourceId::new("user", "u1")),
-        ],
-        ..opts()
-    };
+    let o = opts().with_targeted(vec![
+        ResourceBid::new(ResourceId::new("user", "u3")),
+        ResourceBid::new(ResourceId::new("user", "u1")),
+    ]);
     let report = sync_to_file(&c, &path, &o, None).await.unwrap();
     assert!(report.completed);
     assert_eq!(report.stats.resources, 1);
@@ -275,10 +248,7 @@ async fn a_targeted_resource_of_an_unknown_or_unfetchable_type_names_the_flag() 
         ("bid:r:team/t1", "unknown resource type"),
         ("bid:r:folder/f1", "cannot be fetched one by one"),
     ] {
-        let o = SyncOptions {
-            targeted: parse_resource_bids(bid).unwrap(),
-            ..opts()
-        };
+        let o = opts().with_targeted(parse_resource_bids(bid).unwrap());
         let err = sync_to_file(&MemoryConnector::seeded(), &path, &o, None)
             .await
             .unwrap_err();
@@ -297,10 +267,7 @@ async fn a_partial_sync_file_still_opens_with_the_c1z_checks() {
     let path = dir.path().join("sync.c1z");
     let c = MemoryConnector::seeded();
     // A file holding only a partial sync: the reader falls back to it.
-    let o = SyncOptions {
-        targeted: parse_resource_bids("bid:r:group/g1").unwrap(),
-        ..opts()
-    };
+    let o = opts().with_targeted(parse_resource_bids("bid:r:group/g1").unwrap());
     let partial = sync_to_file(&c, &path, &o, None).await.unwrap();
     let r = C1zReader::open(&path).unwrap();
     assert_eq!(r.sync().sync_id, partial.sync_id);

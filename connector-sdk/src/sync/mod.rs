@@ -56,8 +56,21 @@ pub use engine::sync_to_file;
 /// into a sync (and every 5 s after), so a sync stopped after that resumes.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
 
-/// How a sync runs.
+/// How a sync runs. `#[non_exhaustive]`: start from [`SyncOptions::default`] and change
+/// what you need with the `with_*` methods (or assign the public fields), so new options
+/// do not break your code.
+///
+/// ```
+/// use std::time::Duration;
+/// use connector_sdk::sync::SyncOptions;
+/// let o = SyncOptions::default()
+///     .with_workers(4)
+///     .with_skip_grants(true)
+///     .with_max_duration(Duration::from_secs(600));
+/// assert_eq!((o.workers, o.skip_grants), (4, true));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncOptions {
     /// Connector calls in flight at once, across all phases (at least 1). Default 8.
     pub workers: usize,
@@ -99,12 +112,88 @@ pub struct SyncOptions {
 }
 
 impl SyncOptions {
+    /// With [`workers`](Self::workers) connector calls in flight (at least 1).
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// With grant expansion on or off ([`expand_grants`](Self::expand_grants)).
+    pub fn with_expand_grants(mut self, expand: bool) -> Self {
+        self.expand_grants = expand;
+        self
+    }
+
+    /// With [`max_not_found`](Self::max_not_found) tolerated `NotFound` errors.
+    pub fn with_max_not_found(mut self, n: u64) -> Self {
+        self.max_not_found = n;
+        self
+    }
+
+    /// With a [`checkpoint_interval`](Self::checkpoint_interval).
+    pub fn with_checkpoint_interval(mut self, every: Duration) -> Self {
+        self.checkpoint_interval = every;
+        self
+    }
+
+    /// Stopping (with a checkpoint) after `limit` ([`max_duration`](Self::max_duration)).
+    pub fn with_max_duration(mut self, limit: Duration) -> Self {
+        self.max_duration = Some(limit);
+        self
+    }
+
+    /// Resuming an unfinished sync, or not ([`resume`](Self::resume)).
+    pub fn with_resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Stopped by `stop` ([`stop`](Self::stop)).
+    pub fn with_stop(mut self, stop: StopSignal) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Listing only these resource types ([`resource_types`](Self::resource_types)).
+    pub fn with_resource_types<I, S>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.resource_types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Resources only ([`skip_entitlements_and_grants`](Self::skip_entitlements_and_grants)).
+    pub fn with_skip_entitlements_and_grants(mut self, skip: bool) -> Self {
+        self.skip_entitlements_and_grants = skip;
+        self
+    }
+
+    /// Entitlements without grants ([`skip_grants`](Self::skip_grants)).
+    pub fn with_skip_grants(mut self, skip: bool) -> Self {
+        self.skip_grants = skip;
+        self
+    }
+
+    /// A targeted sync of these resources ([`targeted`](Self::targeted)).
+    pub fn with_targeted(mut self, targeted: Vec<ResourceBid>) -> Self {
+        self.targeted = targeted;
+        self
+    }
+
+    /// Reopening the output file within `limits` ([`store_limits`](Self::store_limits)).
+    pub fn with_store_limits(mut self, limits: crate::store::StoreLimits) -> Self {
+        self.store_limits = limits;
+        self
+    }
+
     /// What this sync covers, as recorded in the finished sync's token.
     ///
     /// ```
     /// use connector_sdk::sync::SyncOptions;
     /// assert!(SyncOptions::default().scope().is_full());
-    /// let o = SyncOptions { skip_grants: true, ..SyncOptions::default() };
+    /// let o = SyncOptions::default().with_skip_grants(true);
     /// assert_eq!(o.scope().describe(), "full sync; no grants");
     /// ```
     pub fn scope(&self) -> SyncScope {

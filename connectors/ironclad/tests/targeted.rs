@@ -36,13 +36,11 @@ fn connector(sim: &IroncladSimulator, read_only: bool) -> Ironclad {
 }
 
 fn targeted(ids: &[(&str, &str)]) -> SyncOptions {
-    SyncOptions {
-        targeted: ids
-            .iter()
+    SyncOptions::default().with_targeted(
+        ids.iter()
             .map(|(rt, id)| ResourceBid::new(ResourceId::new(*rt, *id)))
             .collect(),
-        ..SyncOptions::default()
-    }
+    )
 }
 
 fn members(file: &std::path::Path, group: &str, latest: bool) -> Vec<String> {

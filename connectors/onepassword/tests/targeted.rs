@@ -111,16 +111,13 @@ async fn grants_are_in_the_targeted_sync_of_their_principal_and_resource() {
 
     // C1's refreshes: each principal and each entitlement's resource (with the account as
     // parent, as C1 names them), and the account itself.
-    let options = SyncOptions {
-        targeted: vec![
-            under_account("user", WENDY),
-            under_account("group", EMPTY_GROUP),
-            under_account("group", ENG),
-            under_account("vault", SHARED),
-            ResourceBid::new(account()),
-        ],
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default().with_targeted(vec![
+        under_account("user", WENDY),
+        under_account("group", EMPTY_GROUP),
+        under_account("group", ENG),
+        under_account("vault", SHARED),
+        ResourceBid::new(account()),
+    ]);
     let report = sync_to_file(&c, &file, &options, None).await.unwrap();
     assert!(report.completed);
     assert_eq!(report.stats.resources, 5, "{:?}", report.stats);
@@ -153,10 +150,8 @@ async fn grants_are_in_the_targeted_sync_of_their_principal_and_resource() {
     assert_eq!(user.parent, Some(account()));
 
     // Named without a parent, a user is placed under the signed-in account.
-    let options = SyncOptions {
-        targeted: vec![ResourceBid::new(ResourceId::new("user", WENDY))],
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default()
+        .with_targeted(vec![ResourceBid::new(ResourceId::new("user", WENDY))]);
     sync_to_file(&c, &file, &options, None).await.unwrap();
     let partial = C1zReader::open(&file).unwrap().with_latest_sync().unwrap();
     let user = partial
@@ -263,10 +258,7 @@ async fn odd_answers_of_op_account_get_are_errors_not_a_missing_account() {
         }
         // A targeted sync of the account fails rather than recording it as gone.
         let dir = tempfile::tempdir().unwrap();
-        let options = SyncOptions {
-            targeted: vec![ResourceBid::new(account())],
-            ..SyncOptions::default()
-        };
+        let options = SyncOptions::default().with_targeted(vec![ResourceBid::new(account())]);
         let err = sync_to_file(&c, &dir.path().join("s.c1z"), &options, None)
             .await
             .unwrap_err();

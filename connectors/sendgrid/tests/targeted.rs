@@ -54,10 +54,7 @@ fn bid(rt: &str, id: &str) -> ResourceBid {
 }
 
 async fn targeted(c: &Sendgrid, file: &Path, bids: Vec<ResourceBid>) -> SyncReport {
-    let options = SyncOptions {
-        targeted: bids,
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default().with_targeted(bids);
     sync_to_file(c, file, &options, None).await.unwrap()
 }
 
@@ -305,10 +302,7 @@ async fn a_deleted_teammate_is_not_found_and_a_gateway_answer_is_not() {
         assert_ne!(err.kind(), ErrorKind::NotFound, "{status} {body:?}: {err}");
         // A targeted sync fails instead of recording the teammate as gone.
         let dir = tempfile::tempdir().unwrap();
-        let options = SyncOptions {
-            targeted: vec![ResourceBid::new(id)],
-            ..SyncOptions::default()
-        };
+        let options = SyncOptions::default().with_targeted(vec![ResourceBid::new(id)]);
         let err = sync_to_file(&c, &dir.path().join("s.c1z"), &options, None)
             .await
             .unwrap_err();

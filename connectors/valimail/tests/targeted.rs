@@ -84,13 +84,10 @@ async fn a_granted_member_type_is_in_the_targeted_sync_of_the_user_and_the_type(
         .unwrap();
     assert!(matches!(out, GrantOutcome::Granted(_)), "{out:?}");
 
-    let options = SyncOptions {
-        targeted: vec![
-            ResourceBid::new(ResourceId::new("user", BOB)),
-            ResourceBid::new(ResourceId::new("member_type", "owner")),
-        ],
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default().with_targeted(vec![
+        ResourceBid::new(ResourceId::new("user", BOB)),
+        ResourceBid::new(ResourceId::new("member_type", "owner")),
+    ]);
     let report = sync_to_file(&c, &file, &options, None).await.unwrap();
     assert!(report.completed);
     assert_eq!(report.stats.resources, 2, "{:?}", report.stats);
@@ -156,10 +153,10 @@ async fn member_types_are_fetched_with_the_fewest_requests_and_missing_ones_are_
 
     // In a targeted sync, a gone member type is a warning.
     let dir = tempfile::tempdir().unwrap();
-    let options = SyncOptions {
-        targeted: vec![ResourceBid::new(ResourceId::new("member_type", "admin"))],
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default().with_targeted(vec![ResourceBid::new(ResourceId::new(
+        "member_type",
+        "admin",
+    ))]);
     let report = sync_to_file(&c, &dir.path().join("s.c1z"), &options, None)
         .await
         .unwrap();
@@ -302,10 +299,9 @@ async fn a_gateway_answer_is_an_error_never_a_missing_member_type() {
         }
         // A targeted sync fails rather than recording the member type as gone.
         let dir = tempfile::tempdir().unwrap();
-        let options = SyncOptions {
-            targeted: vec![ResourceBid::new(ResourceId::new("member_type", "auditor"))],
-            ..SyncOptions::default()
-        };
+        let options = SyncOptions::default().with_targeted(vec![ResourceBid::new(
+            ResourceId::new("member_type", "auditor"),
+        )]);
         let err = sync_to_file(&c, &dir.path().join("s.c1z"), &options, None)
             .await
             .unwrap_err();
