@@ -74,7 +74,12 @@ async fn every_connector_binary_explores_its_file_without_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sync.c1z");
     small_file(&file);
-    for bin in ["sendgrid", "valimail", "ironclad", "onepassword"] {
+    for bin in [
+        "baton-sendgrid",
+        "baton-valimail",
+        "baton-ironclad",
+        "baton-1password",
+    ] {
         let mut cmd = command(bin);
         // The file comes from --file, as for every other operation of the binary.
         cmd.arg("--file")

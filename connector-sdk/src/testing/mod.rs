@@ -13,6 +13,8 @@
 //! * [`FaultProxy`]: a proxy that fails requests the way real servers and networks do
 //!   (5xx, resets, HTML and cut bodies, 401, 429s, lying totals, repeated pages).
 
+#[cfg(feature = "cli")]
+pub mod config_checks;
 pub mod conformance;
 pub mod faults;
 pub mod idempotency;
@@ -22,6 +24,8 @@ pub mod oauth;
 pub mod sim_server;
 pub mod synthetic;
 
+#[cfg(feature = "cli")]
+pub use config_checks::assert_plain_http_needs_opt_in;
 pub use conformance::{
     ConformanceFailure, ConformanceOptions, ConformanceReport, Violation, assert_conformance,
     assert_no_secret, check_conformance, check_provisioning_idempotent,

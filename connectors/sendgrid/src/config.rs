@@ -157,29 +157,11 @@ mod tests {
     #[cfg(feature = "cli")]
     #[test]
     fn plain_http_to_a_remote_host_needs_the_operators_opt_in() {
-        use connector_sdk::cli::{BaseUrlArg, ConnectorConfig};
-        let ctx = connector_sdk::cli::BuildContext {
-            app: connector_sdk::cli::AppInfo::new("baton-test", "0", "test"),
-            provisioning: false,
-        };
-        let args = |allow_insecure_http| SendgridArgs {
+        connector_sdk::testing::assert_plain_http_needs_opt_in(|base_url| SendgridArgs {
             api_key: Some(SecretString::from("SG.key")),
             region: "global".into(),
             ignore_subusers: false,
-            base_url: BaseUrlArg {
-                base_url: Some("http://sendgrid-proxy.example.com/".into()),
-                allow_insecure_http,
-            },
-        };
-        let err = args(false)
-            .build(&ctx)
-            .err()
-            .expect("plain http to a remote host is refused");
-        assert!(
-            err.to_string()
-                .contains("--allow-insecure-http (BATON_ALLOW_INSECURE_HTTP)"),
-            "{err}"
-        );
-        assert!(args(true).build(&ctx).is_ok());
+            base_url,
+        });
     }
 }
