@@ -207,6 +207,340 @@ impl Run {
     }
 }
 
+/// Every syncer by the id of the type it lists: the type and the syncer's index.
+type Types = HashMap<String, (ResourceType, usize)>;
+
+/// The syncers of one connector, being checked.
+struct Checker {
+    run: Run,
+    syncers: Vec<std::sync::Arc<dyn crate::syncer::ResourceSyncer>>,
+    types: Types,
+}
+
+impl Checker {
+    /// Resource types: well-formed, unique, and every type a syncer emits grants for listed.
+    fn check_types(
+        run: &mut Run,
+        syncers: &[std::sync::Arc<dyn crate::syncer::ResourceSyncer>],
+    ) -> Types {
+        let mut types: HashMap<String, (ResourceType, usize)> = HashMap::new();
+        for (i, s) in syncers.iter().enumerate() {
+            let rt = s.resource_type();
+            if let Err(e) = rt.validate() {
+                run.fail("well-formed ids", &rt.id, e.message().to_string());
+            }
+            if types.insert(rt.id.clone(), (rt.clone(), i)).is_some() {
+                run.fail(
+                    "unique ids",
+                    &rt.id,
+                    "two syncers declare this resource type",
+                );
+            }
+        }
+        for s in syncers {
+            for t in s.emits_grants_for() {
+                if !types.contains_key(&t) {
+                    run.fail(
+                        "grant types declared",
+                        s.resource_type().id,
+                        format!(
+                            "emits_grants_for names resource type {t:?}, which no syncer lists"
+                        ),
+                    );
+                }
+            }
+        }
+        types
+    }
+
+    /// Resources: every type at top level, then each declared child type under its parent.
+    async fn list_resources(&mut self) -> Vec<Resource> {
+        let (run, syncers, types) = (&mut self.run, &self.syncers, &self.types);
+        let mut resources: Vec<Resource> = Vec::new();
+        let mut queue: VecDeque<(String, Option<ResourceId>)> = syncers
+            .iter()
+            .map(|s| (s.resource_type().id, None))
+            .collect();
+        while let Some((type_id, parent)) = queue.pop_front() {
+            let Some((rt, idx)) = types.get(&type_id).cloned() else {
+                continue;
+            };
+            let syncer = syncers[idx].clone();
+            let listing = match &parent {
+                Some(p) => format!("{type_id} resources under {p}"),
+                None => format!("{type_id} resources"),
+            };
+            let page_parent = parent.clone();
+            let context = run.context.clone();
+            let listed = run
+                .drain(&listing, |req| {
+                    let syncer = syncer.clone();
+                    let req =
+                        ListRequest::new(page_parent.as_ref(), req).in_context(context.clone());
+                    async move { syncer.list(req).await }
+                })
+                .await;
+            for r in listed {
+                if let Err(e) = r.validate(&rt) {
+                    let check = if e.message().contains("trait") {
+                        "trait present"
+                    } else {
+                        "well-formed ids"
+                    };
+                    run.fail(check, r.id.to_string(), e.message().to_string());
+                }
+                if let Some(p) = &parent
+                    && r.parent.as_ref() != Some(p)
+                {
+                    run.fail(
+                        "parent matches",
+                        r.id.to_string(),
+                        format!(
+                            "listed under {p} but names parent {:?}",
+                            r.parent.as_ref().map(|x| x.to_string())
+                        ),
+                    );
+                }
+                for child in &r.child_types {
+                    if types.contains_key(child) {
+                        queue.push_back((child.clone(), Some(r.id.clone())));
+                    } else {
+                        run.fail(
+                            "child types exist",
+                            r.id.to_string(),
+                            format!("declares child type {child:?}, which no syncer lists"),
+                        );
+                    }
+                }
+                resources.push(r);
+            }
+        }
+        resources
+    }
+
+    /// Unique resource ids, listed parents; the ids and the count per type.
+    fn check_resource_ids(
+        &mut self,
+        resources: &[Resource],
+    ) -> (HashSet<ResourceId>, BTreeMap<String, usize>) {
+        let run = &mut self.run;
+        let mut resource_ids: HashSet<ResourceId> = HashSet::new();
+        let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
+        for r in resources {
+            if !resource_ids.insert(r.id.clone()) {
+                run.fail(
+                    "unique ids",
+                    r.id.to_string(),
+                    "resource listed by more than one listing",
+                );
+            }
+            *by_type.entry(r.id.resource_type.clone()).or_default() += 1;
+        }
+        for r in resources {
+            if let Some(p) = &r.parent
+                && !resource_ids.contains(p)
+            {
+                run.fail(
+                    "dangling parent",
+                    r.id.to_string(),
+                    format!("parent {p} was not listed"),
+                );
+            }
+        }
+        (resource_ids, by_type)
+    }
+
+    /// Fetching by id agrees with listing, and a missing id is `NotFound`; how many were
+    /// fetched.
+    async fn check_getters(&mut self, resources: &[Resource]) -> usize {
+        let (run, syncers, types) = (&mut self.run, &self.syncers, &self.types);
+        let mut fetched_by_id = 0;
+        let mut probed: HashSet<String> = HashSet::new();
+        for r in resources {
+            let Some((_, idx)) = types.get(&r.id.resource_type).cloned() else {
+                continue;
+            };
+            let Some(getter) = syncers[idx].getter() else {
+                continue;
+            };
+            fetched_by_id += 1;
+            match getter
+                .get(crate::getter::GetRequest::new(&r.id, r.parent.as_ref()))
+                .await
+            {
+                Ok(got) if got == *r => {}
+                Ok(got) => run.fail(
+                    "get agrees with list",
+                    r.id.to_string(),
+                    format!("get returned {got:?}, the listing {r:?}"),
+                ),
+                Err(e) => run.fail(
+                    "get agrees with list",
+                    r.id.to_string(),
+                    format!("get failed: {e}"),
+                ),
+            }
+            if probed.insert(r.id.resource_type.clone()) {
+                let missing = ResourceId::new(&r.id.resource_type, "conformance-no-such-id-0");
+                match getter
+                    .get(crate::getter::GetRequest::new(&missing, r.parent.as_ref()))
+                    .await
+                {
+                    Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
+                    Err(e) => run.fail(
+                        "get of a missing id is NotFound",
+                        missing.to_string(),
+                        format!("failed with {:?}: {e}", e.kind()),
+                    ),
+                    Ok(got) => run.fail(
+                        "get of a missing id is NotFound",
+                        missing.to_string(),
+                        format!("returned {}", got.id),
+                    ),
+                }
+            }
+        }
+        fetched_by_id
+    }
+
+    /// Entitlements and grants of every resource, each checked against its resource.
+    async fn list_access(
+        &mut self,
+        resources: &[Resource],
+    ) -> (HashMap<String, Entitlement>, Vec<Grant>) {
+        let (run, syncers, types) = (&mut self.run, &self.syncers, &self.types);
+        let mut entitlements: HashMap<String, Entitlement> = HashMap::new();
+        let mut grants: Vec<Grant> = Vec::new();
+        for r in resources {
+            let Some((rt, idx)) = types.get(&r.id.resource_type).cloned() else {
+                continue;
+            };
+            if rt.skip_entitlements_and_grants {
+                continue;
+            }
+            let syncer = syncers[idx].clone();
+            let context = run.context.clone();
+            let ents = run
+                .drain(&format!("entitlements of {}", r.id), |req| {
+                    let syncer = syncer.clone();
+                    let req = EntitlementsRequest::new(r, req).in_context(context.clone());
+                    async move { syncer.entitlements(req).await }
+                })
+                .await;
+            for e in ents {
+                if let Err(err) = e.validate() {
+                    run.fail("well-formed ids", e.id(), err.message().to_string());
+                }
+                if e.resource() != &r.id {
+                    run.fail(
+                        "belongs to its resource",
+                        e.id(),
+                        format!("listed for {} but is on {}", r.id, e.resource()),
+                    );
+                }
+                if e.id() != entitlement_id(e.resource(), e.slug()) {
+                    run.fail(
+                        "well-formed ids",
+                        e.id(),
+                        format!(
+                            "expected entitlement id {:?}",
+                            entitlement_id(e.resource(), e.slug())
+                        ),
+                    );
+                }
+                if entitlements.insert(e.id().to_string(), e.clone()).is_some() {
+                    run.fail("unique ids", e.id(), "entitlement listed more than once");
+                }
+            }
+            let declared = syncer.emits_grants_for();
+            let context = run.context.clone();
+            let gs = run
+                .drain(&format!("grants of {}", r.id), |req| {
+                    let syncer = syncer.clone();
+                    let req = GrantsRequest::new(r, req).in_context(context.clone());
+                    async move { syncer.grants(req).await }
+                })
+                .await;
+            for g in gs {
+                if let Some(message) = undeclared_grant(&g, &r.id, &declared) {
+                    run.fail("belongs to its resource", g.id(), message);
+                }
+                grants.push(g);
+            }
+        }
+        (entitlements, grants)
+    }
+
+    /// Grants: well-formed, unique, of listed entitlements and principals.
+    fn check_grants(
+        &mut self,
+        grants: &[Grant],
+        entitlements: &HashMap<String, Entitlement>,
+        resource_ids: &HashSet<ResourceId>,
+    ) {
+        let run = &mut self.run;
+        let mut grant_ids = HashSet::new();
+        for g in grants {
+            if let Err(err) = g.validate() {
+                run.fail("well-formed ids", g.id(), err.message().to_string());
+            }
+            if g.id() != grant_id(g.entitlement_id(), g.principal()) {
+                run.fail(
+                    "well-formed ids",
+                    g.id(),
+                    format!(
+                        "expected grant id {:?}",
+                        grant_id(g.entitlement_id(), g.principal())
+                    ),
+                );
+            }
+            if !grant_ids.insert(g.id().to_string()) {
+                run.fail("unique ids", g.id(), "grant listed more than once");
+            }
+            match entitlements.get(g.entitlement_id()) {
+                None => run.fail(
+                    "dangling grant entitlement",
+                    g.id(),
+                    format!("entitlement {} was not listed", g.entitlement_id()),
+                ),
+                Some(e) => {
+                    if !e.grantable_to.is_empty()
+                        && !e.grantable_to.contains(&g.principal().resource_type)
+                    {
+                        run.fail(
+                            "grantable to principal",
+                            g.id(),
+                            format!(
+                                "principal type {:?} is not in the entitlement's grantable_to {:?}",
+                                g.principal().resource_type,
+                                e.grantable_to
+                            ),
+                        );
+                    }
+                }
+            }
+            if !resource_ids.contains(g.principal()) {
+                run.fail(
+                    "dangling grant principal",
+                    g.id(),
+                    format!("principal {} was not listed", g.principal()),
+                );
+            }
+            if let Some(exp) = &g.expandable {
+                for id in &exp.entitlement_ids {
+                    if !entitlements.contains_key(id) {
+                        run.fail(
+                            "dangling grant entitlement",
+                            g.id(),
+                            format!("expands entitlement {id}, which was not listed"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Runs every check; returns the counts, or every violation found.
 pub async fn check_conformance(
     connector: &dyn Connector,
@@ -219,283 +553,18 @@ pub async fn check_conformance(
         context: SyncContext::new("conformance"),
     };
     let syncers = connector.syncers();
-    let mut types: HashMap<String, (ResourceType, usize)> = HashMap::new();
-    for (i, s) in syncers.iter().enumerate() {
-        let rt = s.resource_type();
-        if let Err(e) = rt.validate() {
-            run.fail("well-formed ids", &rt.id, e.message().to_string());
-        }
-        if types.insert(rt.id.clone(), (rt.clone(), i)).is_some() {
-            run.fail(
-                "unique ids",
-                &rt.id,
-                "two syncers declare this resource type",
-            );
-        }
-    }
-    for s in &syncers {
-        for t in s.emits_grants_for() {
-            if !types.contains_key(&t) {
-                run.fail(
-                    "grant types declared",
-                    s.resource_type().id,
-                    format!("emits_grants_for names resource type {t:?}, which no syncer lists"),
-                );
-            }
-        }
-    }
-
-    // Resources: every type at top level, then each declared child type under its parent.
-    let mut resources: Vec<Resource> = Vec::new();
-    let mut queue: VecDeque<(String, Option<ResourceId>)> = syncers
-        .iter()
-        .map(|s| (s.resource_type().id, None))
-        .collect();
-    while let Some((type_id, parent)) = queue.pop_front() {
-        let Some((rt, idx)) = types.get(&type_id).cloned() else {
-            continue;
-        };
-        let syncer = syncers[idx].clone();
-        let listing = match &parent {
-            Some(p) => format!("{type_id} resources under {p}"),
-            None => format!("{type_id} resources"),
-        };
-        let page_parent = parent.clone();
-        let context = run.context.clone();
-        let listed = run
-            .drain(&listing, |req| {
-                let syncer = syncer.clone();
-                let req = ListRequest::new(page_parent.as_ref(), req).in_context(context.clone());
-                async move { syncer.list(req).await }
-            })
-            .await;
-        for r in listed {
-            if let Err(e) = r.validate(&rt) {
-                let check = if e.message().contains("trait") {
-                    "trait present"
-                } else {
-                    "well-formed ids"
-                };
-                run.fail(check, r.id.to_string(), e.message().to_string());
-            }
-            if let Some(p) = &parent
-                && r.parent.as_ref() != Some(p)
-            {
-                run.fail(
-                    "parent matches",
-                    r.id.to_string(),
-                    format!(
-                        "listed under {p} but names parent {:?}",
-                        r.parent.as_ref().map(|x| x.to_string())
-                    ),
-                );
-            }
-            for child in &r.child_types {
-                if types.contains_key(child) {
-                    queue.push_back((child.clone(), Some(r.id.clone())));
-                } else {
-                    run.fail(
-                        "child types exist",
-                        r.id.to_string(),
-                        format!("declares child type {child:?}, which no syncer lists"),
-                    );
-                }
-            }
-            resources.push(r);
-        }
-    }
-    let mut resource_ids: HashSet<ResourceId> = HashSet::new();
-    let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &resources {
-        if !resource_ids.insert(r.id.clone()) {
-            run.fail(
-                "unique ids",
-                r.id.to_string(),
-                "resource listed by more than one listing",
-            );
-        }
-        *by_type.entry(r.id.resource_type.clone()).or_default() += 1;
-    }
-    for r in &resources {
-        if let Some(p) = &r.parent
-            && !resource_ids.contains(p)
-        {
-            run.fail(
-                "dangling parent",
-                r.id.to_string(),
-                format!("parent {p} was not listed"),
-            );
-        }
-    }
-
-    // Fetching by id agrees with listing.
-    let mut fetched_by_id = 0;
-    let mut probed: HashSet<String> = HashSet::new();
-    for r in &resources {
-        let Some((_, idx)) = types.get(&r.id.resource_type).cloned() else {
-            continue;
-        };
-        let Some(getter) = syncers[idx].getter() else {
-            continue;
-        };
-        fetched_by_id += 1;
-        match getter
-            .get(crate::getter::GetRequest::new(&r.id, r.parent.as_ref()))
-            .await
-        {
-            Ok(got) if got == *r => {}
-            Ok(got) => run.fail(
-                "get agrees with list",
-                r.id.to_string(),
-                format!("get returned {got:?}, the listing {r:?}"),
-            ),
-            Err(e) => run.fail(
-                "get agrees with list",
-                r.id.to_string(),
-                format!("get failed: {e}"),
-            ),
-        }
-        if probed.insert(r.id.resource_type.clone()) {
-            let missing = ResourceId::new(&r.id.resource_type, "conformance-no-such-id-0");
-            match getter
-                .get(crate::getter::GetRequest::new(&missing, r.parent.as_ref()))
-                .await
-            {
-                Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
-                Err(e) => run.fail(
-                    "get of a missing id is NotFound",
-                    missing.to_string(),
-                    format!("failed with {:?}: {e}", e.kind()),
-                ),
-                Ok(got) => run.fail(
-                    "get of a missing id is NotFound",
-                    missing.to_string(),
-                    format!("returned {}", got.id),
-                ),
-            }
-        }
-    }
-
-    // Entitlements and grants of every resource.
-    let mut entitlements: HashMap<String, Entitlement> = HashMap::new();
-    let mut grants: Vec<Grant> = Vec::new();
-    for r in &resources {
-        let Some((rt, idx)) = types.get(&r.id.resource_type).cloned() else {
-            continue;
-        };
-        if rt.skip_entitlements_and_grants {
-            continue;
-        }
-        let syncer = syncers[idx].clone();
-        let context = run.context.clone();
-        let ents = run
-            .drain(&format!("entitlements of {}", r.id), |req| {
-                let syncer = syncer.clone();
-                let req = EntitlementsRequest::new(r, req).in_context(context.clone());
-                async move { syncer.entitlements(req).await }
-            })
-            .await;
-        for e in ents {
-            if let Err(err) = e.validate() {
-                run.fail("well-formed ids", e.id(), err.message().to_string());
-            }
-            if e.resource() != &r.id {
-                run.fail(
-                    "belongs to its resource",
-                    e.id(),
-                    format!("listed for {} but is on {}", r.id, e.resource()),
-                );
-            }
-            if e.id() != entitlement_id(e.resource(), e.slug()) {
-                run.fail(
-                    "well-formed ids",
-                    e.id(),
-                    format!(
-                        "expected entitlement id {:?}",
-                        entitlement_id(e.resource(), e.slug())
-                    ),
-                );
-            }
-            if entitlements.insert(e.id().to_string(), e.clone()).is_some() {
-                run.fail("unique ids", e.id(), "entitlement listed more than once");
-            }
-        }
-        let declared = syncer.emits_grants_for();
-        let context = run.context.clone();
-        let gs = run
-            .drain(&format!("grants of {}", r.id), |req| {
-                let syncer = syncer.clone();
-                let req = GrantsRequest::new(r, req).in_context(context.clone());
-                async move { syncer.grants(req).await }
-            })
-            .await;
-        for g in gs {
-            if let Some(message) = undeclared_grant(&g, &r.id, &declared) {
-                run.fail("belongs to its resource", g.id(), message);
-            }
-            grants.push(g);
-        }
-    }
-    let mut grant_ids = HashSet::new();
-    for g in &grants {
-        if let Err(err) = g.validate() {
-            run.fail("well-formed ids", g.id(), err.message().to_string());
-        }
-        if g.id() != grant_id(g.entitlement_id(), g.principal()) {
-            run.fail(
-                "well-formed ids",
-                g.id(),
-                format!(
-                    "expected grant id {:?}",
-                    grant_id(g.entitlement_id(), g.principal())
-                ),
-            );
-        }
-        if !grant_ids.insert(g.id().to_string()) {
-            run.fail("unique ids", g.id(), "grant listed more than once");
-        }
-        match entitlements.get(g.entitlement_id()) {
-            None => run.fail(
-                "dangling grant entitlement",
-                g.id(),
-                format!("entitlement {} was not listed", g.entitlement_id()),
-            ),
-            Some(e) => {
-                if !e.grantable_to.is_empty()
-                    && !e.grantable_to.contains(&g.principal().resource_type)
-                {
-                    run.fail(
-                        "grantable to principal",
-                        g.id(),
-                        format!(
-                            "principal type {:?} is not in the entitlement's grantable_to {:?}",
-                            g.principal().resource_type,
-                            e.grantable_to
-                        ),
-                    );
-                }
-            }
-        }
-        if !resource_ids.contains(g.principal()) {
-            run.fail(
-                "dangling grant principal",
-                g.id(),
-                format!("principal {} was not listed", g.principal()),
-            );
-        }
-        if let Some(exp) = &g.expandable {
-            for id in &exp.entitlement_ids {
-                if !entitlements.contains_key(id) {
-                    run.fail(
-                        "dangling grant entitlement",
-                        g.id(),
-                        format!("expands entitlement {id}, which was not listed"),
-                    );
-                }
-            }
-        }
-    }
-
+    let types = Checker::check_types(&mut run, &syncers);
+    let mut c = Checker {
+        run,
+        syncers,
+        types,
+    };
+    let resources = c.list_resources().await;
+    let (resource_ids, by_type) = c.check_resource_ids(&resources);
+    let fetched_by_id = c.check_getters(&resources).await;
+    let (entitlements, grants) = c.list_access(&resources).await;
+    c.check_grants(&grants, &entitlements, &resource_ids);
+    let (run, types) = (c.run, c.types);
     let report = ConformanceReport {
         resource_types: types.len(),
         resources: resources.len(),
