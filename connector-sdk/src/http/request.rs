@@ -151,182 +151,213 @@ impl RequestBuilder {
     /// expected). A 2xx whose body fails it (a gateway's HTML page, JSON cut short) is
     /// retried like a 502 when the request is idempotent; the last failure is returned.
     async fn send_checked(
-        self,
+        mut self,
         mut check: impl FnMut(&Response) -> Result<()> + Send,
     ) -> Result<Response> {
-        if let Some(e) = self.error {
+        if let Some(e) = self.error.take() {
             return Err(e);
         }
         let inner = self.client.inner.clone();
         let path = self.url.path().to_string();
-        let policy = inner.retry;
-        let mut backoff = crate::retry::Backoff::new(policy);
+        let mut backoff = crate::retry::Backoff::new(inner.retry);
         let mut attempt = 0u32;
         let mut replayed_after_401 = false;
         loop {
             attempt += 1;
-            let extra = match &self.limiter {
-                Some(l) => Some(l.acquire().await),
-                None => None,
-            };
-            let slot = match &inner.in_flight {
-                Some(sem) => Some(
-                    sem.clone()
-                        .acquire_owned()
-                        .await
-                        .map_err(|_| Error::internal("the HTTP client was shut down"))?,
-                ),
-                None => None,
-            };
-            let permit = inner.limiter.acquire().await;
-            let mut req = inner
-                .http
-                .request(self.method.clone(), self.url.clone())
-                .timeout(inner.timeout)
-                .headers(self.headers.clone())
-                .header(header::ACCEPT, "application/json, application/scim+json");
-            if let Some(body) = &self.body {
-                req = req.body(body.clone());
-            }
-            let mut stamp = None;
-            if let Some(a) = &inner.auth {
-                let mut credentials = auth::AuthRequest::default();
-                match a.authorize(&mut credentials).await {
-                    Ok(s) => {
-                        req = req.headers(credentials.into_headers()?);
-                        stamp = Some(s);
-                    }
-                    // A rate-limited or unavailable token endpoint is retried like the request.
-                    Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
-                        drop((permit, extra, slot));
-                        let wait = e.retry_after();
-                        wait_before_retry(&mut backoff, wait, &e, attempt, &path).await?;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
+            match self
+                .attempt(&inner, attempt, !replayed_after_401, &path, &mut check)
+                .await
+            {
+                Step::Done(result) => return result,
+                Step::Replay => {
+                    replayed_after_401 = true;
+                    attempt -= 1;
+                    tracing::debug!(method = %self.method, path = %path, "401: refreshing credentials and replaying once");
+                }
+                Step::Retry { error, server_wait } => {
+                    wait_before_retry(&mut backoff, server_wait, &error, attempt, &path).await?;
                 }
             }
-            let outcome = req.send().await;
-            let (failure, server_wait) = match outcome {
-                Err(e) => {
-                    drop(permit);
-                    drop(extra);
-                    let err = transport_error(&e, self.method.as_str(), &path);
-                    // A request whose connection never opened was not processed.
-                    let safe = self.idempotent || e.is_connect();
-                    if !safe || attempt >= policy.max_attempts {
-                        let err = if e.is_connect()
-                            || matches!(self.method, Method::GET | Method::HEAD)
-                        {
-                            err
-                        } else {
-                            may_have_applied(
-                                err,
-                                "the connection failed after the request was sent",
-                            )
-                        };
-                        return Err(give_up(err, attempt));
-                    }
-                    (err, None)
+        }
+    }
+
+    /// One attempt: the permits (rate limit, in-flight slot) held in a guard until the
+    /// body is read, the credentials, the request and what its answer means.
+    async fn attempt(
+        &self,
+        inner: &super::Inner,
+        attempt: u32,
+        may_replay_401: bool,
+        path: &str,
+        check: &mut (impl FnMut(&Response) -> Result<()> + Send),
+    ) -> Step {
+        let last = attempt >= inner.retry.max_attempts;
+        let permits = match Permits::acquire(inner, self.limiter.as_deref()).await {
+            Ok(p) => p,
+            Err(e) => return Step::Done(Err(e)),
+        };
+        let (req, stamp) = match self.authorized(inner).await {
+            Ok(r) => r,
+            // A rate-limited or unavailable token endpoint is retried like the request.
+            Err(e) if e.is_retryable() && !last => {
+                let server_wait = e.retry_after();
+                return Step::Retry {
+                    error: e,
+                    server_wait,
+                };
+            }
+            Err(e) => return Step::Done(Err(e)),
+        };
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) => return self.transport_failure(&e, path, attempt, last),
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let info = RateLimitInfo::from_headers(&headers, SystemTime::now());
+        inner.limiter.observe(&info);
+        if let Some(l) = &self.limiter {
+            l.observe(&info);
+        }
+        // A redirect reqwest did not follow (all of them by default; those leaving the
+        // origin always) is an error, never a 3xx "success".
+        if let Some(err) = redirect_error(
+            self.method.as_str(),
+            &self.url,
+            status,
+            &headers,
+            inner.follows_same_origin_redirects,
+        ) {
+            return Step::Done(Err(err.with_hint(
+                "if the API moved, point the base URL at where it lives now (--base-url, BATON_BASE_URL); a connector whose API redirects within its own origin follows such redirects with HttpClientBuilder::follow_same_origin_redirects",
+            )));
+        }
+        let what = format!("{} {path}", self.method);
+        let body = match read_limited(resp, inner.max_response_body, &what).await {
+            Ok(b) => b,
+            // Not retried: the next answer would be as large.
+            Err(BodyError::TooLarge(err)) => return Step::Done(Err(err)),
+            Err(BodyError::Transport(e)) => {
+                let err = transport_error(&e, self.method.as_str(), path)
+                    .context("reading the response body");
+                if !self.idempotent || last {
+                    return Step::Done(Err(give_up(err, attempt)));
                 }
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    let info = RateLimitInfo::from_headers(&headers, SystemTime::now());
-                    inner.limiter.observe(&info);
-                    if let Some(l) = &self.limiter {
-                        l.observe(&info);
-                    }
-                    // A redirect reqwest did not follow (all of them by default; those
-                    // leaving the origin always) is an error, never a 3xx "success".
-                    if let Some(err) = redirect_error(
-                        self.method.as_str(),
-                        &self.url,
-                        status,
-                        &headers,
-                        inner.follows_same_origin_redirects,
-                    ) {
-                        return Err(err.with_hint(
-                            "if the API moved, point the base URL at where it lives now (--base-url, BATON_BASE_URL); a connector whose API redirects within its own origin follows such redirects with HttpClientBuilder::follow_same_origin_redirects",
-                        ));
-                    }
-                    let what = format!("{} {path}", self.method);
-                    let body = match read_limited(resp, inner.max_response_body, &what).await {
-                        Ok(b) => b,
-                        // Not retried: the next answer would be as large.
-                        Err(BodyError::TooLarge(err)) => return Err(err),
-                        Err(BodyError::Transport(e)) => {
-                            drop(permit);
-                            drop(extra);
-                            let err = transport_error(&e, self.method.as_str(), &path)
-                                .context("reading the response body");
-                            if !self.idempotent || attempt >= policy.max_attempts {
-                                return Err(give_up(err, attempt));
-                            }
-                            wait_before_retry(&mut backoff, None, &err, attempt, &path).await?;
-                            continue;
-                        }
-                    };
-                    drop(permit);
-                    drop(extra);
-                    let response = Response {
-                        method: self.method.clone(),
-                        url: self.url.clone(),
-                        status,
-                        headers,
-                        body,
-                        mapper: inner.error_mapper.clone(),
-                    };
-                    if status == 401
-                        && !replayed_after_401
-                        && let (Some(a), Some(s)) = (&inner.auth, stamp)
-                        && a.unauthorized(s).await
-                    {
-                        replayed_after_401 = true;
-                        attempt -= 1;
-                        tracing::debug!(method = %self.method, path = %path, "401: refreshing credentials and replaying once");
-                        continue;
-                    }
-                    if response.is_success() {
-                        match check(&response) {
-                            Ok(()) => return Ok(response),
-                            Err(err) if !self.idempotent || attempt >= policy.max_attempts => {
-                                let err = if matches!(self.method, Method::GET | Method::HEAD) {
-                                    err
-                                } else {
-                                    may_have_applied(err, "the server answered with success")
-                                };
-                                return Err(give_up(err, attempt));
-                            }
-                            Err(err) => {
-                                wait_before_retry(&mut backoff, None, &err, attempt, &path).await?;
-                                continue;
-                            }
-                        }
-                    }
-                    // 500 as upstream does: most are transient; a request that cannot be
-                    // replayed safely is not retried.
-                    let retryable = match status {
-                        429 => true,
-                        500 | 502..=504 => self.idempotent,
-                        _ => false,
-                    };
-                    if !retryable || attempt >= policy.max_attempts {
-                        if retryable {
-                            let err = response.to_error();
-                            return Err(give_up(err, attempt));
-                        }
-                        return Ok(response);
-                    }
-                    let wait = if status == 429 || status == 503 {
-                        info.wait()
+                return Step::Retry {
+                    error: err,
+                    server_wait: None,
+                };
+            }
+        };
+        drop(permits);
+        let response = Response {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            status,
+            headers,
+            body,
+            mapper: inner.error_mapper.clone(),
+        };
+        if status == 401
+            && may_replay_401
+            && let (Some(a), Some(s)) = (&inner.auth, stamp)
+            && a.unauthorized(s).await
+        {
+            return Step::Replay;
+        }
+        if response.is_success() {
+            return match check(&response) {
+                Ok(()) => Step::Done(Ok(response)),
+                Err(err) if !self.idempotent || last => {
+                    let err = if matches!(self.method, Method::GET | Method::HEAD) {
+                        err
                     } else {
-                        None
+                        may_have_applied(err, "the server answered with success")
                     };
-                    (response.to_error(), wait)
+                    Step::Done(Err(give_up(err, attempt)))
                 }
+                Err(err) => Step::Retry {
+                    error: err,
+                    server_wait: None,
+                },
             };
-            wait_before_retry(&mut backoff, server_wait, &failure, attempt, &path).await?;
+        }
+        self.failed_status(response, &info, attempt, last)
+    }
+
+    /// The request with its headers, body and credentials; the credentials' stamp (to
+    /// report a 401 against).
+    async fn authorized(
+        &self,
+        inner: &super::Inner,
+    ) -> Result<(reqwest::RequestBuilder, Option<auth::AuthStamp>)> {
+        let mut req = inner
+            .http
+            .request(self.method.clone(), self.url.clone())
+            .timeout(inner.timeout)
+            .headers(self.headers.clone())
+            .header(header::ACCEPT, "application/json, application/scim+json");
+        if let Some(body) = &self.body {
+            req = req.body(body.clone());
+        }
+        let Some(a) = &inner.auth else {
+            return Ok((req, None));
+        };
+        let mut credentials = auth::AuthRequest::default();
+        let stamp = a.authorize(&mut credentials).await?;
+        Ok((req.headers(credentials.into_headers()?), Some(stamp)))
+    }
+
+    /// A request that failed in transport: retried when replaying it is safe (it is
+    /// idempotent, or its connection never opened), else reported, saying when the
+    /// server may have applied it.
+    fn transport_failure(&self, e: &reqwest::Error, path: &str, attempt: u32, last: bool) -> Step {
+        let err = transport_error(e, self.method.as_str(), path);
+        // A request whose connection never opened was not processed.
+        let safe = self.idempotent || e.is_connect();
+        if safe && !last {
+            return Step::Retry {
+                error: err,
+                server_wait: None,
+            };
+        }
+        let err = if e.is_connect() || matches!(self.method, Method::GET | Method::HEAD) {
+            err
+        } else {
+            may_have_applied(err, "the connection failed after the request was sent")
+        };
+        Step::Done(Err(give_up(err, attempt)))
+    }
+
+    /// A non-success answer: 429, and 500/502–504 for an idempotent request, are retried
+    /// (500 as upstream does: most are transient); anything else is the caller's.
+    fn failed_status(
+        &self,
+        response: Response,
+        info: &RateLimitInfo,
+        attempt: u32,
+        last: bool,
+    ) -> Step {
+        let status = response.status();
+        let retryable = match status {
+            429 => true,
+            500 | 502..=504 => self.idempotent,
+            _ => false,
+        };
+        if !retryable {
+            return Step::Done(Ok(response));
+        }
+        if last {
+            return Step::Done(Err(give_up(response.to_error(), attempt)));
+        }
+        let server_wait = if status == 429 || status == 503 {
+            info.wait()
+        } else {
+            None
+        };
+        Step::Retry {
+            error: response.to_error(),
+            server_wait,
         }
     }
 
@@ -416,6 +447,54 @@ impl RequestBuilder {
             None if resp.is_success() => resp.json(),
             None => Err(resp.to_error()),
         }
+    }
+}
+
+/// What one attempt decided.
+enum Step {
+    /// Return this to the caller.
+    Done(Result<Response>),
+    /// Wait (the server's hint, else the backoff) and try again.
+    Retry {
+        error: Error,
+        server_wait: Option<Duration>,
+    },
+    /// A 401 refreshed the credentials: replay now, not counted as an attempt.
+    Replay,
+}
+
+/// The permits one attempt holds until its body is read: the request's own limiter, an
+/// in-flight slot, the client's rate limiter. Released when dropped, however the attempt
+/// ends.
+struct Permits<'a> {
+    _extra: Option<crate::ratelimit::Permit<'a>>,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    _client: crate::ratelimit::Permit<'a>,
+}
+
+impl<'a> Permits<'a> {
+    async fn acquire(
+        inner: &'a super::Inner,
+        extra: Option<&'a RateLimiter>,
+    ) -> Result<Permits<'a>> {
+        let extra = match extra {
+            Some(l) => Some(l.acquire().await),
+            None => None,
+        };
+        let slot = match &inner.in_flight {
+            Some(sem) => Some(
+                sem.clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Error::internal("the HTTP client was shut down"))?,
+            ),
+            None => None,
+        };
+        Ok(Permits {
+            _extra: extra,
+            _slot: slot,
+            _client: inner.limiter.acquire().await,
+        })
     }
 }
 
