@@ -362,50 +362,7 @@ impl SyncStore {
                     .collect(),
             );
         }
-        // Derived grants: (entitlement id, principal) -> sources {source entitlement: is_direct}.
-        let mut derived: BTreeMap<(String, ResourceId), BTreeMap<String, bool>> = BTreeMap::new();
-        let mut changed = true;
-        let mut rounds = 0;
-        while changed && rounds <= involved.len() + 1 {
-            changed = false;
-            rounds += 1;
-            for g in &expandable {
-                let Some(x) = &g.expandable else { continue };
-                let dest = g.entitlement_id().to_string();
-                for src in x.entitlement_ids.iter().filter(|s| !s.trim().is_empty()) {
-                    let members: Vec<(ResourceId, bool)> = holders
-                        .get(src)
-                        .map(|m| {
-                            m.iter()
-                                .filter(|(_, direct)| !x.shallow || **direct)
-                                .map(|(p, d)| (p.clone(), *d))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    for (p, is_direct) in members {
-                        // A cycle would make a group a member of itself: skip that.
-                        if p == *g.principal() || p == *g.entitlement_resource() {
-                            continue;
-                        }
-                        if !x.resource_type_ids.is_empty()
-                            && !x.resource_type_ids.contains(&p.resource_type)
-                        {
-                            continue;
-                        }
-                        let entry = derived.entry((dest.clone(), p.clone())).or_default();
-                        if entry.insert(src.clone(), is_direct).is_none() {
-                            changed = true;
-                        }
-                        let dest_holders = holders.entry(dest.clone()).or_default();
-                        if let std::collections::btree_map::Entry::Vacant(v) = dest_holders.entry(p)
-                        {
-                            v.insert(false);
-                            changed = true;
-                        }
-                    }
-                }
-            }
-        }
+        let derived = derive_grants(&expandable, &mut holders, involved.len());
         // Write: new grants are immutable with sources; existing direct grants gain sources.
         let ent_resources: HashMap<String, ResourceId> = expandable
             .iter()
@@ -574,4 +531,57 @@ impl SyncStore {
         let db = self.dir.path().join("db");
         c1z::compress(&db, &self.out)
     }
+}
+
+/// Derived grants of `expandable`, to a fixed point (cycles end it): (entitlement id,
+/// principal) → sources {source entitlement: held directly}. `holders` (each
+/// entitlement's holders, direct or derived) grows as grants are derived.
+fn derive_grants(
+    expandable: &[Grant],
+    holders: &mut HashMap<String, BTreeMap<ResourceId, bool>>,
+    involved: usize,
+) -> BTreeMap<(String, ResourceId), BTreeMap<String, bool>> {
+    let mut derived: BTreeMap<(String, ResourceId), BTreeMap<String, bool>> = BTreeMap::new();
+    let mut changed = true;
+    let mut rounds = 0;
+    while changed && rounds <= involved + 1 {
+        changed = false;
+        rounds += 1;
+        for g in expandable {
+            let Some(x) = &g.expandable else { continue };
+            let dest = g.entitlement_id().to_string();
+            for src in x.entitlement_ids.iter().filter(|s| !s.trim().is_empty()) {
+                let members: Vec<(ResourceId, bool)> = holders
+                    .get(src)
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(_, direct)| !x.shallow || **direct)
+                            .map(|(p, d)| (p.clone(), *d))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for (p, is_direct) in members {
+                    // A cycle would make a group a member of itself: skip that.
+                    if p == *g.principal() || p == *g.entitlement_resource() {
+                        continue;
+                    }
+                    if !x.resource_type_ids.is_empty()
+                        && !x.resource_type_ids.contains(&p.resource_type)
+                    {
+                        continue;
+                    }
+                    let entry = derived.entry((dest.clone(), p.clone())).or_default();
+                    if entry.insert(src.clone(), is_direct).is_none() {
+                        changed = true;
+                    }
+                    let dest_holders = holders.entry(dest.clone()).or_default();
+                    if let std::collections::btree_map::Entry::Vacant(v) = dest_holders.entry(p) {
+                        v.insert(false);
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    derived
 }
