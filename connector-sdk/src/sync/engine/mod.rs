@@ -98,35 +98,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Syncs `connector` into the `.c1z` at `path`, resuming an unfinished sync found there
-/// (unless `options.resume` is false). The file keeps its previous finished sync.
-pub async fn sync_to_file(
-    connector: &dyn Connector,
-    path: &Path,
+/// The sync to run in `store`: an unfinished one of the same scope to resume (unless
+/// `options.resume` is off or the sync is targeted), else a new one of the right type
+/// (partial, resources-only or full). Its id, its saved state, and whether it resumed.
+async fn open_sync(
+    store: &StoreHandle,
     options: &SyncOptions,
-    progress: Option<&ProgressFn>,
-) -> Result<SyncReport> {
-    let started = Instant::now();
-    let mut syncers = BTreeMap::new();
-    let mut types = BTreeMap::new();
-    let mut ordered = Vec::new();
-    let list = connector.syncers();
-    for (s, rt) in list.iter().zip(checked_types(&list)?) {
-        types.insert(rt.id.clone(), rt.clone());
-        syncers.insert(rt.id.clone(), s.clone());
-        ordered.push(rt);
-    }
-    let grant_types = syncers
-        .iter()
-        .map(|(t, s)| (t.clone(), s.emits_grants_for()))
-        .collect();
-    check_scope(options, &syncers)?;
-    if !options.resource_types.is_empty() {
-        ordered.retain(|rt| options.resource_types.contains(&rt.id));
-    }
+    scope: &SyncScope,
+) -> Result<(String, State, bool)> {
     let targeted = !options.targeted.is_empty();
-    let scope = options.scope();
-    let store = StoreHandle::open(path.to_path_buf(), options.store_limits).await?;
     let resumable = if options.resume && !targeted {
         let wanted = scope.clone();
         store
@@ -165,6 +145,39 @@ pub async fn sync_to_file(
         ),
         None => (store.call(|s| s.start_sync()).await?, State::default()),
     };
+    Ok((sync_id, state, resumed))
+}
+
+/// Syncs `connector` into the `.c1z` at `path`, resuming an unfinished sync found there
+/// (unless `options.resume` is false). The file keeps its previous finished sync.
+pub async fn sync_to_file(
+    connector: &dyn Connector,
+    path: &Path,
+    options: &SyncOptions,
+    progress: Option<&ProgressFn>,
+) -> Result<SyncReport> {
+    let started = Instant::now();
+    let mut syncers = BTreeMap::new();
+    let mut types = BTreeMap::new();
+    let mut ordered = Vec::new();
+    let list = connector.syncers();
+    for (s, rt) in list.iter().zip(checked_types(&list)?) {
+        types.insert(rt.id.clone(), rt.clone());
+        syncers.insert(rt.id.clone(), s.clone());
+        ordered.push(rt);
+    }
+    let grant_types = syncers
+        .iter()
+        .map(|(t, s)| (t.clone(), s.emits_grants_for()))
+        .collect();
+    check_scope(options, &syncers)?;
+    if !options.resource_types.is_empty() {
+        ordered.retain(|rt| options.resource_types.contains(&rt.id));
+    }
+    let targeted = !options.targeted.is_empty();
+    let scope = options.scope();
+    let store = StoreHandle::open(path.to_path_buf(), options.store_limits).await?;
+    let (sync_id, state, resumed) = open_sync(&store, options, &scope).await?;
     let mut context = SyncContext::new(sync_id.clone());
     if let Some(max) = options.max_duration {
         context = context.with_deadline(started + max);
