@@ -129,22 +129,15 @@ fn file_error(path: &Path, what: &str) -> Error {
     Error::invalid_argument(format!("{}: {what}", path.display()))
 }
 
-/// Decompresses the c1z at `path` into the SQLite file `db` (created new), within
-/// `limits`. A missing or empty file gives [`FileKind::Empty`] and writes nothing.
-///
-/// `path` must be a regular file (or a link to one): a FIFO, socket or device is refused
-/// without blocking. The decompressed size is counted while streaming: a file that
-/// declares (in its zstd frame header) or produces more than
-/// [`StoreLimits::max_decoded_size`] stops there with an error naming the flag that
-/// raises it, and the partial `db` is removed. A frame asking for a window above 128 MiB
-/// is refused before it is allocated.
-pub fn decompress(path: &Path, db: &Path, limits: &StoreLimits) -> Result<FileKind> {
+/// `path` opened past its 5-byte v1 header (`None`: missing or empty); any other header
+/// (upstream's v3, not a c1z at all, too short) is a clear error.
+fn open_header(path: &Path) -> Result<Option<BufReader<File>>> {
     let Some(file) = files::open_regular(path, true, "point --file (BATON_FILE) at a .c1z file")?
     else {
-        return Ok(FileKind::Empty);
+        return Ok(None);
     };
     if file.metadata()?.len() == 0 {
-        return Ok(FileKind::Empty);
+        return Ok(None);
     }
     let mut reader = BufReader::new(file);
     let mut magic = [0u8; 5];
@@ -166,6 +159,22 @@ pub fn decompress(path: &Path, db: &Path, limits: &StoreLimits) -> Result<FileKi
     if &magic != MAGIC {
         return Err(file_error(path, "not a c1z file (bad magic header)"));
     }
+    Ok(Some(reader))
+}
+
+/// Decompresses the c1z at `path` into the SQLite file `db` (created new), within
+/// `limits`. A missing or empty file gives [`FileKind::Empty`] and writes nothing.
+///
+/// `path` must be a regular file (or a link to one): a FIFO, socket or device is refused
+/// without blocking. The decompressed size is counted while streaming: a file that
+/// declares (in its zstd frame header) or produces more than
+/// [`StoreLimits::max_decoded_size`] stops there with an error naming the flag that
+/// raises it, and the partial `db` is removed. A frame asking for a window above 128 MiB
+/// is refused before it is allocated.
+pub fn decompress(path: &Path, db: &Path, limits: &StoreLimits) -> Result<FileKind> {
+    let Some(mut reader) = open_header(path)? else {
+        return Ok(FileKind::Empty);
+    };
     let max = limits.max_decoded_size();
     let too_big = |what: String| {
         file_error(
