@@ -211,41 +211,7 @@ impl TokenSource {
                     ),
                 )
             })?;
-        let status = response.status();
-        if let Ok(url) = url::Url::parse(&self.url)
-            && let Some(err) = crate::http::redirect_error(
-                "POST",
-                &url,
-                status.as_u16(),
-                response.headers(),
-                false,
-            )
-        {
-            return Err(err
-                .context("getting a ConductorOne token")
-                .with_hint("ConductorOne's token endpoint does not redirect: check the host in --client-id (BATON_CLIENT_ID) and any proxy in between"));
-        }
-        if status.as_u16() != 200 {
-            // 4xx: the credentials are refused (fatal at startup); 5xx: retried.
-            let kind = if status.is_server_error() || status.as_u16() == 429 {
-                ErrorKind::Unavailable
-            } else {
-                ErrorKind::Unauthenticated
-            };
-            return Err(Error::new(
-                kind,
-                format!(
-                    "failed to get token: {status} from {}{}",
-                    self.url,
-                    if kind == ErrorKind::Unauthenticated {
-                        "; check --client-id (BATON_CLIENT_ID) and --client-secret (BATON_CLIENT_SECRET)"
-                    } else {
-                        ""
-                    }
-                ),
-            )
-            .with_http_status(status.as_u16()));
-        }
+        self.check_status(&response)?;
         let body = crate::http::read_limited(response, MAX_TOKEN_RESPONSE, "POST /auth/v1/token")
             .await
             .map_err(|e| match e {
@@ -285,6 +251,47 @@ impl TokenSource {
             authorization: SecretString::from(format!("{kind} {}", parsed.access_token)),
             refresh_at,
         })
+    }
+
+    /// A redirect or a status other than 200 as an error: 4xx means the credentials are
+    /// refused (fatal at startup), 5xx and 429 are retried.
+    fn check_status(&self, response: &reqwest::Response) -> Result<()> {
+        let status = response.status();
+        if let Ok(url) = url::Url::parse(&self.url)
+            && let Some(err) = crate::http::redirect_error(
+                "POST",
+                &url,
+                status.as_u16(),
+                response.headers(),
+                false,
+            )
+        {
+            return Err(err
+                .context("getting a ConductorOne token")
+                .with_hint("ConductorOne's token endpoint does not redirect: check the host in --client-id (BATON_CLIENT_ID) and any proxy in between"));
+        }
+        if status.as_u16() != 200 {
+            // 4xx: the credentials are refused (fatal at startup); 5xx: retried.
+            let kind = if status.is_server_error() || status.as_u16() == 429 {
+                ErrorKind::Unavailable
+            } else {
+                ErrorKind::Unauthenticated
+            };
+            return Err(Error::new(
+                kind,
+                format!(
+                    "failed to get token: {status} from {}{}",
+                    self.url,
+                    if kind == ErrorKind::Unauthenticated {
+                        "; check --client-id (BATON_CLIENT_ID) and --client-secret (BATON_CLIENT_SECRET)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .with_http_status(status.as_u16()));
+        }
+        Ok(())
     }
 }
 
