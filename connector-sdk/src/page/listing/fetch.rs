@@ -97,25 +97,7 @@ impl Listing {
             Some(p) => parse::count_at(&listing, &body, p)?,
             None => None,
         };
-        let linked = match &self.paging {
-            Paging::CursorInBody { pointer, .. } => {
-                parse::text_at(&listing, &body, pointer, "cursor")?.map(PageToken::new)
-            }
-            Paging::CursorInHeader { header, .. } => {
-                parse::header_text(&listing, &resp, header)?.map(PageToken::new)
-            }
-            Paging::NextUrlInBody { pointer } => {
-                match parse::text_at(&listing, &body, pointer, "next-page URL")? {
-                    Some(url) => Some(next_url_token(&listing, client, &resp, &url)?),
-                    None => None,
-                }
-            }
-            Paging::Link => match parse::next_link(&listing, &resp)? {
-                Some(url) => Some(next_url_token(&listing, client, &resp, &url)?),
-                None => None,
-            },
-            _ => None,
-        };
+        let linked = self.linked_token(&listing, client, &body, &resp)?;
         let items: Vec<T> = parse::items(&listing, body, &self.items_at)?;
         let next = match &self.paging {
             Paging::Offset { pager, .. } => pager.next(position, items.len(), total),
@@ -125,6 +107,35 @@ impl Listing {
             _ => linked,
         };
         Ok(Page::new(items, next).with_total(total))
+    }
+
+    /// The next page's token a cursor, next-URL or `Link` listing found in this answer.
+    fn linked_token(
+        &self,
+        listing: &str,
+        client: &HttpClient,
+        body: &Value,
+        resp: &Response,
+    ) -> Result<Option<PageToken>> {
+        Ok(match &self.paging {
+            Paging::CursorInBody { pointer, .. } => {
+                parse::text_at(listing, body, pointer, "cursor")?.map(PageToken::new)
+            }
+            Paging::CursorInHeader { header, .. } => {
+                parse::header_text(listing, resp, header)?.map(PageToken::new)
+            }
+            Paging::NextUrlInBody { pointer } => {
+                match parse::text_at(listing, body, pointer, "next-page URL")? {
+                    Some(url) => Some(next_url_token(listing, client, resp, &url)?),
+                    None => None,
+                }
+            }
+            Paging::Link => match parse::next_link(listing, resp)? {
+                Some(url) => Some(next_url_token(listing, client, resp, &url)?),
+                None => None,
+            },
+            _ => None,
+        })
     }
 
     fn next_page_number(
