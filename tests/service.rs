@@ -1015,3 +1015,137 @@ async fn health_checks_answer_on_127_0_0_1_8081_by_default() {
         assert_eq!(status, 200, "{path}: {body}");
     }
 }
+
+/// One operation, as the CLI runs it (flags) and as service mode runs it (a task).
+struct Op {
+    what: &'static str,
+    cli: Vec<String>,
+    task: TaskType,
+}
+
+/// Every operation through the CLI and through service mode, on two copies of the same
+/// tenant: the same successes, the same refusals (the CLI's `error:` text is the task's
+/// status message), and the same tenant afterwards. Both go through `ConnectorHandle`;
+/// this shows neither adapter adds or loses anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_has_the_same_outcome_through_the_cli_and_service_mode() {
+    let (cli_dir, svc_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let local = local_sync(cli_dir.path());
+    local_sync(svc_dir.path());
+    let grant = |ent: &str, t: &str, id: &str| Op {
+        what: "grant",
+        cli: [
+            "--grant-entitlement",
+            ent,
+            "--grant-principal",
+            id,
+            "--grant-principal-type",
+            t,
+        ]
+        .map(String::from)
+        .to_vec(),
+        task: TaskType::Grant(proto::GrantTask {
+            entitlement: Some(ent_proto(&local, ent)),
+            principal: Some(resource_proto(&local, t, id)),
+            annotations: Vec::new(),
+            duration: None,
+        }),
+    };
+    let revoke_of = |grant_id: &str| Op {
+        what: "revoke",
+        cli: vec!["--revoke-grant".into(), grant_id.into()],
+        task: TaskType::Revoke(proto::RevokeTask {
+            grant: Some(proto::grant_to_proto(&local.grant(grant_id).unwrap().unwrap()).0),
+            annotations: Vec::new(),
+        }),
+    };
+    let action = |user: &str| Op {
+        what: "action",
+        cli: vec![
+            "--invoke-action".into(),
+            "disable_user".into(),
+            "--invoke-action-args".into(),
+            serde_json::json!({ "user_id": user }).to_string(),
+        ],
+        task: invoke_task("disable_user", serde_json::json!({ "user_id": user })),
+    };
+    let ops = [
+        grant("group:g2:member", "user", "u5"),
+        // Already held: a success that changes nothing, both ways.
+        grant("group:g2:member", "user", "u5"),
+        // A group is not among the entitlement's grantable_to: refused before the connector.
+        grant("group:g2:member", "group", "g1"),
+        revoke_of("group:g1:member:user:u1"),
+        action("u2"),
+        action("no-such-user"),
+        Op {
+            what: "delete",
+            cli: ["--delete-resource", "u4", "--delete-resource-type", "user"]
+                .map(String::from)
+                .to_vec(),
+            task: TaskType::DeleteResource(proto::DeleteResourceTask {
+                resource_id: Some(proto::ResourceId {
+                    resource_type: "user".into(),
+                    resource: "u4".into(),
+                    baton_resource: false,
+                }),
+                parent_resource_id: None,
+            }),
+        },
+    ];
+
+    // The CLI, one process per operation, against its copy.
+    let mut cli_outcomes = Vec::new();
+    for op in &ops {
+        let o = memory(cli_dir.path())
+            .arg("--provisioning")
+            .arg("--file")
+            .arg(cli_dir.path().join("local.c1z"))
+            .args(&op.cli)
+            .output()
+            .unwrap();
+        let err = common::stderr(&o);
+        let message = err
+            .lines()
+            .find_map(|l| l.strip_prefix("error: "))
+            .map(String::from);
+        cli_outcomes.push((op.what, o.status.success(), message));
+    }
+
+    // Service mode, one task per operation, in order, against the other copy.
+    let c1 = FakeC1::start().await.unwrap();
+    let creds = c1.credentials("side-by-side");
+    let w = start(
+        &c1,
+        &creds,
+        svc_dir.path(),
+        &["--provisioning", "--task-concurrency", "1"],
+    );
+    let mut svc_outcomes = Vec::new();
+    for op in &ops {
+        let id = c1.enqueue_other(op.task.clone());
+        let f = c1.wait_for_finish(&id, WAIT).await.unwrap();
+        let outcome = match &f.final_state {
+            Some(proto::FinalState::Success(_)) => (op.what, true, None),
+            _ => {
+                let (_, message, _) = failure(&f);
+                (op.what, false, Some(message))
+            }
+        };
+        svc_outcomes.push(outcome);
+    }
+    drop(w);
+
+    for (cli, svc) in cli_outcomes.iter().zip(&svc_outcomes) {
+        assert_eq!((cli.0, cli.1), (svc.0, svc.1), "{cli:?} / {svc:?}");
+        if let (Some(c), Some(s)) = (&cli.2, &svc.2) {
+            // The task's message may add "task failed and is non-retryable".
+            assert!(s.starts_with(c.as_str()), "CLI: {c}\nservice: {s}");
+        }
+    }
+    assert!(!cli_outcomes[2].1 && !cli_outcomes[5].1, "{cli_outcomes:?}");
+    let tenant = |d: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("tenant.json")).unwrap()).unwrap()
+    };
+    assert_eq!(tenant(cli_dir.path()), tenant(svc_dir.path()));
+}
