@@ -250,13 +250,14 @@ impl PasswordPolicy {
 /// assert!(p.chars().any(|c| c.is_ascii_uppercase()) && p.chars().any(|c| c.is_ascii_digit()));
 /// ```
 pub fn generate_password(policy: &PasswordPolicy) -> SecretString {
-    use rand::seq::SliceRandom;
+    use rand::Rng as _;
+    use rand::seq::SliceRandom as _;
     if policy.classes.iter().all(|(s, _)| s.is_empty()) {
         return generate_password(&PasswordPolicy::strong(policy.length));
     }
-    let mut rng = rand::rng();
-    let mut pick =
-        |set: &[char]| -> char { set[rand::RngExt::random_range(&mut rng, 0..set.len())] };
+    // A cryptographically secure generator (ChaCha, seeded from the OS).
+    let mut rng = rand::thread_rng();
+    let mut pick = |set: &[char]| -> char { set[rng.gen_range(0..set.len())] };
     let classes: Vec<Vec<char>> = policy
         .classes
         .iter()
@@ -273,7 +274,7 @@ pub fn generate_password(policy: &PasswordPolicy) -> SecretString {
     while out.len() < policy.length && !all.is_empty() {
         out.push(pick(&all));
     }
-    out.shuffle(&mut rand::rng());
+    out.shuffle(&mut rand::thread_rng());
     SecretString::from(out.into_iter().collect::<String>())
 }
 
