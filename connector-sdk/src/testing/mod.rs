@@ -23,6 +23,7 @@ pub mod memory;
 pub mod oauth;
 pub mod sim_server;
 pub mod synthetic;
+pub mod targeted;
 
 #[cfg(feature = "cli")]
 pub use config_checks::assert_plain_http_needs_opt_in;
@@ -35,3 +36,6 @@ pub use log_capture::LogCapture;
 pub use memory::{MemoryConnector, TenantState};
 pub use sim_server::{SimHandler, SimServer, request_base};
 pub use synthetic::SyntheticConnector;
+#[cfg(feature = "sync")]
+pub use targeted::holders_in;
+pub use targeted::{fast_retry, types_with_getter};

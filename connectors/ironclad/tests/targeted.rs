@@ -5,30 +5,24 @@
 //! warning.
 
 use connector_sdk::getter::GetRequest;
-use std::time::Duration;
 
 use connector_ironclad::groups::member_entitlement;
 use connector_ironclad::simulator::IroncladSimulator;
 use connector_ironclad::{Ironclad, IroncladClient};
 use connector_sdk::bid::ResourceBid;
 use connector_sdk::connector::syncer_for;
-use connector_sdk::http::RetryPolicy;
 use connector_sdk::prelude::*;
 use connector_sdk::scim::Member;
 use connector_sdk::store::C1zReader;
 use connector_sdk::sync::{SyncOptions, sync_to_file};
+use connector_sdk::testing::{fast_retry, holders_in, types_with_getter};
 
 const SAM: &str = "6660d37dec0eac3deffb6814";
 
 fn connector(sim: &IroncladSimulator, read_only: bool) -> Ironclad {
     let mut config = sim.config(read_only);
     config.rate_limit = None;
-    let retry = RetryPolicy {
-        max_attempts: 2,
-        min_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        max_total_wait: Duration::from_secs(2),
-    };
+    let retry = fast_retry();
     Ironclad::with_client(
         IroncladClient::with_retry(&config, retry).unwrap(),
         read_only,
@@ -43,16 +37,9 @@ fn targeted(ids: &[(&str, &str)]) -> SyncOptions {
     )
 }
 
+/// The members of `group` in the file's default view, or its latest sync.
 fn members(file: &std::path::Path, group: &str, latest: bool) -> Vec<String> {
-    let mut r = C1zReader::open(file).unwrap();
-    if latest {
-        r = r.with_latest_sync().unwrap();
-    }
-    r.holders(&format!("group:{group}:member"))
-        .unwrap()
-        .iter()
-        .map(|p| p.resource.clone())
-        .collect()
+    holders_in(file, &format!("group:{group}:member"), latest)
 }
 
 #[tokio::test]
@@ -60,12 +47,7 @@ async fn both_types_have_a_getter_read_only_or_not() {
     let sim = IroncladSimulator::start().await;
     for read_only in [false, true] {
         let c = connector(&sim, read_only);
-        let with_getter: Vec<String> = c
-            .syncers()
-            .iter()
-            .filter(|s| s.getter().is_some())
-            .map(|s| s.resource_type().id)
-            .collect();
+        let with_getter: Vec<String> = types_with_getter(&c);
         assert_eq!(with_getter, ["user", "group"], "read-only {read_only}");
     }
 }

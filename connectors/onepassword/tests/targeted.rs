@@ -17,6 +17,7 @@ use connector_sdk::connector::syncer_for;
 use connector_sdk::prelude::*;
 use connector_sdk::store::C1zReader;
 use connector_sdk::sync::{SyncOptions, sync_to_file};
+use connector_sdk::testing::types_with_getter;
 
 const ACCOUNT: &str = "ZYXWVUTSRQPONMLKJIHGFEDCBA";
 const SHARED: &str = "sharedvaultsharedvaultshar";
@@ -40,6 +41,7 @@ fn principal(rt: &str, id: &str) -> Resource {
     Resource::with_id(ResourceId::new(rt, id), id)
 }
 
+/// The holders of `entitlement` as `type:id` (users and groups both hold vault access).
 fn holders(file: &std::path::Path, entitlement: &str, latest: bool) -> Vec<String> {
     let mut r = C1zReader::open(file).unwrap();
     if latest {
@@ -64,12 +66,7 @@ async fn get_account(c: &OnePassword, id: &str) -> Result<Resource> {
 async fn every_type_has_a_getter() {
     let fake = FakeOpRunner::seeded();
     let c = fake.connector(vec![]);
-    let with_getter: Vec<String> = c
-        .syncers()
-        .iter()
-        .filter(|s| s.getter().is_some())
-        .map(|s| s.resource_type().id)
-        .collect();
+    let with_getter: Vec<String> = types_with_getter(&c);
     assert_eq!(with_getter, ["account", "user", "group", "vault"]);
 }
 

@@ -5,14 +5,13 @@
 
 use connector_sdk::getter::GetRequest;
 use std::path::Path;
-use std::time::Duration;
 
 use connector_sdk::bid::ResourceBid;
 use connector_sdk::connector::syncer_for;
-use connector_sdk::http::RetryPolicy;
 use connector_sdk::prelude::*;
 use connector_sdk::store::C1zReader;
 use connector_sdk::sync::{SyncOptions, SyncReport, sync_to_file};
+use connector_sdk::testing::{fast_retry, holders_in, types_with_getter};
 use connector_sendgrid::scope_list::SCOPES;
 use connector_sendgrid::scopes::{assigned_entitlement, scope_resource};
 use connector_sendgrid::simulator::{SendgridSimulator, SimState};
@@ -22,18 +21,9 @@ use serde_json::json;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn fast() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 2,
-        min_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        max_total_wait: Duration::from_secs(2),
-    }
-}
-
 fn sim_connector(sim: &SendgridSimulator) -> Sendgrid {
     Sendgrid::with_client(
-        SendgridClient::with_retry(&sim.config(), fast()).unwrap(),
+        SendgridClient::with_retry(&sim.config(), fast_retry()).unwrap(),
         false,
     )
 }
@@ -46,7 +36,10 @@ fn mock_connector(server: &MockServer) -> Sendgrid {
         Some(&server.uri()),
     )
     .unwrap();
-    Sendgrid::with_client(SendgridClient::with_retry(&config, fast()).unwrap(), false)
+    Sendgrid::with_client(
+        SendgridClient::with_retry(&config, fast_retry()).unwrap(),
+        false,
+    )
 }
 
 fn bid(rt: &str, id: &str) -> ResourceBid {
@@ -58,29 +51,11 @@ async fn targeted(c: &Sendgrid, file: &Path, bids: Vec<ResourceBid>) -> SyncRepo
     sync_to_file(c, file, &options, None).await.unwrap()
 }
 
-/// The principals of `entitlement`'s grants in the file's latest sync (full or partial).
-fn holders(file: &Path, entitlement: &str, latest: bool) -> Vec<String> {
-    let mut r = C1zReader::open(file).unwrap();
-    if latest {
-        r = r.with_latest_sync().unwrap();
-    }
-    r.holders(entitlement)
-        .unwrap()
-        .iter()
-        .map(|p| p.resource.clone())
-        .collect()
-}
-
 #[tokio::test]
 async fn every_provisioning_type_and_principal_type_has_a_getter() {
     let sim = SendgridSimulator::start().await;
     let c = sim_connector(&sim);
-    let with_getter: Vec<String> = c
-        .syncers()
-        .iter()
-        .filter(|s| s.getter().is_some())
-        .map(|s| s.resource_type().id)
-        .collect();
+    let with_getter: Vec<String> = types_with_getter(&c);
     assert_eq!(with_getter, ["teammate", "scope", "subuser"]);
 }
 
@@ -95,7 +70,7 @@ async fn a_grant_is_in_the_targeted_sync_of_its_principal_and_scope() {
         .unwrap();
     let full = C1zReader::open(&file).unwrap().sync().sync_id.clone();
     let kim_id = "kim@acme.example".to_string();
-    assert!(!holders(&file, "scope:mail.send:assigned", false).contains(&kim_id));
+    assert!(!holders_in(&file, "scope:mail.send:assigned", false).contains(&kim_id));
 
     let kim = Resource::with_id(
         ResourceId::new("teammate", "kim@acme.example"),
@@ -147,24 +122,24 @@ async fn a_grant_is_in_the_targeted_sync_of_its_principal_and_scope() {
     // The partial holds what the two named resources list: Kim's grants (the owner and
     // admins, who hold every scope, were not refreshed).
     assert_eq!(
-        holders(&file, "scope:mail.send:assigned", true),
+        holders_in(&file, "scope:mail.send:assigned", true),
         ["kim@acme.example"]
     );
     // Refreshing the teammate also refreshes the scopes it already held, and its access.
     assert_eq!(
-        holders(&file, "scope:user.profile.read:assigned", true),
+        holders_in(&file, "scope:user.profile.read:assigned", true),
         ["kim@acme.example"]
     );
     assert_eq!(
-        holders(&file, "teammate:kim@acme.example:access", true),
+        holders_in(&file, "teammate:kim@acme.example:access", true),
         ["1240"]
     );
-    assert!(!holders(&file, "scope:mail.send:assigned", false).contains(&kim_id));
+    assert!(!holders_in(&file, "scope:mail.send:assigned", false).contains(&kim_id));
 
     // The teammate alone is enough to see the new grant.
     targeted(&c, &file, vec![bid("teammate", "kim@acme.example")]).await;
     assert_eq!(
-        holders(&file, "scope:mail.send:assigned", true),
+        holders_in(&file, "scope:mail.send:assigned", true),
         ["kim@acme.example"]
     );
 }

@@ -4,14 +4,13 @@
 //! on the simulated tenant and on servers that answer Valimail's filter otherwise.
 
 use connector_sdk::getter::GetRequest;
-use std::time::Duration;
 
 use connector_sdk::bid::ResourceBid;
 use connector_sdk::connector::syncer_for;
-use connector_sdk::http::RetryPolicy;
 use connector_sdk::prelude::*;
 use connector_sdk::store::C1zReader;
 use connector_sdk::sync::{SyncOptions, sync_to_file};
+use connector_sdk::testing::{fast_retry, holders_in, types_with_getter};
 use connector_valimail::member_types::{member_entitlement, member_type_resource};
 use connector_valimail::simulator::ValimailSimulator;
 use connector_valimail::{Valimail, ValimailClient, ValimailConfig};
@@ -23,15 +22,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const USERS: &str = "/accounts/acme/scim/v2/Users";
 const EXT: &str = "urn:ietf:params:scim:schemas:extension:valimailuserextension:2.0:User";
 const BOB: &str = "2906d4927bf178077519";
-
-fn fast() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 2,
-        min_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        max_total_wait: Duration::from_secs(2),
-    }
-}
 
 async fn get(c: &Valimail, value: &str) -> Result<Resource> {
     let s = syncer_for(c, "member_type").unwrap();
@@ -53,12 +43,7 @@ fn requests(sim: &ValimailSimulator) -> u64 {
 async fn every_provisioning_type_and_principal_type_has_a_getter() {
     let sim = ValimailSimulator::start().await;
     let c = Valimail::new(sim.config()).unwrap();
-    let with_getter: Vec<String> = c
-        .syncers()
-        .iter()
-        .filter(|s| s.getter().is_some())
-        .map(|s| s.resource_type().id)
-        .collect();
+    let with_getter: Vec<String> = types_with_getter(&c);
     assert_eq!(with_getter, ["user", "member_type"]);
 }
 
@@ -92,19 +77,7 @@ async fn a_granted_member_type_is_in_the_targeted_sync_of_the_user_and_the_type(
     assert!(report.completed);
     assert_eq!(report.stats.resources, 2, "{:?}", report.stats);
 
-    let holders = |latest: bool| {
-        let mut r = C1zReader::open(&file).unwrap();
-        if latest {
-            r = r.with_latest_sync().unwrap();
-        }
-        let ids: Vec<String> = r
-            .holders("member_type:owner:member")
-            .unwrap()
-            .into_iter()
-            .map(|p| p.resource)
-            .collect();
-        ids
-    };
+    let holders = |latest: bool| holders_in(&file, "member_type:owner:member", latest);
     let partial = C1zReader::open(&file).unwrap().with_latest_sync().unwrap();
     assert_eq!(partial.sync().sync_type, "partial");
     assert_eq!(partial.sync().parent_sync_id, full);
@@ -187,7 +160,7 @@ async fn server() -> (MockServer, Valimail) {
         Some(&server.uri()),
     )
     .unwrap();
-    let c = Valimail::with_client(ValimailClient::with_retry(config, fast()).unwrap());
+    let c = Valimail::with_client(ValimailClient::with_retry(config, fast_retry()).unwrap());
     (server, c)
 }
 
