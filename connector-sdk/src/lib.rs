@@ -132,6 +132,7 @@ pub mod flags;
 pub mod getter;
 pub mod handle;
 pub mod http;
+pub mod lenient;
 pub mod model;
 pub mod page;
 pub mod printable;

@@ -1,7 +1,7 @@
 //! Retrying with the HTTP client's schedule, for anything that is not an HTTP request
 //! (a CLI tool run through [`command`](crate::command), a gRPC call…).
 //!
-//! One policy type, [`RetryPolicy`] (the same as [`http::RetryPolicy`](crate::http::RetryPolicy)):
+//! One policy type, [`RetryPolicy`] (the HTTP client's too: [`http::RetryPolicy`](crate::http::RetryPolicy) is this type):
 //! at most `max_attempts` attempts, jittered exponential delays from `min_delay` up to
 //! `max_delay`, and no more than `max_total_wait` of waiting in all. A failure that asks
 //! for a wait ([`Error::retry_after`]) gets that wait.
@@ -29,7 +29,40 @@ use backon::BackoffBuilder;
 
 use crate::error::{Error, Result};
 
-pub use crate::http::RetryPolicy;
+/// How requests are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (at least 1).
+    pub max_attempts: u32,
+    /// The first backoff delay; later ones grow exponentially, with jitter.
+    pub min_delay: Duration,
+    /// The largest backoff delay (a server's own `Retry-After` may be longer).
+    pub max_delay: Duration,
+    /// The most a request may spend waiting between attempts in all; a server asking
+    /// for a longer wait gets an error instead.
+    pub max_total_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            min_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(30),
+            max_total_wait: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+}
 
 /// The state of one retried operation: attempts made, time waited, the next delays.
 #[derive(Debug)]

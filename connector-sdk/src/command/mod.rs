@@ -50,7 +50,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, ErrorKind, Result};
-pub use crate::http::RetryPolicy;
+pub use crate::retry::RetryPolicy;
 
 /// One invocation: arguments, environment changes, and an optional secret on stdin.
 #[derive(Clone)]

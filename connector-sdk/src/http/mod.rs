@@ -93,6 +93,9 @@ pub use ::http::header;
 // so a connector names methods, statuses and headers without depending on another crate.
 pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 // Service mode's token client reads its answer with the same limits.
+/// How requests are retried (defined in [`retry`](crate::retry), re-exported where the
+/// client's builder takes it).
+pub use crate::retry::RetryPolicy;
 #[cfg(feature = "service")]
 pub(crate) use body::{BodyError, read_limited, redirect_error};
 pub use error_body::{api_message, error_from_response};
@@ -102,41 +105,6 @@ pub use response::Response;
 
 /// Maps a non-success response to an error; see [`error_from_response`] for the default.
 pub type ErrorMapper = Arc<dyn Fn(&Response) -> Error + Send + Sync>;
-
-/// How requests are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (at least 1).
-    pub max_attempts: u32,
-    /// The first backoff delay; later ones grow exponentially, with jitter.
-    pub min_delay: Duration,
-    /// The largest backoff delay (a server's own `Retry-After` may be longer).
-    pub max_delay: Duration,
-    /// The most a request may spend waiting between attempts in all; a server asking
-    /// for a longer wait gets an error instead.
-    pub max_total_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 6,
-            min_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(30),
-            max_total_wait: Duration::from_secs(300),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// No retries at all.
-    pub fn none() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        }
-    }
-}
 
 /// The largest response body an [`HttpClient`] reads unless its builder says otherwise
 /// ([`HttpClientBuilder::max_response_body`]): 64 MiB.

@@ -31,12 +31,14 @@
 mod client;
 mod error;
 mod filter;
-pub mod lenient;
 mod list;
 mod mapping;
 mod model;
 mod patch;
 
+/// The SCIM models' lenient reading, also for a connector's extension types (it lives in
+/// [`crate::lenient`]: it is not SCIM's alone).
+pub use crate::lenient;
 pub use client::{Created, ListQuery, ScimClient};
 pub use error::{ScimError, scim_type};
 pub use filter::filter_eq;

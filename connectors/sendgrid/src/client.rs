@@ -5,8 +5,9 @@ use std::time::Duration;
 use connector_sdk::http::auth::BearerToken;
 use connector_sdk::http::{HttpClient, Response, RetryPolicy, error_from_response};
 use connector_sdk::page::{Listing, Page, PageRequest};
-use connector_sdk::{Error, ErrorKind, Result};
-use serde::{Deserialize, Deserializer, Serialize};
+use connector_sdk::{Error, ErrorKind, Result, lenient};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -93,7 +94,7 @@ pub struct Subuser {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SubuserAccessPage {
     /// The subusers the teammate can access.
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "lenient::vec_or_null")]
     pub subuser_access: Vec<Subuser>,
     /// Paging metadata.
     #[serde(rename = "_metadata", default)]
@@ -116,20 +117,14 @@ pub struct NextParams {
     pub after_subuser_id: Option<u64>,
 }
 
-fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> std::result::Result<Vec<T>, D::Error> {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
-
 /// `{"result": [...]}`, also accepting the `results` key of SendGrid's OpenAPI example.
 #[derive(Debug, Deserialize)]
-#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+#[serde(bound(deserialize = "T: DeserializeOwned"))]
 struct ResultList<T> {
     #[serde(
         alias = "results",
         default = "Vec::new",
-        deserialize_with = "null_as_empty"
+        deserialize_with = "lenient::vec_or_null"
     )]
     result: Vec<T>,
 }

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::lenient;
+use crate::lenient;
 
 pub use enterprise::EnterpriseUser;
 pub use group::Group;

@@ -1,12 +1,14 @@
-//! Serde helpers for what real SCIM servers send instead of what RFC 7643 says: booleans
-//! as strings, numbers where strings belong, `null` where an attribute is absent.
+//! Lenient JSON: serde helpers for what real APIs send instead of what their documents
+//! say: booleans as strings, numbers where strings belong, `null` where a list or an
+//! attribute is absent, one object where an array belongs.
 //!
-//! Use them on a connector's own extension types so they are as tolerant as the core
-//! [`User`](super::User) and [`Group`](super::Group):
+//! The SDK's SCIM models ([`scim::User`](crate::scim::User), [`scim::Group`](crate::scim::Group))
+//! read every attribute with them; use them on a connector's own types (an API's list
+//! wrapper, a SCIM extension) so they are as tolerant:
 //!
 //! ```
 //! use serde::Deserialize;
-//! use connector_sdk::scim::lenient;
+//! use connector_sdk::lenient;
 //!
 //! #[derive(Deserialize)]
 //! struct Extension {
