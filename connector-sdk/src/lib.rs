@@ -177,13 +177,14 @@ pub mod prelude {
         ResourceId, ResourceType, RoleTrait, SecretTrait, TraitKind, UserStatus, UserTrait,
     };
     pub use crate::page::{
-        Listing, OffsetPager, Page, PageRequest, PageState, PageToken, ScimPager, TokenBag,
-        cursor_token, fan_out, stream_pages,
+        Listing, OffsetPager, Page, PageRequest, PageState, PageToken, TokenBag, cursor_token,
+        fan_out, stream_pages,
     };
     pub use crate::provision::{
         GrantOnly, GrantOutcome, GrantRequest, Provisioner, RevokeOutcome, RevokeRequest,
     };
     pub use crate::schema::{FieldSchema, FieldType};
+    pub use crate::scim::ScimPager;
     pub use crate::syncer::{EntitlementsRequest, GrantsRequest, ListRequest, ResourceSyncer};
     pub use async_trait::async_trait;
 }

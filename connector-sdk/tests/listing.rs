@@ -10,6 +10,7 @@ use std::time::Duration;
 use connector_sdk::http::{HttpClient, RetryPolicy};
 use connector_sdk::page::{DriverOptions, ListingDriver, PAGING_ERROR};
 use connector_sdk::prelude::*;
+use connector_sdk::scim::{self, ListQuery, ScimClient, ScimPager};
 use connector_sdk::testing::{SimHandler, SimServer};
 use futures::TryStreamExt;
 use serde::Deserialize;
@@ -384,6 +385,24 @@ async fn sim_server_gives_its_handler_the_base_url_for_absolute_links() {
 
 // ---- SCIM ----
 
+/// Drains `/scim/v2/Users` through the one SCIM paging path (`ScimClient::page`) and the
+/// listing driver, by user id in order.
+async fn drain_scim(client: &HttpClient, query: ListQuery, count: u32) -> Result<Vec<String>> {
+    let scim = ScimClient::new(client.clone(), &["scim", "v2"]);
+    let pager = ScimPager::new(count);
+    let (scim, query) = (&scim, &query);
+    let mut ids: Vec<String> = stream_pages("/scim/v2/Users", |req: PageRequest| async move {
+        let page = scim
+            .page::<scim::User>(&pager, req.token.as_ref(), query.clone())
+            .await?;
+        Ok(page.map(|u| u.id))
+    })
+    .try_collect()
+    .await?;
+    ids.sort_by_key(|id| id[1..].parse::<u64>().unwrap_or(u64::MAX));
+    Ok(ids)
+}
+
 #[tokio::test]
 async fn scim_listing_reads_resources_and_total_results() {
     let server = MockServer::start().await;
@@ -401,25 +420,51 @@ async fn scim_listing_reads_resources_and_total_results() {
         })
         .mount(&server)
         .await;
-    let listing = Listing::get("/scim/v2/Users")
-        .query("excludedAttributes", "groups")
-        .scim(2);
     let c = client(&server);
-    let first = listing
-        .page::<User>(&c, PageRequest::first())
+    let query = ListQuery::new().excluded_attributes("groups");
+    let scim = ScimClient::new(c.clone(), &["scim", "v2"]);
+    let first = scim
+        .page::<scim::User>(&ScimPager::new(2), None, query.clone())
         .await
         .unwrap();
-    assert_eq!(
-        (first.total, first.next),
-        (Some(5), Some(PageToken::new("3")))
-    );
-    assert_eq!(drain(&listing, &c).await.unwrap(), ids(0..5));
-    let starts: Vec<String> = server
+    // The first page knows the total: the other two are handed out to read at once.
+    let handed_out: Vec<PageToken> = first.parallel.collect();
+    assert_eq!((first.total, first.next), (Some(5), None));
+    assert_eq!(handed_out, [PageToken::new("p:3"), PageToken::new("p:5")]);
+    assert_eq!(drain_scim(&c, query, 2).await.unwrap(), ids(0..5));
+    let mut starts: Vec<String> = server
         .received_requests()
         .await
         .unwrap()
         .iter()
         .skip(1)
+        .map(|r| param(r, "startIndex").unwrap())
+        .collect();
+    starts.sort();
+    assert_eq!(starts, ["1", "3", "5"]);
+}
+
+#[tokio::test]
+async fn scim_listing_without_a_total_follows_page_after_page() {
+    let server = MockServer::start().await;
+    Mock::given(path("/scim/v2/Users"))
+        .respond_with(|req: &Request| {
+            let start: usize = param(req, "startIndex").unwrap().parse().unwrap();
+            let items = users((start - 1).min(5)..(start + 1).min(5));
+            ResponseTemplate::new(200).set_body_json(json!({"Resources": items}))
+        })
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    assert_eq!(
+        drain_scim(&c, ListQuery::new(), 2).await.unwrap(),
+        ids(0..5)
+    );
+    let starts: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
         .map(|r| param(r, "startIndex").unwrap())
         .collect();
     assert_eq!(starts, ["1", "3", "5"]);

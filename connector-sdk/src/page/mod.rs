@@ -18,7 +18,7 @@
 //!   bounded window, so a total that lies costs neither memory nor requests.
 //!
 //! Ready pagers compute the next token for offset/limit ([`OffsetPager`]), SCIM
-//! ([`ScimPager`]), opaque cursors ([`cursor_token`]) and RFC 8288 links ([`link_next`]).
+//! ([`scim::ScimPager`](crate::scim::ScimPager)), opaque cursors ([`cursor_token`]) and RFC 8288 links ([`link_next`]).
 //! Nested listings keep a stack of states in a [`TokenBag`].
 //!
 //! Most REST listings need none of these by hand: a [`Listing`] declares the shape
@@ -31,7 +31,7 @@ mod fan_out;
 mod guard;
 mod hand_out;
 mod listing;
-mod pagers;
+pub(crate) mod pagers;
 mod token_bag;
 
 pub use driver::{DrivenPage, DriverOptions, ListingDriver, stream_pages};
@@ -41,7 +41,10 @@ pub use guard::{
 };
 pub use hand_out::HandOut;
 pub use listing::Listing;
-pub use pagers::{OffsetPager, ScimPager, ScimRequest, cursor_token, link_next};
+pub use pagers::{OffsetPager, cursor_token, link_next};
+// Moved to `scim`; kept here for code written against 0.1.
+#[doc(hidden)]
+pub use crate::scim::{ScimPager, ScimRequest};
 pub use token_bag::{PageState, TokenBag};
 
 use serde::{Deserialize, Serialize};
@@ -133,7 +136,8 @@ impl<T> Page<T> {
     /// `Vec<PageToken>` or a lazy [`HandOut`] from a pager.
     ///
     /// ```
-    /// use connector_sdk::page::{Page, PageToken, ScimPager};
+    /// use connector_sdk::page::{Page, PageToken};
+    /// use connector_sdk::scim::ScimPager;
     /// let pager = ScimPager::new(100);
     /// // The first page of 100 said totalResults = 350: fetch the other three at once.
     /// let page: Page<String> = Page::last(vec![]).with_parallel(pager.remaining(1, 100, Some(350)));

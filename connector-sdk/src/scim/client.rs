@@ -7,10 +7,11 @@
 use ::http::header::CONTENT_TYPE;
 use serde::Serialize;
 
+use super::ScimPager;
 use super::{ListResponse, Patched, ScimError, ScimResource, filter_eq};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, JSON, Response, SCIM_JSON, api_message};
-use crate::page::{Page, PageToken, ScimPager};
+use crate::page::{Page, PageToken};
 
 /// The query of one list request. Parameters left unset are not sent.
 ///
@@ -177,16 +178,18 @@ impl ScimClient {
     /// answer and asked for again, so it can never stand in for the page asked for.
     pub async fn list<T: ScimResource>(&self, query: &ListQuery) -> Result<ListResponse<T>> {
         let asked = query.start_index;
+        let segments = self.segments(T::ENDPOINT, None);
+        let listing = format!("/{}", segments.join("/"));
         self.http
-            .get(&self.segments(T::ENDPOINT, None))
+            .get(&segments)
             .query(&query.pairs())
             .send_json_validated(move |page: &ListResponse<T>| match (asked, page.start_index) {
                 (Some(asked), Some(got)) if got != asked && !page.resources.is_empty() => {
                     Err(Error::new(
                         ErrorKind::Unavailable,
                         format!(
-                            "the SCIM server answered a request for startIndex {asked} with the page at \
-                             startIndex {got}: a cache or proxy in front of it may be repeating pages"
+                            "{listing}: the SCIM server answered a request for startIndex {asked} with the \
+                             page at startIndex {got}: a cache or proxy in front of it may be repeating pages"
                         ),
                     ))
                 }
@@ -195,19 +198,22 @@ impl ScimClient {
             .await
     }
 
-    /// The page of a sequential listing at `token`: `startIndex` from `pager`, the next
-    /// token from what the server returned (see [`ScimPager::next`]). `query` gives any
-    /// other parameters (its own start and count are replaced).
+    /// The page of a listing at `token`: the one SCIM paging path. The first page reads
+    /// `startIndex` 1; when it carries `totalResults`, every remaining page is handed out
+    /// at once ([`Page::parallel`](crate::page::Page::parallel)), to be read concurrently
+    /// by the sync; without a total, pages follow one another (see [`ScimPager`]'s rules).
+    /// `query` gives any other parameters (its own start and count are replaced).
     pub async fn page<T: ScimResource>(
         &self,
         pager: &ScimPager,
         token: Option<&PageToken>,
         query: ListQuery,
     ) -> Result<Page<T>> {
-        let start = pager.start_index(token)?;
-        let resp = self.list::<T>(&query.start_at(start, pager.count)).await?;
-        let next = pager.next(start, resp.resources.len(), resp.total_results);
-        Ok(Page::new(resp.resources, next).with_total(resp.total_results))
+        let req = pager.request(token)?;
+        let resp = self
+            .list::<T>(&query.start_at(req.start_index, pager.count))
+            .await?;
+        Ok(pager.page(req, resp.resources, resp.total_results))
     }
 
     /// The resources whose `attribute` equals `value` (an escaped `eq` filter).

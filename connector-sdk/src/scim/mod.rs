@@ -34,6 +34,7 @@ mod filter;
 mod list;
 mod mapping;
 mod model;
+mod pager;
 mod patch;
 
 /// The SCIM models' lenient reading, also for a connector's extension types (it lives in
@@ -48,6 +49,7 @@ pub use model::{
     Attributes, ENTERPRISE_USER, Email, EnterpriseUser, Group, Member, Meta, Name, Password,
     ScimResource, User,
 };
+pub use pager::{ScimPager, ScimRequest};
 pub use patch::{MemberId, PatchKind, PatchOp, PatchOperation, Patched, patch_add, patch_replace};
 
 /// The PatchOp message URN.

@@ -116,7 +116,7 @@ async fn unreadable_or_foreign_links_are_errors() {
 async fn scim_page_answered_from_elsewhere_is_an_error() {
     let server = MockServer::start().await;
     // A cache answers every startIndex with the first page.
-    Mock::given(path("/Users"))
+    Mock::given(path("/scim/v2/Users"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(
                 json!({"Resources": users(0..2), "totalResults": 6, "startIndex": 1}),
@@ -124,10 +124,10 @@ async fn scim_page_answered_from_elsewhere_is_an_error() {
         )
         .mount(&server)
         .await;
-    let err = drain(&Listing::get("/Users").scim(2), &client(&server))
+    let err = drain_scim(&client(&server), ListQuery::new(), 2)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("listing /Users"), "{err}");
+    assert!(err.to_string().contains("/scim/v2/Users"), "{err}");
     assert!(
         err.to_string()
             .contains("answered a request for startIndex 3 with the page at startIndex 1"),

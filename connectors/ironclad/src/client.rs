@@ -4,8 +4,10 @@
 
 use connector_sdk::http::auth::OAuth2ClientCredentials;
 use connector_sdk::http::{HttpClient, Response, RetryPolicy, error_from_response};
+use connector_sdk::page::{Page, PageToken};
 use connector_sdk::scim::{
-    Created, Group, ListQuery, ListResponse, MemberId, PatchOp, ScimClient, User, lenient,
+    Created, Group, ListQuery, ListResponse, MemberId, PatchOp, ScimClient, ScimPager, User,
+    lenient,
 };
 use connector_sdk::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -129,10 +131,20 @@ impl IroncladClient {
         self.scim.find_eq("userName", email).await
     }
 
-    /// One page of groups, without members.
-    pub async fn list_groups(&self, start_index: u64, count: u32) -> Result<ListResponse<Group>> {
+    /// The page of users at `token`, [`PAGE_SIZE`] at a time; a first page with a total
+    /// hands out every other page to read at once.
+    pub async fn users_page(&self, token: Option<&PageToken>) -> Result<Page<User>> {
         self.scim
-            .list(&ListQuery::page(start_index, count).excluded_attributes("members"))
+            .page(&ScimPager::new(PAGE_SIZE), token, ListQuery::new())
+            .await
+    }
+
+    /// The page of groups at `token`, without members (read per group with
+    /// [`get_group`](Self::get_group)).
+    pub async fn groups_page(&self, token: Option<&PageToken>) -> Result<Page<Group>> {
+        let query = ListQuery::new().excluded_attributes("members");
+        self.scim
+            .page(&ScimPager::new(PAGE_SIZE), token, query)
             .await
     }
 

@@ -6,7 +6,7 @@ use connector_sdk::prelude::*;
 
 use connector_sdk::scim::{Group, MemberId};
 
-use crate::client::{Change, IroncladClient, PAGE_SIZE};
+use crate::client::{Change, IroncladClient};
 
 /// The `group` resource type.
 pub fn group_type() -> ResourceType {
@@ -93,15 +93,8 @@ impl ResourceSyncer for GroupSyncer {
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
         let page = req.page;
-        // With a total, the first page hands out every other page to fetch at once.
-        let pager = ScimPager::new(PAGE_SIZE);
-        let req = pager.request(page.token.as_ref())?;
-        let resp = self.client.list_groups(req.start_index, PAGE_SIZE).await?;
-        Ok(pager.page(
-            req,
-            resp.resources.iter().map(group_resource).collect(),
-            resp.total_results,
-        ))
+        let page = self.client.groups_page(page.token.as_ref()).await?;
+        Ok(page.map(|r| group_resource(&r)))
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {

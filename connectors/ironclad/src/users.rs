@@ -8,7 +8,7 @@ use connector_sdk::scim::{
 };
 use connector_sdk::time::parse_rfc3339;
 
-use crate::client::{IRONCLAD_EXT, IroncladClient, PAGE_SIZE, UserExtension};
+use crate::client::{IRONCLAD_EXT, IroncladClient, UserExtension};
 
 /// Shortest password Ironclad accepts.
 pub const MIN_PASSWORD: usize = 16;
@@ -116,15 +116,8 @@ impl ResourceSyncer for UserSyncer {
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
         let page = req.page;
-        // With a total, the first page hands out every other page to fetch at once.
-        let pager = ScimPager::new(PAGE_SIZE);
-        let req = pager.request(page.token.as_ref())?;
-        let resp = self.client.list_users(req.start_index, PAGE_SIZE).await?;
-        Ok(pager.page(
-            req,
-            resp.resources.iter().map(user_resource).collect(),
-            resp.total_results,
-        ))
+        let page = self.client.users_page(page.token.as_ref()).await?;
+        Ok(page.map(|r| user_resource(&r)))
     }
 
     fn account_manager(&self) -> Option<&dyn AccountManager> {

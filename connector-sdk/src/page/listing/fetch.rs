@@ -6,10 +6,9 @@ use serde_json::Value;
 
 use super::parse::{self, malformed};
 use super::{Count, Listing, Paging};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::http::{HttpClient, Method, RequestBuilder, Response};
-use crate::page::{Page, PageRequest, PageToken, ScimPager};
-use crate::scim::ListResponse;
+use crate::page::{Page, PageRequest, PageToken};
 
 impl Listing {
     /// Reads the page `page` asks for (the first when it has no token), its items
@@ -36,12 +35,6 @@ impl Listing {
         // Where this page is, for the paging shapes that count.
         let mut position = 0u64;
         let req: RequestBuilder = match (&self.paging, &token) {
-            (Paging::Scim { pager }, _) => {
-                let start = pager.start_index(token.as_ref()).map_err(bad_token)?;
-                return self
-                    .scim_page(client, &listing, &segments, *pager, start)
-                    .await;
-            }
             (Paging::Single, Some(t)) => {
                 return Err(Error::invalid_argument(format!(
                     "listing {listing} has a single page; page token {:?} was not made by it",
@@ -171,38 +164,6 @@ impl Listing {
             return None;
         }
         Some(PageToken::new(page.saturating_add(1).to_string()))
-    }
-
-    async fn scim_page<T: DeserializeOwned + Send>(
-        &self,
-        client: &HttpClient,
-        listing: &str,
-        segments: &[&str],
-        pager: ScimPager,
-        start: u64,
-    ) -> Result<Page<T>> {
-        let resp: ListResponse<Value> = client
-            .get(segments)
-            .query(&self.query)
-            .query(&[
-                ("startIndex", start.to_string()),
-                ("count", pager.count.to_string()),
-            ])
-            .send_json_validated(|page: &ListResponse<Value>| match page.start_index {
-                Some(got) if got != start && !page.resources.is_empty() => Err(Error::new(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "listing {listing}: the SCIM server answered a request for startIndex {start} \
-                         with the page at startIndex {got}: a cache or proxy in front of it may be \
-                         repeating pages"
-                    ),
-                )),
-                _ => Ok(()),
-            })
-            .await?;
-        let items: Vec<T> = parse::items(listing, Value::Array(resp.resources), "")?;
-        let next = pager.next(start, items.len(), resp.total_results);
-        Ok(Page::new(items, next).with_total(resp.total_results))
     }
 }
 

@@ -3,7 +3,7 @@
 mod fetch;
 mod parse;
 
-use super::{OffsetPager, ScimPager};
+use super::OffsetPager;
 use crate::error::{Error, Result};
 use parse::normalize_pointer;
 
@@ -37,9 +37,6 @@ enum Paging {
         pointer: String,
     },
     Link,
-    Scim {
-        pager: ScimPager,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +94,6 @@ enum Count {
 /// | a cursor in a header | [`cursor_in_header`](Listing::cursor_in_header) | the cursor |
 /// | a next-page URL in the body | [`next_url_in_body`](Listing::next_url_in_body) | the URL's path and query |
 /// | RFC 8288 `Link: rel="next"` | [`link_header`](Listing::link_header) | the URL's path and query |
-/// | SCIM `startIndex`/`count` | [`scim`](Listing::scim) | the next `startIndex` |
 ///
 /// A malformed answer (items that are not an array, a cursor that is not a string, a
 /// `Link` header that is not links, a next URL on another host) is an
@@ -277,19 +273,6 @@ impl Listing {
     /// host. No `next` link ends the listing; a header that is not links is an error.
     pub fn link_header(mut self) -> Self {
         self.paging = Paging::Link;
-        self
-    }
-
-    /// SCIM 2.0 paging (RFC 7644 §3.4.2.4): `startIndex` from 1 and `count`, items from
-    /// the `Resources` of a [`ListResponse`](crate::scim::ListResponse) (spelled `resources`, missing or `null`
-    /// alike) and its `totalResults` as the total, with [`ScimPager`]'s rules. A page that
-    /// says it starts elsewhere than asked is asked for again, then an error (as
-    /// [`ScimClient::list`](crate::scim::ScimClient::list)). [`items_at`](Self::items_at)
-    /// and [`total_at`](Self::total_at) do not apply.
-    pub fn scim(mut self, count: u32) -> Self {
-        self.paging = Paging::Scim {
-            pager: ScimPager::new(count),
-        };
         self
     }
 
