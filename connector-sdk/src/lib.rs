@@ -73,7 +73,7 @@
 //!
 //! * [`model`]: resource types, resources, traits, entitlements and grants, with upstream ids.
 //! * [`page`]: pages, tokens, pagers (offset, SCIM, cursor, `Link`), the token bag, guards;
-//!   [`Listing`](page::Listing), a REST listing declared in a few lines over [`http`], and
+//!   [`Listing`](http::Listing), a REST listing declared in a few lines over [`http`], and
 //!   [`fan_out`](page::fan_out), one bounded-concurrency call per item of a page.
 //! * [`error`]: one [`Error`] with a gRPC-like [`ErrorKind`].
 //! * [`http`] and [`ratelimit`]: the HTTP client with auth providers, retries that honour the
@@ -115,30 +115,27 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod account;
-pub mod action;
 pub mod bid;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod command;
 pub mod config;
 pub mod connector;
-pub mod context;
-pub mod delete;
+// The connector contract's modules, also at the root where 0.1 had them.
+pub use connector::{
+    account, action, context, delete, getter, handle, provision, read_only, syncer,
+};
 pub mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
-pub mod flags;
-pub mod getter;
-pub mod handle;
+/// How flags and their variables are named (in [`config`], also at the root).
+pub use config::flags;
 pub mod http;
 pub mod lenient;
 pub mod model;
 pub mod page;
 pub mod printable;
-pub mod provision;
 pub mod ratelimit;
-pub mod read_only;
 pub mod retry;
 pub mod schema;
 pub mod scim;
@@ -148,7 +145,6 @@ pub mod service;
 pub mod store;
 #[cfg(feature = "sync")]
 pub mod sync;
-pub mod syncer;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
@@ -172,13 +168,14 @@ pub mod prelude {
     pub use crate::error::{Error, ErrorKind, Result};
     pub use crate::getter::{GetRequest, ResourceGetter};
     pub use crate::handle::ConnectorHandle;
+    pub use crate::http::Listing;
     pub use crate::model::{
         AccountType, AppTrait, Entitlement, Grant, GroupTrait, Profile, Purpose, Resource,
         ResourceId, ResourceType, RoleTrait, SecretTrait, TraitKind, UserStatus, UserTrait,
     };
     pub use crate::page::{
-        Listing, OffsetPager, Page, PageRequest, PageState, PageToken, TokenBag, cursor_token,
-        fan_out, stream_pages,
+        OffsetPager, Page, PageRequest, PageState, PageToken, TokenBag, cursor_token, fan_out,
+        stream_pages,
     };
     pub use crate::provision::{
         GrantOnly, GrantOutcome, GrantRequest, Provisioner, RevokeOutcome, RevokeRequest,

@@ -1,4 +1,4 @@
-//! The listing helpers (`page::Listing`) against wiremock servers on loopback: every
+//! The listing helpers (`http::Listing`) against wiremock servers on loopback: every
 //! paging shape, drained through the SDK's listing driver, malformed answers, and the
 //! guards against servers that never end. Then `page::fan_out` inside an
 //! `#[async_trait]` method.

@@ -21,7 +21,7 @@
 //! ([`scim::ScimPager`](crate::scim::ScimPager)), opaque cursors ([`cursor_token`]) and RFC 8288 links ([`link_next`]).
 //! Nested listings keep a stack of states in a [`TokenBag`].
 //!
-//! Most REST listings need none of these by hand: a [`Listing`] declares the shape
+//! Most REST listings need none of these by hand: an [`http::Listing`](crate::http::Listing) declares the shape
 //! (`Listing::get("/users").items_at("/data").cursor_in_body("/next_cursor", "cursor")`)
 //! and reads one page per call over the SDK's HTTP client. [`fan_out`] makes one call per
 //! item of a page, a bounded number at a time.
@@ -30,7 +30,6 @@ mod driver;
 mod fan_out;
 mod guard;
 mod hand_out;
-mod listing;
 pub(crate) mod pagers;
 mod token_bag;
 
@@ -40,7 +39,9 @@ pub use guard::{
     GuardedPage, Identified, Keyed, MAX_EMPTY_PAGES_IN_A_ROW, PAGING_ERROR, PageGuard,
 };
 pub use hand_out::HandOut;
-pub use listing::Listing;
+// Moved to `http` (a listing is HTTP requests); kept here for code written against 0.1.
+#[doc(hidden)]
+pub use crate::http::Listing;
 pub use pagers::{OffsetPager, cursor_token, link_next};
 // Moved to `scim`; kept here for code written against 0.1.
 #[doc(hidden)]

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use connector_sdk::http::Listing;
 use connector_sdk::http::auth::BearerToken;
 use connector_sdk::http::{HttpClient, Response, RetryPolicy, error_from_response};
-use connector_sdk::page::{Listing, Page, PageRequest};
+use connector_sdk::page::{Page, PageRequest};
 use connector_sdk::{Error, ErrorKind, Result, lenient};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,6 @@
-//! What every connector's configuration checks, once: a credential that is trimmed and not
-//! blank, an API endpoint with a `--base-url` override. Errors name the flag and its
+//! Configuration, once for every connector: how flags and their `BATON_*` variables are
+//! named ([`flags`]), a credential that is trimmed and not blank, an API endpoint with a
+//! `--base-url` override ([`endpoint`], [`parse_base_url`]). Errors name the flag and its
 //! `BATON_*` variable, so the operator knows what to fix.
 //!
 //! ```
@@ -17,12 +18,15 @@
 //! assert_eq!(url.as_str(), "http://127.0.0.1:9/sg/");
 //! ```
 
+mod base_url;
+pub mod flags;
+
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::flags::flag_and_env;
-use crate::http::parse_base_url;
+pub use base_url::parse_base_url;
+use flags::flag_and_env;
 
 /// The credential given with `--<flag>`, trimmed (a key pasted with a newline works); blank
 /// is a configuration error naming the flag and its variable. The value never appears in

@@ -3,8 +3,8 @@
 mod fetch;
 mod parse;
 
-use super::OffsetPager;
 use crate::error::{Error, Result};
+use crate::page::OffsetPager;
 use parse::normalize_pointer;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +47,12 @@ enum Count {
 
 /// A paged `GET` listing, declared rather than hand-written: the REST paging shapes real
 /// APIs use, as a few lines over the SDK's [`HttpClient`](crate::http::HttpClient), each
-/// call returning one [`Page`](super::Page) whose token carries what the next request
+/// call returning one [`Page`](crate::page::Page) whose token carries what the next request
 /// needs.
 ///
 /// ```
-/// use connector_sdk::http::HttpClient;
-/// use connector_sdk::page::{Listing, PageRequest};
+/// use connector_sdk::http::{HttpClient, Listing};
+/// use connector_sdk::page::PageRequest;
 /// use serde::Deserialize;
 /// use serde_json::json;
 /// use wiremock::matchers::{path, query_param, query_param_is_missing};
@@ -82,7 +82,7 @@ enum Count {
 ///
 /// In a [`ResourceSyncer`](crate::ResourceSyncer), `list` returns
 /// `listing.page::<ApiUser>(&self.http, page).await?.map(to_resource)`: the SDK's
-/// [`ListingDriver`](super::ListingDriver) follows the tokens and its guards catch a token
+/// [`ListingDriver`](crate::page::ListingDriver) follows the tokens and its guards catch a token
 /// that repeats, pages of only repeated items and endless empty pages.
 ///
 /// | shape | declare | the token holds |
@@ -121,7 +121,7 @@ impl Listing {
     /// A query in `path` is kept as [`query`](Self::query) parameters.
     ///
     /// ```
-    /// use connector_sdk::page::Listing;
+    /// use connector_sdk::http::Listing;
     /// let active = Listing::get("/users?state=active&sort=id");
     /// assert_eq!(active, Listing::get("/users").query("state", "active").query("sort", "id"));
     /// assert_eq!(active.path(), "/users");
@@ -157,7 +157,7 @@ impl Listing {
     /// listing). The value is one segment: a `/` in it is percent-encoded.
     ///
     /// ```
-    /// use connector_sdk::page::Listing;
+    /// use connector_sdk::http::Listing;
     /// let members = Listing::get("/teams/{team}/members").bind("team", "core/ops");
     /// assert_eq!(members.path(), "/teams/core/ops/members");
     /// assert_eq!(members.segments().unwrap(), ["teams", "core/ops", "members"]);
@@ -184,7 +184,7 @@ impl Listing {
     }
 
     /// Where the whole listing's item count is in the answer (a number or a numeric
-    /// string), passed on as [`Page::total`](super::Page::total) so the page guards can tell a repeated page
+    /// string), passed on as [`Page::total`](crate::page::Page::total) so the page guards can tell a repeated page
     /// that hides data; offset and page-number listings also stop at it.
     pub fn total_at(mut self, pointer: &str) -> Self {
         self.total = Some(Count::Body(normalize_pointer(pointer)));
