@@ -6,8 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::uri::PathAndQuery;
-use secrecy::ExposeSecret;
 use sha2::Digest as _;
 use tokio::io::AsyncReadExt as _;
 use tonic::transport::{Channel, Endpoint};
@@ -16,6 +14,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::proxy::matcher::Matcher;
 
+use super::bearer::BearerAuth;
+use super::grpc::BatonServiceClient;
 use super::proto::*;
 use super::token::TokenSource;
 use crate::error::{Error, ErrorKind, Result};
@@ -76,10 +76,13 @@ pub fn grpc_code(kind: ErrorKind) -> i32 {
     }
 }
 
+/// The generated client over the channel, the token attached by [`BearerAuth`].
+type Grpc = BatonServiceClient<BearerAuth<Channel>>;
+
 /// The client of `c1.connectorapi.baton.v1.BatonService`.
 #[derive(Clone)]
 pub(crate) struct BatonClient {
-    channel: Channel,
+    grpc: Grpc,
     tokens: Arc<TokenSource>,
     host_id: String,
     upload_stall: Duration,
@@ -139,8 +142,9 @@ impl BatonClient {
                 proxy: Arc::new(proxy),
             });
         let channel = endpoint.connect_with_connector_lazy(connector);
+        let grpc = BatonServiceClient::new(BearerAuth::new(channel, tokens.clone()));
         Ok(BatonClient {
-            channel,
+            grpc,
             tokens,
             host_id,
             upload_stall: UPLOAD_STALL_TIMEOUT,
@@ -162,75 +166,40 @@ impl BatonClient {
         &self.tokens
     }
 
-    /// A request carrying the bearer token, with a deadline when `timeout` is set.
-    async fn request<T>(&self, message: T, timeout: Option<Duration>) -> Result<tonic::Request<T>> {
-        let auth = self.tokens.authorization().await?;
-        let mut req = tonic::Request::new(message);
-        if let Some(timeout) = timeout {
-            req.set_timeout(timeout);
-        }
-        let value = tonic::metadata::MetadataValue::try_from(auth.expose_secret())
-            .map_err(|_| Error::internal("the access token is not a valid header value"))?;
-        req.metadata_mut().insert("authorization", value);
-        Ok(req)
-    }
-
-    /// One unary call; a refused token is replaced and the call replayed once.
-    async fn unary<Req, Resp>(
+    /// The answer of one call, or its status as an SDK error naming the RPC. A refused
+    /// token was already replaced and the call replayed once ([`BearerAuth`]); a refusal
+    /// that remains drops the cached token, so the next call fetches a fresh one.
+    async fn answer<Resp>(
         &self,
-        method: &'static str,
-        message: Req,
-        timeout: Duration,
-    ) -> Result<Resp>
-    where
-        Req: prost::Message + Clone + Send + Sync + 'static,
-        Resp: prost::Message + Default + Send + Sync + 'static,
-    {
-        let path = PathAndQuery::from_static(method);
-        let name = method.rsplit('/').next().unwrap_or(method);
-        let mut replayed = false;
-        loop {
-            let req = self.request(message.clone(), Some(timeout)).await?;
-            let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-            grpc.ready()
-                .await
-                .map_err(|e| Error::new(ErrorKind::Unavailable, format!("{name}: {e}")))?;
-            let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
-            match grpc.unary(req, path.clone(), codec).await {
-                Ok(r) => return Ok(r.into_inner()),
-                Err(s) if s.code() == tonic::Code::Unauthenticated && !replayed => {
-                    tracing::debug!(
-                        rpc = name,
-                        "the server refused the token; fetching a new one"
-                    );
+        rpc: &str,
+        call: impl std::future::Future<
+            Output = std::result::Result<tonic::Response<Resp>, tonic::Status>,
+        >,
+    ) -> Result<Resp> {
+        match call.await {
+            Ok(r) => Ok(r.into_inner()),
+            Err(s) => {
+                if s.code() == tonic::Code::Unauthenticated {
                     self.tokens.invalidate().await;
-                    replayed = true;
                 }
-                Err(s) => return Err(status_error(name, &s)),
+                Err(status_error(rpc, &s))
             }
         }
     }
 
     pub(crate) async fn hello(&self, mut req: HelloRequest) -> Result<HelloResponse> {
         req.host_id = self.host_id.clone();
-        self.unary(
-            "/c1.connectorapi.baton.v1.BatonService/Hello",
-            req,
-            Duration::from_secs(60),
-        )
-        .await
+        let mut grpc = self.grpc.clone();
+        self.answer("Hello", grpc.hello(deadline(req, 60))).await
     }
 
     pub(crate) async fn get_task(&self) -> Result<GetTaskResponse> {
         let req = GetTaskRequest {
             host_id: self.host_id.clone(),
         };
-        self.unary(
-            "/c1.connectorapi.baton.v1.BatonService/GetTask",
-            req,
-            Duration::from_secs(60),
-        )
-        .await
+        let mut grpc = self.grpc.clone();
+        self.answer("GetTask", grpc.get_task(deadline(req, 60)))
+            .await
     }
 
     pub(crate) async fn get_tasks(
@@ -244,12 +213,9 @@ impl BatonClient {
             known_task_ids,
             annotations: Vec::new(),
         };
-        self.unary(
-            "/c1.connectorapi.baton.v1.BatonService/GetTasks",
-            req,
-            Duration::from_secs(60),
-        )
-        .await
+        let mut grpc = self.grpc.clone();
+        self.answer("GetTasks", grpc.get_tasks(deadline(req, 60)))
+            .await
     }
 
     pub(crate) async fn heartbeat(&self, task_id: &str) -> Result<HeartbeatResponse> {
@@ -258,22 +224,16 @@ impl BatonClient {
             task_id: task_id.to_string(),
             annotations: Vec::new(),
         };
-        self.unary(
-            "/c1.connectorapi.baton.v1.BatonService/Heartbeat",
-            req,
-            Duration::from_secs(30),
-        )
-        .await
+        let mut grpc = self.grpc.clone();
+        self.answer("Heartbeat", grpc.heartbeat(deadline(req, 30)))
+            .await
     }
 
     pub(crate) async fn finish_task(&self, mut req: FinishTaskRequest) -> Result<()> {
         req.host_id = self.host_id.clone();
+        let mut grpc = self.grpc.clone();
         let _: FinishTaskResponse = self
-            .unary(
-                "/c1.connectorapi.baton.v1.BatonService/FinishTask",
-                req,
-                Duration::from_secs(30),
-            )
+            .answer("FinishTask", grpc.finish_task(deadline(req, 30)))
             .await?;
         Ok(())
     }
@@ -331,29 +291,10 @@ impl BatonClient {
             .inspect(move |m| seen.advance(m));
         let call = async {
             // No deadline: only a stall ends the call (and the task's cancellation).
-            let req = self.request(stream, None).await?;
-            let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-            grpc.ready()
+            let mut grpc = self.grpc.clone();
+            self.answer("UploadAsset", grpc.upload_asset(stream))
                 .await
-                .map_err(|e| Error::new(ErrorKind::Unavailable, format!("UploadAsset: {e}")))?;
-            let codec =
-                tonic_prost::ProstCodec::<UploadAssetRequest, UploadAssetResponse>::default();
-            match grpc
-                .client_streaming(
-                    req,
-                    PathAndQuery::from_static("/c1.connectorapi.baton.v1.BatonService/UploadAsset"),
-                    codec,
-                )
-                .await
-            {
-                Ok(_) => Ok(size),
-                Err(s) => {
-                    if s.code() == tonic::Code::Unauthenticated {
-                        self.tokens.invalidate().await;
-                    }
-                    Err(status_error("UploadAsset", &s))
-                }
-            }
+                .map(|_| size)
         };
         match until_stalled(call, &progress, self.upload_stall).await {
             Some(result) => result,
@@ -367,6 +308,13 @@ impl BatonClient {
             )),
         }
     }
+}
+
+/// `message` with a gRPC deadline of `secs` seconds.
+fn deadline<T>(message: T, secs: u64) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    req.set_timeout(Duration::from_secs(secs));
+    req
 }
 
 /// The gRPC channel's TCP connector: straight to the destination, or through an HTTP
@@ -582,6 +530,41 @@ mod tests {
             "client-test".into(),
         )
         .unwrap()
+    }
+
+    /// A refused token is replaced and the call sent once more (the bearer layer); a
+    /// server that refuses every token gets exactly one replay, then the call fails
+    /// `Unauthenticated`, naming the RPC.
+    #[cfg(feature = "fake-c1")]
+    #[tokio::test]
+    async fn a_refused_token_is_replaced_and_the_call_replayed_once() {
+        let c1 = crate::service::fake::FakeC1::start().await.unwrap();
+        let client = fake_client(&c1);
+        client.get_task().await.unwrap();
+        assert_eq!(c1.token_requests(), 1);
+        c1.revoke_tokens();
+        client.get_task().await.unwrap();
+        assert_eq!(c1.token_requests(), 2, "one fresh token for the replay");
+        assert_eq!(c1.rejections(), ["unknown token"]);
+
+        // Tokens that are expired when they arrive: one replay, then the error.
+        c1.set_token_lifetime(0);
+        c1.revoke_tokens();
+        let err = client
+            .heartbeat(&crate::service::fake::new_task_id())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+        assert!(
+            err.to_string().contains("Heartbeat: token expired"),
+            "{err}"
+        );
+        // The cached token is refused, one fresh token is fetched for the one replay.
+        assert_eq!(c1.token_requests(), 3, "no loop");
+        assert_eq!(
+            c1.rejections(),
+            ["unknown token", "unknown token", "expired token"]
+        );
     }
 
     /// Through the fake, which reads each 512 KiB chunk late: a slow upload whose chunks

@@ -5,49 +5,72 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt as _;
-use futures::future::BoxFuture;
 use sha2::Digest as _;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::*;
+use crate::service::grpc::BatonService;
 
 #[derive(Clone)]
 pub(super) struct Svc(pub(super) Arc<Shared>);
 
-pub(super) type Handler<Req, Resp> = fn(&Svc, Request<Req>) -> std::result::Result<Resp, Status>;
-
-pub(super) struct Unary<Req, Resp>(pub(super) Svc, pub(super) Handler<Req, Resp>);
-
-impl<Req: Send + 'static, Resp: Send + 'static> tonic::server::UnaryService<Req>
-    for Unary<Req, Resp>
-{
-    type Response = Resp;
-    type Future = BoxFuture<'static, std::result::Result<Response<Resp>, Status>>;
-
-    fn call(&mut self, request: Request<Req>) -> Self::Future {
-        let result = self.1(&self.0, request).map(Response::new);
-        self.0.0.notify.notify_waiters();
-        Box::pin(async move { result })
+/// The generated server's trait: each RPC is the handler below, then the waiters (tests
+/// waiting for a finish, an upload…) are woken.
+#[async_trait::async_trait]
+impl BatonService for Svc {
+    async fn hello(
+        &self,
+        req: Request<HelloRequest>,
+    ) -> std::result::Result<Response<HelloResponse>, Status> {
+        self.answered(self.on_hello(req))
     }
-}
 
-pub(super) struct UploadSvc(pub(super) Svc);
+    async fn get_task(
+        &self,
+        req: Request<GetTaskRequest>,
+    ) -> std::result::Result<Response<GetTaskResponse>, Status> {
+        self.answered(self.on_get_task(req))
+    }
 
-impl tonic::server::ClientStreamingService<UploadAssetRequest> for UploadSvc {
-    type Response = UploadAssetResponse;
-    type Future = BoxFuture<'static, std::result::Result<Response<UploadAssetResponse>, Status>>;
+    async fn get_tasks(
+        &self,
+        req: Request<GetTasksRequest>,
+    ) -> std::result::Result<Response<GetTasksResponse>, Status> {
+        self.answered(self.on_get_tasks(req))
+    }
 
-    fn call(&mut self, request: Request<Streaming<UploadAssetRequest>>) -> Self::Future {
-        let svc = self.0.clone();
-        Box::pin(async move {
-            let result = svc.upload(request).await;
-            svc.0.notify.notify_waiters();
-            result.map(Response::new)
-        })
+    async fn heartbeat(
+        &self,
+        req: Request<HeartbeatRequest>,
+    ) -> std::result::Result<Response<HeartbeatResponse>, Status> {
+        self.answered(self.on_heartbeat(req))
+    }
+
+    async fn finish_task(
+        &self,
+        req: Request<FinishTaskRequest>,
+    ) -> std::result::Result<Response<FinishTaskResponse>, Status> {
+        self.answered(self.on_finish_task(req))
+    }
+
+    async fn upload_asset(
+        &self,
+        req: Request<Streaming<UploadAssetRequest>>,
+    ) -> std::result::Result<Response<UploadAssetResponse>, Status> {
+        let result = self.upload(req).await;
+        self.answered(result)
     }
 }
 
 impl Svc {
+    fn answered<T>(
+        &self,
+        result: std::result::Result<T, Status>,
+    ) -> std::result::Result<Response<T>, Status> {
+        self.0.notify.notify_waiters();
+        result.map(Response::new)
+    }
+
     pub(super) fn reject(&self, why: String) -> Status {
         lock(&self.0.state).rejections.push(why.clone());
         Status::invalid_argument(why)
@@ -85,7 +108,7 @@ impl Svc {
         lock(&self.0.behaviour).next_poll.map(duration)
     }
 
-    pub(super) fn hello(
+    pub(super) fn on_hello(
         &self,
         req: Request<HelloRequest>,
     ) -> std::result::Result<HelloResponse, Status> {
@@ -112,7 +135,7 @@ impl Svc {
         Some(t)
     }
 
-    pub(super) fn get_task(
+    pub(super) fn on_get_task(
         &self,
         req: Request<GetTaskRequest>,
     ) -> std::result::Result<GetTaskResponse, Status> {
@@ -135,7 +158,7 @@ impl Svc {
         })
     }
 
-    pub(super) fn get_tasks(
+    pub(super) fn on_get_tasks(
         &self,
         req: Request<GetTasksRequest>,
     ) -> std::result::Result<GetTasksResponse, Status> {
@@ -180,7 +203,7 @@ impl Svc {
         })
     }
 
-    pub(super) fn heartbeat(
+    pub(super) fn on_heartbeat(
         &self,
         req: Request<HeartbeatRequest>,
     ) -> std::result::Result<HeartbeatResponse, Status> {
@@ -202,7 +225,7 @@ impl Svc {
         })
     }
 
-    pub(super) fn finish_task(
+    pub(super) fn on_finish_task(
         &self,
         req: Request<FinishTaskRequest>,
     ) -> std::result::Result<FinishTaskResponse, Status> {

@@ -22,7 +22,6 @@
 //! ```
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -37,7 +36,7 @@ use crate::error::{Error, Result};
 mod grpc;
 mod routes;
 
-use routes::route;
+use routes::router;
 
 /// A client id and secret registered with a [`FakeC1`].
 #[derive(Clone)]
@@ -214,6 +213,7 @@ impl FakeC1 {
             audience: "127.0.0.1".to_string(),
         });
         let server = shared.clone();
+        let routes = router(shared.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
@@ -224,15 +224,11 @@ impl FakeC1 {
                     continue;
                 }
                 let acceptor = acceptor.clone();
-                let shared = server.clone();
+                let svc = hyper_util::service::TowerToHyperService::new(routes.clone());
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(sock).await else {
                         return;
                     };
-                    let svc = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(route(shared, req).await) }
-                    });
                     let _ = hyper_util::server::conn::auto::Builder::new(
                         hyper_util::rt::TokioExecutor::new(),
                     )
@@ -355,6 +351,12 @@ impl FakeC1 {
     /// Sets the `expires_in` of issued tokens (and when the fake stops accepting them).
     pub fn set_token_lifetime(&self, seconds: i64) {
         lock(&self.shared.behaviour).token_lifetime_s = seconds;
+    }
+
+    /// Forgets every access token issued so far, as a server does after a key rotation:
+    /// the next RPC with one of them is refused `Unauthenticated`.
+    pub fn revoke_tokens(&self) {
+        lock(&self.shared.state).tokens.clear();
     }
 
     /// Waits `d` before reading each `UploadAsset` data chunk (a slow link or a stalled

@@ -6,28 +6,46 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http_body_util::BodyExt as _;
-use hyper::body::Incoming;
-use tonic::Status;
 
 use super::super::credentials::{ClientId, strip_port};
 use super::super::token::Claims;
-use super::grpc::{Svc, Unary, UploadSvc};
+use super::grpc::Svc;
 use super::*;
+use crate::service::grpc::BatonServiceServer;
 
-type HttpResponse = http::Response<tonic::body::Body>;
+type HttpResponse = axum::response::Response;
 
 fn plain(status: u16, body: String) -> HttpResponse {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(tonic::body::Body::new(http_body_util::Full::new(
-            bytes::Bytes::from(body),
-        )))
-        .unwrap_or_else(|_| http::Response::new(tonic::body::Body::empty()))
+    use axum::response::IntoResponse as _;
+    let status = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
-pub(super) async fn route(shared: Arc<Shared>, req: http::Request<Incoming>) -> HttpResponse {
+/// The fake's routes: the generated `BatonService` server as tonic routes (an unknown
+/// method answers `Unimplemented`), `/auth/v1/token` beside it, and every request's
+/// `User-Agent` recorded.
+pub(super) fn router(shared: Arc<Shared>) -> axum::Router {
+    let grpc = tonic::service::Routes::new(BatonServiceServer::new(Svc(shared.clone())));
+    let token_shared = shared.clone();
+    grpc.into_axum_router()
+        .route(
+            "/auth/v1/token",
+            axum::routing::any(move |req: axum::extract::Request| token(token_shared.clone(), req)),
+        )
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                record_user_agent(&shared, &req);
+                next.run(req)
+            },
+        ))
+}
+
+fn record_user_agent(shared: &Shared, req: &axum::extract::Request) {
     if let Some(ua) = req
         .headers()
         .get("user-agent")
@@ -35,43 +53,9 @@ pub(super) async fn route(shared: Arc<Shared>, req: http::Request<Incoming>) -> 
     {
         lock(&shared.state).user_agents.insert(ua.to_string());
     }
-    let path = req.uri().path().to_string();
-    if path == "/auth/v1/token" {
-        return token(shared, req).await;
-    }
-    let Some(method) = path.strip_prefix("/c1.connectorapi.baton.v1.BatonService/") else {
-        return plain(404, "{\"error\":\"not found\"}".into());
-    };
-    let svc = Svc(shared);
-    macro_rules! unary {
-        ($req:ty, $resp:ty, $f:ident) => {{
-            let codec = tonic_prost::ProstCodec::<$resp, $req>::default();
-            tonic::server::Grpc::new(codec)
-                .unary(Unary::<$req, $resp>(svc, Svc::$f), req)
-                .await
-        }};
-    }
-    match method {
-        "Hello" => unary!(HelloRequest, HelloResponse, hello),
-        "GetTask" => unary!(GetTaskRequest, GetTaskResponse, get_task),
-        "GetTasks" => unary!(GetTasksRequest, GetTasksResponse, get_tasks),
-        "Heartbeat" => unary!(HeartbeatRequest, HeartbeatResponse, heartbeat),
-        "FinishTask" => unary!(FinishTaskRequest, FinishTaskResponse, finish_task),
-        "UploadAsset" => {
-            let codec =
-                tonic_prost::ProstCodec::<UploadAssetResponse, UploadAssetRequest>::default();
-            tonic::server::Grpc::new(codec)
-                .client_streaming(UploadSvc(svc), req)
-                .await
-        }
-        _ => {
-            let status = Status::unimplemented(format!("method {method} is not implemented"));
-            status.into_http()
-        }
-    }
 }
 
-async fn token(shared: Arc<Shared>, req: http::Request<Incoming>) -> HttpResponse {
+async fn token(shared: Arc<Shared>, req: axum::extract::Request) -> HttpResponse {
     lock(&shared.state).token_requests += 1;
     let refuse = |shared: &Shared, why: String| {
         lock(&shared.state).rejections.push(format!("token: {why}"));
@@ -95,12 +79,10 @@ async fn token(shared: Arc<Shared>, req: http::Request<Incoming>) -> HttpRespons
     if !ct.starts_with("application/x-www-form-urlencoded") {
         return refuse(&shared, format!("content-type {ct:?}"));
     }
-    let Ok(body) = req.into_body().collect().await else {
+    let Ok(body) = axum::body::to_bytes(req.into_body(), 64 * 1024).await else {
         return plain(400, "{}".into());
     };
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body.to_bytes())
-        .into_owned()
-        .collect();
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     if get("grant_type") != "client_credentials" {
         return refuse(&shared, "grant_type is not client_credentials".into());

@@ -1,0 +1,134 @@
+//! The platform's bearer token on every gRPC call, as a tower layer under the generated
+//! `BatonService` client: the token is fetched (or taken from the cache) and attached; a
+//! call the server refuses with `Unauthenticated` gets one fresh token and is sent once
+//! more. Only a call whose body is small and complete (every unary RPC) is replayed; a
+//! streamed upload is not: its refusal is the call's error, and the next call fetches a
+//! new token.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http_body_util::BodyExt as _;
+use secrecy::ExposeSecret as _;
+use tonic::body::Body;
+
+use super::client::grpc_code;
+use super::token::TokenSource;
+use crate::error::Error;
+
+/// The error a call ends with before it reaches the server (a token that cannot be
+/// fetched): a `tonic::Status`, which the generated client passes on as the call's status.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The largest request body kept for a replay: a unary message (gRPC's default limit).
+const MAX_REPLAYED_BODY: usize = 4 * 1024 * 1024;
+
+/// The client-streaming RPCs: sent as they are read, never buffered or replayed.
+const STREAMED: &[&str] = &["/c1.connectorapi.baton.v1.BatonService/UploadAsset"];
+
+/// [`TokenSource`]'s token on every request to `inner`, with one replay after a refusal.
+#[derive(Clone)]
+pub(crate) struct BearerAuth<S> {
+    inner: S,
+    tokens: Arc<TokenSource>,
+}
+
+impl<S> BearerAuth<S> {
+    pub(crate) fn new(inner: S, tokens: Arc<TokenSource>) -> BearerAuth<S> {
+        BearerAuth { inner, tokens }
+    }
+}
+
+/// A token error as the status the call ends with, of the matching code.
+fn status_of(e: &Error) -> tonic::Status {
+    tonic::Status::new(tonic::Code::from(grpc_code(e.kind())), e.to_string())
+}
+
+fn with_token(
+    parts: &http::request::Parts,
+    body: Body,
+    token: &secrecy::SecretString,
+) -> Result<http::Request<Body>, BoxError> {
+    let mut req = http::Request::new(body);
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    *req.extensions_mut() = parts.extensions.clone();
+    let mut value = http::HeaderValue::try_from(token.expose_secret()).map_err(|_| {
+        Box::new(tonic::Status::internal(
+            "the access token is not a header value",
+        ))
+    })?;
+    value.set_sensitive(true);
+    req.headers_mut().insert(http::header::AUTHORIZATION, value);
+    Ok(req)
+}
+
+/// Whether the server refused the token: `grpc-status: 16` in the answer's headers (a
+/// trailers-only answer, as servers send an error without a message).
+fn refused<B>(resp: &http::Response<B>) -> bool {
+    resp.headers()
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == b"16")
+}
+
+impl<S, B> tower_service::Service<http::Request<Body>> for BearerAuth<S>
+where
+    S: tower_service::Service<http::Request<Body>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    B: Send + 'static,
+{
+    type Response = http::Response<B>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<http::Response<B>, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        // The service made ready by `poll_ready` serves this call; a clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let tokens = self.tokens.clone();
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let token = tokens.authorization().await.map_err(|e| status_of(&e))?;
+            if STREAMED.contains(&parts.uri.path()) {
+                let req = with_token(&parts, body, &token)?;
+                return inner.call(req).await.map_err(Into::into);
+            }
+            let bytes: Bytes = http_body_util::Limited::new(body, MAX_REPLAYED_BODY)
+                .collect()
+                .await?
+                .to_bytes();
+            let first = with_token(&parts, full(bytes.clone()), &token)?;
+            let resp = inner.call(first).await.map_err(Into::into)?;
+            if !refused(&resp) {
+                return Ok(resp);
+            }
+            tracing::debug!(
+                rpc = parts.uri.path(),
+                "the server refused the token; fetching a new one"
+            );
+            tokens.invalidate().await;
+            let token = tokens.authorization().await.map_err(|e| status_of(&e))?;
+            futures::future::poll_fn(|cx| inner.poll_ready(cx))
+                .await
+                .map_err(Into::into)?;
+            let again = with_token(&parts, full(bytes), &token)?;
+            inner.call(again).await.map_err(Into::into)
+        })
+    }
+}
+
+fn full(bytes: Bytes) -> Body {
+    Body::new(http_body_util::Full::new(bytes))
+}
