@@ -145,22 +145,28 @@ impl Reader {
         matches!(self.tokens.get(self.at), Some(Token::Word(w)) if w.eq_ignore_ascii_case(word))
     }
 
-    fn or(&mut self) -> Result<Filter, ScimError> {
-        let mut left = self.and()?;
-        while self.keyword("or") {
+    /// `item (word item)*`, joined from the left.
+    fn chain(
+        &mut self,
+        word: &str,
+        item: fn(&mut Reader) -> Result<Filter, ScimError>,
+        join: fn(Box<Filter>, Box<Filter>) -> Filter,
+    ) -> Result<Filter, ScimError> {
+        let mut left = item(self)?;
+        while self.keyword(word) {
             self.at += 1;
-            left = Filter::Or(Box::new(left), Box::new(self.and()?));
+            left = join(Box::new(left), Box::new(item(self)?));
         }
         Ok(left)
     }
 
+    /// `and` binds tighter than `or`.
+    fn or(&mut self) -> Result<Filter, ScimError> {
+        self.chain("or", Reader::and, Filter::Or)
+    }
+
     fn and(&mut self) -> Result<Filter, ScimError> {
-        let mut left = self.unary()?;
-        while self.keyword("and") {
-            self.at += 1;
-            left = Filter::And(Box::new(left), Box::new(self.unary()?));
-        }
-        Ok(left)
+        self.chain("and", Reader::unary, Filter::And)
     }
 
     fn unary(&mut self) -> Result<Filter, ScimError> {
@@ -249,44 +255,36 @@ fn compare(actual: &Value, op: Op, expected: &Value, exact: bool) -> bool {
         Value::Object(o) => o.get("value").unwrap_or(&Value::Null),
         v => v,
     };
-    match (actual, expected) {
+    let order = match (actual, expected) {
         (Value::String(a), Value::String(e)) => {
-            let (a, e) = if exact {
-                (a.clone(), e.clone())
-            } else {
-                (a.to_lowercase(), e.to_lowercase())
-            };
+            let fold = |s: &String| if exact { s.clone() } else { s.to_lowercase() };
+            let (a, e) = (fold(a), fold(e));
             match op {
-                Op::Eq => a == e,
-                Op::Ne => a != e,
-                Op::Co => a.contains(&e),
-                Op::Sw => a.starts_with(&e),
-                Op::Ew => a.ends_with(&e),
-                Op::Gt => a > e,
-                Op::Ge => a >= e,
-                Op::Lt => a < e,
-                Op::Le => a <= e,
+                Op::Co => return a.contains(&e),
+                Op::Sw => return a.starts_with(&e),
+                Op::Ew => return a.ends_with(&e),
+                _ => a.cmp(&e),
             }
         }
         (Value::Number(a), Value::Number(e)) => {
-            let (a, e) = (
-                a.as_f64().unwrap_or(f64::NAN),
-                e.as_f64().unwrap_or(f64::NAN),
-            );
-            match op {
-                Op::Eq => a == e,
-                Op::Ne => a != e,
-                Op::Gt => a > e,
-                Op::Ge => a >= e,
-                Op::Lt => a < e,
-                Op::Le => a <= e,
-                Op::Co | Op::Sw | Op::Ew => false,
+            match a
+                .as_f64()
+                .zip(e.as_f64())
+                .and_then(|(a, e)| a.partial_cmp(&e))
+            {
+                Some(order) => order,
+                None => return false,
             }
         }
-        (a, e) => match op {
-            Op::Eq => a == e,
-            Op::Ne => a != e,
-            _ => false,
-        },
+        (a, e) => return matches!((op, a == e), (Op::Eq, true) | (Op::Ne, false)),
+    };
+    match op {
+        Op::Eq => order.is_eq(),
+        Op::Ne => order.is_ne(),
+        Op::Gt => order.is_gt(),
+        Op::Ge => order.is_ge(),
+        Op::Lt => order.is_lt(),
+        Op::Le => order.is_le(),
+        Op::Co | Op::Sw | Op::Ew => false,
     }
 }

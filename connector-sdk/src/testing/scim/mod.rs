@@ -53,7 +53,7 @@ use crate::scim::{Group, User};
 
 pub use answer::{error_answer, scim_answer, scim_error};
 pub use hooks::{NoHooks, ResourceKind, TenantHooks};
-pub use population::{GENERATED_AT, Population};
+pub use population::{GENERATED_AT, Population, seed_user};
 pub use shape::{PatchAnswer, ScimShape, TenantAuth, TotalResults};
 
 use super::SimHandler;

@@ -82,14 +82,21 @@ impl SplitMix {
     }
 }
 
-/// Generated user `i`.
-fn user(i: usize, roles: usize) -> User {
-    let email = format!("user{i}@acme.example");
-    let mut u = User {
-        id: format!("u{i:06}"),
-        user_name: email.clone(),
-        name: Some(Name::new(Some("User".into()), Some(i.to_string()))),
-        emails: vec![Email::primary(email)],
+/// A user as seeds write one: `userName` also its primary email, named `given family`
+/// when either is given, active, created and last modified at [`GENERATED_AT`].
+///
+/// ```
+/// use connector_sdk::testing::scim::seed_user;
+/// let u = seed_user("u1", "ada@acme.example", Some("Ada"), None);
+/// assert_eq!((u.primary_email(), u.given_name(), u.is_active()), (Some("ada@acme.example"), Some("Ada"), true));
+/// ```
+pub fn seed_user(id: &str, user_name: &str, given: Option<&str>, family: Option<&str>) -> User {
+    User {
+        id: id.into(),
+        user_name: user_name.into(),
+        name: (given.is_some() || family.is_some())
+            .then(|| Name::new(given.map(String::from), family.map(String::from))),
+        emails: vec![Email::primary(user_name)],
         active: Some(true),
         meta: Some(Meta {
             created: Some(GENERATED_AT.into()),
@@ -97,7 +104,17 @@ fn user(i: usize, roles: usize) -> User {
             ..Meta::default()
         }),
         ..User::default()
-    };
+    }
+}
+
+/// Generated user `i`.
+fn user(i: usize, roles: usize) -> User {
+    let mut u = seed_user(
+        &format!("u{i:06}"),
+        &format!("user{i}@acme.example"),
+        Some("User"),
+        Some(&i.to_string()),
+    );
     if roles > 0 {
         let r = i % roles;
         u.extra.insert(
