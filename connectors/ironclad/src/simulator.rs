@@ -19,12 +19,10 @@ use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::MutexGuard;
 
-use connector_sdk::scim::{
-    ENTERPRISE_USER, ERROR, Email, Group, Member, Meta, Name, ScimError, User,
-};
+use connector_sdk::scim::{ENTERPRISE_USER, ERROR, Email, Group, Member, ScimError, User};
 use connector_sdk::testing::scim::{
-    GENERATED_AT, PatchAnswer, Population, ResourceKind, ScimShape, ScimTenant, TenantHooks,
-    scim_answer, scim_error,
+    PatchAnswer, Population, ResourceKind, ScimShape, ScimTenant, TenantHooks, scim_answer,
+    scim_error, seed_user,
 };
 use connector_sdk::testing::{SimHandler, SimServer, oauth};
 use secrecy::SecretString;
@@ -69,23 +67,6 @@ impl DerefMut for SimState {
     }
 }
 
-fn user(id: &str, email: &str, given: Option<&str>, family: Option<&str>) -> User {
-    User {
-        id: id.into(),
-        user_name: email.into(),
-        name: (given.is_some() || family.is_some())
-            .then(|| Name::new(given.map(String::from), family.map(String::from))),
-        emails: vec![Email::primary(email)],
-        active: Some(true),
-        meta: Some(Meta {
-            created: Some(GENERATED_AT.into()),
-            last_modified: Some(GENERATED_AT.into()),
-            ..Meta::default()
-        }),
-        ..User::default()
-    }
-}
-
 fn group(id: &str, name: &str, members: &[&str]) -> Group {
     Group {
         id: id.into(),
@@ -101,7 +82,7 @@ impl SimState {
     /// nested group member.
     pub fn seeded() -> Self {
         let mut s = SimState::empty();
-        let mut no_name = user(
+        let mut no_name = seed_user(
             "6660d37dec0eac3deffb6815",
             "no.name@acme.example",
             None,
@@ -109,31 +90,31 @@ impl SimState {
         );
         no_name.emails = Vec::new();
         s.users = vec![
-            user(
+            seed_user(
                 "6660d37dec0eac3deffb6810",
                 "admin@acme.example",
                 Some("Ada"),
                 Some("Admin"),
             ),
-            user(
+            seed_user(
                 "6660d37dec0eac3deffb6811",
                 "alex.doe@acme.example",
                 Some("Alex"),
                 Some("Doe"),
             ),
-            user(
+            seed_user(
                 "6660d37dec0eac3deffb6812",
                 "zoe@acme.example",
                 Some("Zoë"),
                 Some("李"),
             ),
-            user(
+            seed_user(
                 "74906dd6-f2c6-4442-8875-57846f15b061",
                 "uuid.user@acme.example",
                 Some("Uma"),
                 Some("Uuid"),
             ),
-            user(
+            seed_user(
                 "6660d37dec0eac3deffb6814",
                 "sam@acme.example",
                 Some("Sam"),
@@ -178,7 +159,7 @@ impl SimState {
     /// groups with `memberships` memberships spread evenly, for benchmarks.
     pub fn large(users: usize, groups: usize, memberships: usize) -> Self {
         let mut s = SimState::empty();
-        s.users.push(user(
+        s.users.push(seed_user(
             "admin",
             "admin@acme.example",
             Some("Ada"),
