@@ -47,7 +47,8 @@ pub struct SimState {
     pub slug: String,
     /// Whether `marketer` may be assigned.
     pub marketer_enabled: bool,
-    /// Requests served (all endpoints, `/auth` included).
+    /// Requests served (all endpoints, `/auth` and refusals included; the tenant's
+    /// per-route counts are `tenant.requests`).
     pub requests: u64,
     /// `/auth` calls served.
     pub auth_calls: u64,

@@ -74,7 +74,8 @@ pub struct ScimTenant {
     pub shape: ScimShape,
     /// Requests answered, by route: `GET Users` (a list), `GET User` (by id),
     /// `POST Users`, `PATCH User`, `PUT User`, `DELETE User`, the same for `Group(s)`,
-    /// `token`, and `other` for paths the tenant does not serve.
+    /// `token`, `unauthenticated` for requests refused with 401, and `other` for paths
+    /// the tenant does not serve.
     pub requests: BTreeMap<String, u64>,
     tokens: HashSet<String>,
     next_id: u64,
