@@ -81,7 +81,7 @@ const LATENCY: Duration = Duration::from_millis(20);
 
 async fn scim_sync(workers: usize) -> (Duration, u64) {
     let mut state = IroncladState::large(10_000, 500, 50_000);
-    state.latency = LATENCY;
+    state.shape.latency = LATENCY;
     let sim = IroncladSimulator::start_with(state).await;
     let mut config = sim.config(true);
     config.rate_limit = None; // the simulator does not limit; measure the engine

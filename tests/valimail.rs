@@ -137,7 +137,7 @@ fn help_shows_every_valimail_flag_with_its_variable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grant_and_disable_against_a_tenant_answering_patch_with_204() {
     let mut state = connector_valimail::simulator::SimState::seeded();
-    state.patch_no_content = true;
+    state.shape.patch = connector_sdk::testing::scim::PatchAnswer::NoContent;
     let sim = ValimailSimulator::start_with(state).await;
     let dir = tempfile::tempdir().unwrap();
     run(&sim, dir.path(), &[]).await;

@@ -10,6 +10,7 @@
 //! * [`SimServer`]: the loopback HTTP server behind every connector's simulated tenant,
 //!   counting requests per route; [`request_base`] for absolute links that survive a
 //!   proxy; [`oauth`]: a client-credentials token endpoint in a few lines.
+//! * [`scim`]: a simulated SCIM 2.0 tenant that SCIM applications' simulators build on.
 //! * [`FaultProxy`]: a proxy that fails requests the way real servers and networks do
 //!   (5xx, resets, HTML and cut bodies, 401, 429s, lying totals, repeated pages).
 
@@ -21,6 +22,7 @@ pub mod idempotency;
 pub mod log_capture;
 pub mod memory;
 pub mod oauth;
+pub mod scim;
 pub mod sim_server;
 pub mod synthetic;
 pub mod targeted;

@@ -1,7 +1,9 @@
-//! A simulated Valimail tenant (feature `testing`): a stateful fake of `POST /auth` and the
-//! SCIM `/Users` API (with the documented `userName` and `memberType` filters) on a
-//! loopback port, seeded with users of every member type and both states. Changes made
-//! through the connector show up on the next sync.
+//! A simulated Valimail tenant (feature `testing`): `POST /auth` in front of the SDK's SCIM
+//! tenant ([`ScimTenant`]) in Valimail's shape — `/Users` only, under the account's slug,
+//! pages of 4 — with Valimail's rules as [`TenantHooks`] (PATCH only replaces `active` or
+//! the member type; a new user needs the extension), on a loopback port, seeded with users
+//! of every member type and both states. Changes made through the connector show up on
+//! the next sync.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -13,44 +15,58 @@
 //! ```
 
 use std::collections::HashSet;
+use std::ops::{Deref, DerefMut};
 use std::sync::MutexGuard;
 use std::time::{Duration, SystemTime};
 
+use connector_sdk::scim::{Meta, Name, PatchKind, PatchOperation, ScimError, USER, User};
+use connector_sdk::testing::scim::{
+    ResourceKind, ScimShape, ScimTenant, TenantHooks, error_answer, scim_error,
+};
 use connector_sdk::testing::{SimHandler, SimServer};
 use connector_sdk::time::format_rfc3339;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
-use connector_sdk::scim::{Meta, Name, User};
-
-use crate::client::{EXTENSION, MEMBER_TYPE_PATH_COLON, MEMBER_TYPE_PATH_DOT};
+use crate::client::{EXTENSION, MEMBER_TYPE_PATH_COLON, MEMBER_TYPE_PATH_DOT, member_type};
 use crate::config::ValimailConfig;
 
-/// The simulated account's state.
+/// The simulated account: a SCIM tenant in Valimail's shape (`users` through `Deref`) and
+/// Valimail's credentials and account settings.
 #[derive(Debug, Clone)]
 pub struct SimState {
+    /// The SCIM tenant: users only, under `/accounts/{slug}/scim/v2`, pages of at most 4,
+    /// PATCH answered 200 with the user (set `shape.patch` for 204).
+    pub tenant: ScimTenant,
     /// The valid client id.
     pub client_id: String,
     /// The valid app id.
     pub app_id: String,
     /// The account slug.
     pub slug: String,
-    /// Users in list order.
-    pub users: Vec<User>,
     /// Whether `marketer` may be assigned.
     pub marketer_enabled: bool,
-    /// The most users one list page returns, whatever `count` asks.
-    pub page_cap: usize,
-    /// Answer a successful PATCH with 204 No Content instead of 200 with the user (RFC
-    /// 7644 §3.5.2 allows both).
-    pub patch_no_content: bool,
-    /// Requests served (all endpoints).
+    /// Requests served (all endpoints, `/auth` and refusals included; the tenant's
+    /// per-route counts are `tenant.requests`).
     pub requests: u64,
     /// `/auth` calls served.
     pub auth_calls: u64,
     tokens: HashSet<String>,
-    next_id: u64,
+}
+
+impl Deref for SimState {
+    type Target = ScimTenant;
+
+    fn deref(&self) -> &ScimTenant {
+        &self.tenant
+    }
+}
+
+impl DerefMut for SimState {
+    fn deref_mut(&mut self) -> &mut ScimTenant {
+        &mut self.tenant
+    }
 }
 
 fn user(
@@ -90,91 +106,98 @@ impl SimState {
     /// The seed: owners, members, a marketer, disabled users, an unknown `Admin` type in
     /// mixed case, a user without a name, a Unicode name, and one without the extension.
     pub fn seeded() -> Self {
+        let shape = ScimShape::default()
+            .base_path("/accounts/acme-mail/scim/v2")
+            .default_page(100)
+            .max_page(4)
+            .groups_endpoint(false)
+            .groups_on_user(false);
         SimState {
             client_id: "34acfc47-e910-4dcc-bb22-e2816f7e1e4c".into(),
             app_id: "358e2665-dfb9-4a9f-b8db-c0404b7bf087".into(),
             slug: "acme-mail".into(),
-            users: vec![
-                user(
-                    "49c398b12b",
-                    "ada@acme.example",
-                    Some("Ada"),
-                    Some("Owner"),
-                    true,
-                    Some("owner"),
-                ),
-                user(
-                    "2906d4927bf178077519",
-                    "bob@acme.example",
-                    Some("Bob"),
-                    Some("Member"),
-                    true,
-                    Some("member"),
-                ),
-                user(
-                    "1234c223-7f76-453a-919d-413861904648",
-                    "cy@acme.example",
-                    Some("Cy"),
-                    Some("Marketer"),
-                    true,
-                    Some("marketer"),
-                ),
-                user(
-                    "5a1b2c3d4e",
-                    "di@acme.example",
-                    Some("Di"),
-                    Some("Disabled"),
-                    false,
-                    Some("member"),
-                ),
-                user(
-                    "6f7e8d9c0b",
-                    "ed@acme.example",
-                    Some("Ed"),
-                    Some("Admin"),
-                    true,
-                    Some("Admin"),
-                ),
-                user(
-                    "7a7a7a7a7a",
-                    "fay@acme.example",
-                    Some("Fay"),
-                    Some("Former"),
-                    false,
-                    Some("owner"),
-                ),
-                user(
-                    "8b8b8b8b8b",
-                    "noname@acme.example",
-                    None,
-                    None,
-                    true,
-                    Some("member"),
-                ),
-                user(
-                    "9c9c9c9c9c",
-                    "zoe@acme.example",
-                    Some("Zoë"),
-                    Some("李"),
-                    true,
-                    Some("member"),
-                ),
-                user(
-                    "0d0d0d0d0d",
-                    "legacy@acme.example",
-                    Some("Lee"),
-                    Some("Legacy"),
-                    true,
-                    None,
-                ),
-            ],
+            tenant: {
+                let mut tenant = ScimTenant::new(shape);
+                tenant.users = vec![
+                    user(
+                        "49c398b12b",
+                        "ada@acme.example",
+                        Some("Ada"),
+                        Some("Owner"),
+                        true,
+                        Some("owner"),
+                    ),
+                    user(
+                        "2906d4927bf178077519",
+                        "bob@acme.example",
+                        Some("Bob"),
+                        Some("Member"),
+                        true,
+                        Some("member"),
+                    ),
+                    user(
+                        "1234c223-7f76-453a-919d-413861904648",
+                        "cy@acme.example",
+                        Some("Cy"),
+                        Some("Marketer"),
+                        true,
+                        Some("marketer"),
+                    ),
+                    user(
+                        "5a1b2c3d4e",
+                        "di@acme.example",
+                        Some("Di"),
+                        Some("Disabled"),
+                        false,
+                        Some("member"),
+                    ),
+                    user(
+                        "6f7e8d9c0b",
+                        "ed@acme.example",
+                        Some("Ed"),
+                        Some("Admin"),
+                        true,
+                        Some("Admin"),
+                    ),
+                    user(
+                        "7a7a7a7a7a",
+                        "fay@acme.example",
+                        Some("Fay"),
+                        Some("Former"),
+                        false,
+                        Some("owner"),
+                    ),
+                    user(
+                        "8b8b8b8b8b",
+                        "noname@acme.example",
+                        None,
+                        None,
+                        true,
+                        Some("member"),
+                    ),
+                    user(
+                        "9c9c9c9c9c",
+                        "zoe@acme.example",
+                        Some("Zoë"),
+                        Some("李"),
+                        true,
+                        Some("member"),
+                    ),
+                    user(
+                        "0d0d0d0d0d",
+                        "legacy@acme.example",
+                        Some("Lee"),
+                        Some("Legacy"),
+                        true,
+                        None,
+                    ),
+                ];
+                tenant
+            },
             marketer_enabled: true,
-            page_cap: 4,
-            patch_no_content: false,
             requests: 0,
             auth_calls: 0,
             tokens: HashSet::new(),
-            next_id: 0x1000_0000,
         }
     }
 }
@@ -225,88 +248,112 @@ impl ValimailSimulator {
     }
 }
 
-fn scim_json(status: u16, body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .set_body_raw(body.to_string().into_bytes(), "application/scim+json")
+/// Valimail's rules on top of SCIM: the member types an account allows, what a new user
+/// needs, and a PATCH that only replaces `active` or the member type.
+struct ValimailRules {
+    marketer_enabled: bool,
 }
 
-fn scim_error(status: u16, detail: &str, scim_type: Option<&str>) -> ResponseTemplate {
-    let mut body = json!({"schemas": [connector_sdk::scim::ERROR], "status": status.to_string(), "detail": detail});
-    if let Some(t) = scim_type {
-        body["scimType"] = t.into();
+/// The answer Valimail gives a body it cannot take.
+fn violates_schema() -> ScimError {
+    scim_error(
+        400,
+        Some("invalidValue"),
+        "Request is unparsable, syntactically incorrect, or violates schema",
+    )
+}
+
+fn invalid_member_type() -> ScimError {
+    scim_error(
+        400,
+        Some("invalidValue"),
+        "Invalid member type for this account",
+    )
+}
+
+impl ValimailRules {
+    fn valid(&self, v: &str) -> bool {
+        matches!(v, "owner" | "member") || (v == "marketer" && self.marketer_enabled)
     }
-    scim_json(status, body)
 }
 
-/// A list filter the simulated API answers.
-enum Filter {
-    /// `userName eq "value"`.
-    UserName(String),
-    /// Valimail's documented filter on the extension attribute (spec §4.2):
-    /// `urn:…:valimailuserextension:2.0:User.memberType eq "value"`.
-    MemberType(String),
-}
-
-/// `<attribute> eq "value"` (with `\"` and `\\` unescaped) for the attributes the
-/// simulated API filters on.
-fn parse_filter(filter: &str) -> Option<Filter> {
-    let (attribute, rest) = filter.trim().split_once(" eq ")?;
-    let inner = rest.trim().strip_prefix('"')?.strip_suffix('"')?;
-    let mut value = String::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            value.extend(chars.next());
-        } else {
-            value.push(c);
+impl TenantHooks for ValimailRules {
+    fn check_create(&mut self, _: ResourceKind, body: &Value) -> Result<(), ScimError> {
+        let schemas = body["schemas"].as_array().cloned().unwrap_or_default();
+        let ok_schemas =
+            schemas.iter().any(|s| s == USER) && schemas.iter().any(|s| s == EXTENSION);
+        if !ok_schemas
+            || body["userName"].as_str().unwrap_or_default().is_empty()
+            || !body["name"].is_object()
+        {
+            return Err(violates_schema());
         }
+        let requested = body[EXTENSION]["memberType"].as_str().unwrap_or("member");
+        if !self.valid(&requested.to_lowercase()) {
+            return Err(invalid_member_type());
+        }
+        Ok(())
     }
-    match attribute.trim() {
-        "userName" => Some(Filter::UserName(value)),
-        MEMBER_TYPE_PATH_DOT => Some(Filter::MemberType(value)),
-        _ => None,
-    }
-}
 
-/// Whether `u` passes `filter`; string comparisons ignore case, as RFC 7644 §3.4.2.2 has
-/// them for attributes that are not `caseExact`.
-fn passes(u: &User, filter: &Filter) -> bool {
-    match filter {
-        Filter::UserName(name) => u.user_name.eq_ignore_ascii_case(name),
-        Filter::MemberType(value) => u
-            .extra
-            .get(EXTENSION)
-            .and_then(|e| e["memberType"].as_str())
-            .is_some_and(|m| m.eq_ignore_ascii_case(value)),
+    fn new_user(&mut self, user: &mut User) {
+        let requested = member_type(user).unwrap_or_else(|| "member".into());
+        set_member_type(user, &requested.to_lowercase());
+    }
+
+    fn check_patch(&mut self, _: ResourceKind, op: &mut PatchOperation) -> Result<(), ScimError> {
+        if op.kind() != PatchKind::Replace {
+            return Err(scim_error(
+                400,
+                Some("invalidValue"),
+                "Invalid PATCH operation: Unsupported operation type",
+            ));
+        }
+        match op.path() {
+            Some("active") if op.value().is_some_and(Value::is_boolean) => Ok(()),
+            Some("active") => Err(scim_error(
+                400,
+                Some("invalidValue"),
+                "active must be a boolean",
+            )),
+            Some(p) if p == MEMBER_TYPE_PATH_DOT || p == MEMBER_TYPE_PATH_COLON => {
+                match op.value().and_then(Value::as_str).map(str::to_lowercase) {
+                    Some(v) if self.valid(&v) => {
+                        *op = PatchOperation::replace(MEMBER_TYPE_PATH_COLON, json!(v));
+                        Ok(())
+                    }
+                    _ => Err(invalid_member_type()),
+                }
+            }
+            _ => Err(scim_error(
+                400,
+                Some("invalidPath"),
+                "Invalid PATCH operation: Unsupported path",
+            )),
+        }
     }
 }
 
 impl SimState {
-    fn valid_member_type(&self, v: &str) -> bool {
-        matches!(v, "owner" | "member") || (v == "marketer" && self.marketer_enabled)
+    /// `POST /auth`: a token for the right client and app ids.
+    fn auth(&mut self, req: &Request) -> ResponseTemplate {
+        self.auth_calls += 1;
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        if body["client-id"] == self.client_id.as_str() && body["app-id"] == self.app_id.as_str() {
+            let token = format!("tok-{}-{}", self.auth_calls, self.requests);
+            self.tokens.insert(token.clone());
+            let expires = format_rfc3339(SystemTime::now() + Duration::from_secs(3600));
+            return ResponseTemplate::new(200)
+                .set_body_json(json!({"token": token, "expires-at": expires}));
+        }
+        ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"}))
     }
+}
 
-    fn answer(&mut self, req: &Request) -> ResponseTemplate {
+impl SimHandler for SimState {
+    fn handle(&mut self, req: &Request) -> ResponseTemplate {
         self.requests += 1;
-        let path: Vec<String> = req
-            .url
-            .path_segments()
-            .map(|s| s.map(percent_decode).collect())
-            .unwrap_or_default();
-        let method = req.method.as_str();
-        if path == ["auth"] && method == "POST" {
-            self.auth_calls += 1;
-            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-            if body["client-id"] == self.client_id.as_str()
-                && body["app-id"] == self.app_id.as_str()
-            {
-                let token = format!("tok-{}-{}", self.auth_calls, self.requests);
-                self.tokens.insert(token.clone());
-                let expires = format_rfc3339(SystemTime::now() + Duration::from_secs(3600));
-                return ResponseTemplate::new(200)
-                    .set_body_json(json!({"token": token, "expires-at": expires}));
-            }
-            return ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"}));
+        if req.url.path() == "/auth" && req.method.as_str() == "POST" {
+            return self.auth(req);
         }
         let authorized = req
             .headers
@@ -315,222 +362,25 @@ impl SimState {
             .and_then(|v| v.strip_prefix("Bearer "))
             .is_some_and(|t| self.tokens.contains(t));
         if !authorized {
-            return scim_error(401, "Unauthorized", Some("unauthorized"));
+            return error_answer(&scim_error(401, Some("unauthorized"), "Unauthorized"));
         }
-        let p: Vec<&str> = path.iter().map(String::as_str).collect();
-        match p.as_slice() {
-            ["accounts", slug, "scim", "v2", "Users", rest @ ..] => {
-                if *slug != self.slug {
-                    return scim_error(403, "Not authorized to access this account", None);
-                }
-                match (method, rest) {
-                    ("GET", []) => self.list(req),
-                    ("POST", []) => self.create(req),
-                    ("GET", [id]) => match self.users.iter().find(|u| u.id == *id) {
-                        Some(u) => scim_json(200, serde_json::to_value(u).unwrap_or_default()),
-                        None => scim_error(404, &format!("User with ID {id} not found"), None),
-                    },
-                    ("PATCH", [id]) => self.patch(id, req),
-                    _ => scim_error(404, "Not found", None),
-                }
-            }
-            _ => scim_error(404, "Not found", None),
-        }
-    }
-
-    fn list(&self, req: &Request) -> ResponseTemplate {
-        let q: Vec<(String, String)> = req
+        let segments: Vec<&str> = req
             .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-        let matching: Vec<&User> = match get("filter") {
-            Some(f) => match parse_filter(&f) {
-                Some(filter) => self.users.iter().filter(|u| passes(u, &filter)).collect(),
-                None => return scim_error(400, "Unsupported filter", Some("invalidFilter")),
-            },
-            None => self.users.iter().collect(),
-        };
-        let start: usize = get("startIndex")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1)
-            .max(1);
-        let count: usize = get("count")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(100)
-            .min(self.page_cap);
-        let page: Vec<Value> = matching
-            .iter()
-            .skip(start - 1)
-            .take(count)
-            .map(|u| serde_json::to_value(u).unwrap_or_default())
-            .collect();
-        scim_json(
-            200,
-            json!({"schemas": [connector_sdk::scim::LIST_RESPONSE], "totalResults": matching.len(), "Resources": page}),
-        )
-    }
-
-    fn patch(&mut self, id: &str, req: &Request) -> ResponseTemplate {
-        let body: Value = match serde_json::from_slice(&req.body) {
-            Ok(v) => v,
-            Err(_) => {
-                return scim_error(
-                    400,
-                    "Request is unparsable, syntactically incorrect, or violates schema",
-                    Some("invalidSyntax"),
-                );
-            }
-        };
-        let has_schema = body["schemas"]
-            .as_array()
-            .is_some_and(|s| s.iter().any(|x| x == connector_sdk::scim::PATCH_OP));
-        if !has_schema {
-            return scim_error(
-                400,
-                "Request is unparsable, syntactically incorrect, or violates schema",
-                Some("invalidValue"),
-            );
-        }
-        let Some(ops) = body["Operations"].as_array() else {
-            return scim_error(400, "No operations", Some("invalidValue"));
-        };
-        let marketer_enabled = self.marketer_enabled;
-        let valid =
-            |v: &str| matches!(v, "owner" | "member") || (v == "marketer" && marketer_enabled);
-        let Some(index) = self.users.iter().position(|u| u.id == id) else {
-            return scim_error(404, &format!("User with ID {id} not found"), None);
-        };
-        for op in ops {
-            if !op["op"]
-                .as_str()
-                .is_some_and(|o| o.eq_ignore_ascii_case("replace"))
-            {
-                return scim_error(
-                    400,
-                    "Invalid PATCH operation: Unsupported operation type",
-                    Some("invalidValue"),
-                );
-            }
-            let u = &mut self.users[index];
-            match op["path"].as_str() {
-                Some("active") => match op["value"].as_bool() {
-                    Some(b) => u.active = Some(b),
-                    None => {
-                        return scim_error(400, "active must be a boolean", Some("invalidValue"));
-                    }
-                },
-                Some(p) if p == MEMBER_TYPE_PATH_DOT || p == MEMBER_TYPE_PATH_COLON => {
-                    match op["value"].as_str() {
-                        Some(v) if valid(&v.to_lowercase()) => {
-                            set_member_type(u, &v.to_lowercase());
-                        }
-                        _ => {
-                            return scim_error(
-                                400,
-                                "Invalid member type for this account",
-                                Some("invalidValue"),
-                            );
-                        }
-                    }
-                }
-                _ => {
-                    return scim_error(
-                        400,
-                        "Invalid PATCH operation: Unsupported path",
-                        Some("invalidPath"),
-                    );
-                }
-            }
-        }
-        let u = &mut self.users[index];
-        if let Some(m) = u.meta.as_mut() {
-            m.last_modified = Some(format_rfc3339(SystemTime::now()));
-        }
-        if self.patch_no_content {
-            return ResponseTemplate::new(204);
-        }
-        scim_json(200, serde_json::to_value(&*u).unwrap_or_default())
-    }
-
-    fn create(&mut self, req: &Request) -> ResponseTemplate {
-        let body: Value = match serde_json::from_slice(&req.body) {
-            Ok(v) => v,
-            Err(_) => {
-                return scim_error(
-                    400,
-                    "Request is unparsable, syntactically incorrect, or violates schema",
-                    Some("invalidSyntax"),
-                );
-            }
-        };
-        let schemas = body["schemas"].as_array().cloned().unwrap_or_default();
-        let ok_schemas = schemas.iter().any(|s| s == connector_sdk::scim::USER)
-            && schemas.iter().any(|s| s == EXTENSION);
-        let email = body["userName"].as_str().unwrap_or_default().to_string();
-        if !ok_schemas || email.is_empty() || !body["name"].is_object() {
-            return scim_error(
-                400,
-                "Request is unparsable, syntactically incorrect, or violates schema",
-                Some("invalidValue"),
-            );
-        }
-        if self
-            .users
-            .iter()
-            .any(|u| u.user_name.eq_ignore_ascii_case(&email))
+            .path_segments()
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        if let ["accounts", slug, "scim", ..] = segments.as_slice()
+            && *slug != self.slug
         {
-            return scim_error(
-                409,
-                &format!("User with email {email} already exists"),
-                Some("uniqueness"),
-            );
+            return error_answer(&scim_error(
+                403,
+                None,
+                "Not authorized to access this account",
+            ));
         }
-        let member_type = body[EXTENSION]["memberType"]
-            .as_str()
-            .unwrap_or("member")
-            .to_lowercase();
-        if !self.valid_member_type(&member_type) {
-            return scim_error(
-                400,
-                "Invalid member type for this account",
-                Some("invalidValue"),
-            );
-        }
-        self.next_id += 1;
-        let now = format_rfc3339(SystemTime::now());
-        let mut new = User {
-            id: format!("{:010x}", self.next_id),
-            user_name: email,
-            external_id: body["externalId"].as_str().map(String::from),
-            name: Some(Name::new(
-                body["name"]["givenName"].as_str().map(String::from),
-                body["name"]["familyName"].as_str().map(String::from),
-            )),
-            active: Some(true),
-            meta: Some(Meta {
-                created: Some(now.clone()),
-                last_modified: Some(now),
-                ..Meta::default()
-            }),
-            ..User::default()
+        let mut rules = ValimailRules {
+            marketer_enabled: self.marketer_enabled,
         };
-        set_member_type(&mut new, &member_type);
-        self.users.push(new.clone());
-        scim_json(201, serde_json::to_value(new).unwrap_or_default())
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
-}
-
-impl SimHandler for SimState {
-    fn handle(&mut self, req: &Request) -> ResponseTemplate {
-        self.answer(req)
+        self.tenant.answer(req, &mut rules)
     }
 }

@@ -136,7 +136,7 @@ async fn wrong_credentials_and_slug_give_clear_errors() {
 #[tokio::test]
 async fn a_tenant_answering_patch_with_204_is_provisioned_without_errors() {
     let mut state = connector_valimail::simulator::SimState::seeded();
-    state.patch_no_content = true;
+    state.shape.patch = connector_sdk::testing::scim::PatchAnswer::NoContent;
     let sim = ValimailSimulator::start_with(state).await;
     let c = Valimail::new(sim.config()).unwrap();
     let bob = Resource::with_id(ResourceId::new("user", "2906d4927bf178077519"), "Bob");
