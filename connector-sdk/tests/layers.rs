@@ -90,6 +90,8 @@ fn is_hidden_reexport(item: &syn::ItemUse) -> bool {
 struct Uses {
     crate_names: BTreeSet<String>,
     child_modules: Vec<String>,
+    /// Whether a path starts with `reqwest::`.
+    reqwest: bool,
 }
 
 impl<'ast> Visit<'ast> for Uses {
@@ -131,17 +133,19 @@ impl<'ast> Visit<'ast> for Uses {
     }
 
     fn visit_use_tree(&mut self, tree: &'ast syn::UseTree) {
-        if let syn::UseTree::Path(p) = tree
-            && p.ident == "crate"
-        {
-            collect_use_roots(&p.tree, &mut self.crate_names);
-            return;
+        if let syn::UseTree::Path(p) = tree {
+            if p.ident == "crate" {
+                collect_use_roots(&p.tree, &mut self.crate_names);
+                return;
+            }
+            self.reqwest |= p.ident == "reqwest";
         }
         syn::visit::visit_use_tree(self, tree);
     }
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
         let mut segments = path.segments.iter();
+        self.reqwest |= path.segments.len() > 1 && path.segments[0].ident == "reqwest";
         if let (Some(first), Some(second)) = (segments.next(), segments.next())
             && first.ident == "crate"
         {
@@ -186,7 +190,7 @@ fn child_file(file: &Path, name: &str) -> PathBuf {
 
 /// Every non-test file of the crate's module tree with the top-level module it belongs
 /// to, and the `crate::` names each uses.
-fn module_tree(src: &Path) -> BTreeMap<PathBuf, (String, BTreeSet<String>)> {
+fn module_tree(src: &Path) -> BTreeMap<PathBuf, (String, Uses)> {
     let mut out = BTreeMap::new();
     let lib = src.join("lib.rs");
     let mut todo: Vec<(PathBuf, Option<String>)> = vec![(lib, None)];
@@ -202,7 +206,7 @@ fn module_tree(src: &Path) -> BTreeMap<PathBuf, (String, BTreeSet<String>)> {
             todo.push((child_file(&file, child), Some(top)));
         }
         if let Some(top) = top {
-            out.insert(file, (top, uses.crate_names));
+            out.insert(file, (top, uses));
         }
     }
     out
@@ -222,7 +226,8 @@ fn no_import_runs_from_a_lower_module_to_a_higher_one() {
     let tree = module_tree(&src);
     assert!(tree.len() > 100, "the walk found only {} files", tree.len());
     let mut wrong = Vec::new();
-    for (file, (top, names)) in &tree {
+    for (file, (top, uses)) in &tree {
+        let names = &uses.crate_names;
         let (top, level) = layer_of(top)
             .unwrap_or_else(|| panic!("module {top} has no layer in LAYERS: give it one"));
         for name in names {
@@ -245,6 +250,20 @@ fn no_import_runs_from_a_lower_module_to_a_higher_one() {
     );
 }
 
+/// One HTTP stack: every request the SDK makes (a connector's API, an OAuth token,
+/// ConductorOne's token) goes through `http::HttpClient`, with its limits, redirect
+/// policy and retries; no other module builds a reqwest client of its own.
+#[test]
+fn only_the_http_module_uses_reqwest() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let others: Vec<String> = module_tree(&src)
+        .iter()
+        .filter(|(_, (top, uses))| uses.reqwest && top != "http")
+        .map(|(file, _)| file.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(others.is_empty(), "reqwest outside http/: {others:?}");
+}
+
 #[test]
 fn the_walk_sees_test_code_and_shims_for_what_they_are() {
     let code = r#"
@@ -260,9 +279,15 @@ fn the_walk_sees_test_code_and_shims_for_what_they_are() {
         fn h() { crate::testing::kit(); }
         #[cfg(any(test, feature = "x"))]
         fn i() { crate::explorer::serve(); }
+        #[cfg(test)]
+        fn j() { let _ = reqwest::Client::new(); }
     "#;
     let mut uses = Uses::default();
     uses.visit_file(&syn::parse_file(code).unwrap());
     let names: Vec<&str> = uses.crate_names.iter().map(String::as_str).collect();
     assert_eq!(names, ["http", "store", "sync", "testing"]);
+    assert!(!uses.reqwest, "reqwest in test code is not counted");
+    let mut uses = Uses::default();
+    uses.visit_file(&syn::parse_file("fn f(c: reqwest::Client) {}").unwrap());
+    assert!(uses.reqwest);
 }

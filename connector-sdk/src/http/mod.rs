@@ -92,16 +92,13 @@ use crate::ratelimit::{RateLimitConfig, RateLimiter};
 pub use ::http::header;
 // The HTTP vocabulary, from the `http` crate (the types reqwest, axum and tonic share),
 // so a connector names methods, statuses and headers without depending on another crate.
-pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-// Service mode's token client reads its answer with the same limits.
 /// Parsing a user's base URL is configuration ([`config`](crate::config)); re-exported
 /// where 0.1 had it.
 pub use crate::config::parse_base_url;
 /// How requests are retried (defined in [`retry`](crate::retry), re-exported where the
 /// client's builder takes it).
 pub use crate::retry::RetryPolicy;
-#[cfg(feature = "service")]
-pub(crate) use body::{BodyError, read_limited, redirect_error};
+pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 pub use error_body::{api_message, error_from_response};
 pub use listing::Listing;
 pub(crate) use request::may_have_applied;
@@ -132,7 +129,13 @@ pub struct HttpClientBuilder {
     follow_same_origin_redirects: bool,
     allow_insecure_http: bool,
     max_response_body: u64,
+    redirect_hint: &'static str,
+    #[cfg(feature = "service")]
+    tls: Option<rustls::ClientConfig>,
 }
+
+/// What a redirect error tells the operator to do, for a client of a connector's API.
+const BASE_URL_REDIRECT_HINT: &str = "if the API moved, point the base URL at where it lives now (--base-url, BATON_BASE_URL); a connector whose API redirects within its own origin follows such redirects with HttpClientBuilder::follow_same_origin_redirects";
 
 impl fmt::Debug for HttpClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -190,6 +193,29 @@ impl HttpClientBuilder {
             "{connector}/{version} connector-sdk/{}",
             env!("CARGO_PKG_VERSION")
         );
+        self
+    }
+
+    /// Sets the User-Agent as given (service mode's token client names itself as
+    /// upstream's credential provider does).
+    #[cfg(feature = "service")]
+    pub(crate) fn exact_user_agent(mut self, user_agent: String) -> Self {
+        self.user_agent = user_agent;
+        self
+    }
+
+    /// Trusts what `tls` trusts, instead of the platform's roots.
+    #[cfg(feature = "service")]
+    pub(crate) fn tls_config(mut self, tls: rustls::ClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// What a redirect error tells the operator to do (default: point `--base-url` at
+    /// where the API lives now).
+    #[cfg(feature = "service")]
+    pub(crate) fn redirect_hint(mut self, hint: &'static str) -> Self {
+        self.redirect_hint = hint;
         self
     }
 
@@ -300,7 +326,15 @@ impl HttpClientBuilder {
         } else {
             reqwest::redirect::Policy::none()
         };
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder();
+        // Service mode's token client trusts what the operator configured for ConductorOne
+        // (extra roots, a test CA), as its gRPC channel does.
+        #[cfg(feature = "service")]
+        let builder = match self.tls {
+            Some(tls) => builder.tls_backend_preconfigured(tls),
+            None => builder,
+        };
+        let http = builder
             .user_agent(self.user_agent.clone())
             .default_headers(self.headers)
             .redirect(redirects)
@@ -333,6 +367,7 @@ impl HttpClientBuilder {
                     .map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
                 max_response_body: self.max_response_body,
                 follows_same_origin_redirects: self.follow_same_origin_redirects,
+                redirect_hint: self.redirect_hint,
             }),
         })
     }
@@ -349,6 +384,7 @@ struct Inner {
     in_flight: Option<Arc<tokio::sync::Semaphore>>,
     max_response_body: u64,
     follows_same_origin_redirects: bool,
+    redirect_hint: &'static str,
 }
 
 /// The HTTP client. Cheap to clone; clones share the connection pool, the auth provider
@@ -383,6 +419,9 @@ impl HttpClient {
             follow_same_origin_redirects: false,
             allow_insecure_http: false,
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
+            redirect_hint: BASE_URL_REDIRECT_HINT,
+            #[cfg(feature = "service")]
+            tls: None,
         })
     }
 

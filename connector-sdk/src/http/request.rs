@@ -228,9 +228,7 @@ impl RequestBuilder {
             &headers,
             inner.follows_same_origin_redirects,
         ) {
-            return Step::Done(Err(err.with_hint(
-                "if the API moved, point the base URL at where it lives now (--base-url, BATON_BASE_URL); a connector whose API redirects within its own origin follows such redirects with HttpClientBuilder::follow_same_origin_redirects",
-            )));
+            return Step::Done(Err(err.with_hint(inner.redirect_hint)));
         }
         let what = format!("{} {path}", self.method);
         let body = match read_limited(resp, inner.max_response_body, &what).await {

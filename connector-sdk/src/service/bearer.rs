@@ -100,10 +100,15 @@ where
         let tokens = self.tokens.clone();
         Box::pin(async move {
             let (parts, body) = req.into_parts();
-            let token = tokens.authorization().await.map_err(|e| status_of(&e))?;
+            let (token, stamp) = tokens.authorization().await.map_err(|e| status_of(&e))?;
             if STREAMED.contains(&parts.uri.path()) {
                 let req = with_token(&parts, body, &token)?;
-                return inner.call(req).await.map_err(Into::into);
+                let resp = inner.call(req).await.map_err(Into::into)?;
+                if refused(&resp) {
+                    // Not replayed; the next call fetches a fresh token.
+                    tokens.invalidate(stamp).await;
+                }
+                return Ok(resp);
             }
             let bytes: Bytes = http_body_util::Limited::new(body, MAX_REPLAYED_BODY)
                 .collect()
@@ -118,13 +123,18 @@ where
                 rpc = parts.uri.path(),
                 "the server refused the token; fetching a new one"
             );
-            tokens.invalidate().await;
-            let token = tokens.authorization().await.map_err(|e| status_of(&e))?;
+            tokens.invalidate(stamp).await;
+            let (token, stamp) = tokens.authorization().await.map_err(|e| status_of(&e))?;
             futures::future::poll_fn(|cx| inner.poll_ready(cx))
                 .await
                 .map_err(Into::into)?;
             let again = with_token(&parts, full(bytes), &token)?;
-            inner.call(again).await.map_err(Into::into)
+            let resp = inner.call(again).await.map_err(Into::into)?;
+            if refused(&resp) {
+                // Refused twice: the call fails, and the next one fetches a fresh token.
+                tokens.invalidate(stamp).await;
+            }
+            Ok(resp)
         })
     }
 }

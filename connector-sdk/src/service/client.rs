@@ -166,9 +166,8 @@ impl BatonClient {
         &self.tokens
     }
 
-    /// The answer of one call, or its status as an SDK error naming the RPC. A refused
-    /// token was already replaced and the call replayed once ([`BearerAuth`]); a refusal
-    /// that remains drops the cached token, so the next call fetches a fresh one.
+    /// The answer of one call, or its status as an SDK error naming the RPC (a refused
+    /// token was already replaced, and the call replayed once, by [`BearerAuth`]).
     async fn answer<Resp>(
         &self,
         rpc: &str,
@@ -176,15 +175,9 @@ impl BatonClient {
             Output = std::result::Result<tonic::Response<Resp>, tonic::Status>,
         >,
     ) -> Result<Resp> {
-        match call.await {
-            Ok(r) => Ok(r.into_inner()),
-            Err(s) => {
-                if s.code() == tonic::Code::Unauthenticated {
-                    self.tokens.invalidate().await;
-                }
-                Err(status_error(rpc, &s))
-            }
-        }
+        call.await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| status_error(rpc, &s))
     }
 
     pub(crate) async fn hello(&self, mut req: HelloRequest) -> Result<HelloResponse> {

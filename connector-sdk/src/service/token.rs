@@ -1,7 +1,7 @@
 //! The bearer token: an EdDSA JWT client assertion exchanged at `/auth/v1/token`
 //! (spec §1.4–1.6), cached and refreshed before it expires, one fetch at a time.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::credentials::{ClientId, ClientSecret};
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::auth::{AuthStamp, Token, TokenCache};
+use crate::http::{HttpClient, HttpClientBuilder, Response, RetryPolicy};
 
 /// The assertion's header: `alg` then `nonce` (no `kid`, no `typ`), as go-jose writes it.
 #[derive(Serialize)]
@@ -64,20 +66,17 @@ pub(crate) fn sign_assertion(id: &ClientId, secret: &ClientSecret) -> SecretStri
 /// more (an endless body) fails the fetch instead of filling memory.
 const MAX_TOKEN_RESPONSE: u64 = 1024 * 1024;
 
-/// A token and when to stop using it.
-struct Cached {
-    authorization: SecretString,
-    refresh_at: Instant,
-}
+/// What a refused redirect of the token request tells the operator.
+const TOKEN_REDIRECT_HINT: &str = "ConductorOne's token endpoint does not redirect: check the host in --client-id (BATON_CLIENT_ID) and any proxy in between";
 
-/// Fetches, caches and refreshes the bearer token. One fetch runs at a time; callers
-/// arriving during a fetch wait for its result.
+/// Fetches, caches and refreshes the bearer token: the SDK's [`HttpClient`] posts the
+/// client assertion (no redirect followed, no `Referer`, the body capped), and its
+/// [`TokenCache`] keeps the token, one fetch at a time for all callers.
 pub(crate) struct TokenSource {
     id: ClientId,
     secret: ClientSecret,
-    url: String,
-    http: reqwest::Client,
-    cache: tokio::sync::Mutex<Option<Cached>>,
+    http: HttpClient,
+    cache: TokenCache,
     fetches: std::sync::atomic::AtomicU64,
 }
 
@@ -85,7 +84,7 @@ impl std::fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenSource")
             .field("client_id", &self.id)
-            .field("url", &self.url)
+            .field("url", &self.url())
             .finish_non_exhaustive()
     }
 }
@@ -110,44 +109,40 @@ impl TokenSource {
         tls: rustls::ClientConfig,
         version: &str,
     ) -> Result<TokenSource> {
-        let builder = reqwest::Client::builder().tls_backend_preconfigured(tls);
-        Self::with_client(
-            id,
-            secret,
-            format!("https://{host}/auth/v1/token"),
-            builder,
-            version,
-        )
+        let builder = HttpClient::builder(&format!("https://{host}/"))?.tls_config(tls);
+        Self::with_client(id, secret, builder, version)
     }
 
-    /// A source posting to `url` with a client built from `builder`: no redirect is
-    /// followed (a 3xx is an error naming the `Location`'s origin, so the client
-    /// assertion goes nowhere else), no `Referer` is sent.
+    /// A source posting to `/auth/v1/token` under the base URL of `builder`, with the
+    /// settings of service mode's token client.
     fn with_client(
         id: ClientId,
         secret: ClientSecret,
-        url: String,
-        builder: reqwest::ClientBuilder,
+        builder: HttpClientBuilder,
         version: &str,
     ) -> Result<TokenSource> {
         let http = builder
-            .user_agent(format!(
+            .exact_user_agent(format!(
                 "baton-c1-credential-provider connector-sdk-rust/{version}"
             ))
-            .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .referer(false)
-            .build()
-            .map_err(|e| Error::internal(format!("could not build the token client: {e}")))?;
+            // The poll loop retries a failed fetch on its own schedule.
+            .retry(RetryPolicy::none())
+            .max_response_body(MAX_TOKEN_RESPONSE)
+            .redirect_hint(TOKEN_REDIRECT_HINT)
+            .build()?;
         Ok(TokenSource {
             id,
             secret,
-            url,
             http,
-            cache: tokio::sync::Mutex::new(None),
+            // Refreshed 10 s ahead, as golang.org/x/oauth2 does (a tenth of a short lifetime).
+            cache: TokenCache::new(Duration::from_secs(10)),
             fetches: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    fn url(&self) -> String {
+        format!("{}auth/v1/token", self.http.base_url())
     }
 
     /// Tokens fetched so far.
@@ -155,27 +150,18 @@ impl TokenSource {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The `authorization` header value (`Bearer <token>`), fetching a token when none is
-    /// cached or the cached one is about to expire.
-    pub(crate) async fn authorization(&self) -> Result<SecretString> {
-        let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.as_ref()
-            && Instant::now() < c.refresh_at
-        {
-            return Ok(c.authorization.clone());
-        }
-        let fresh = self.fetch().await?;
-        let out = fresh.authorization.clone();
-        *cache = Some(fresh);
-        Ok(out)
+    /// The `authorization` header value (`Bearer <token>`) and its stamp, fetching a token
+    /// when none is cached or the cached one is about to expire.
+    pub(crate) async fn authorization(&self) -> Result<(SecretString, AuthStamp)> {
+        self.cache.get(|| self.fetch()).await
     }
 
-    /// Forgets the cached token (after the server refused it).
-    pub(crate) async fn invalidate(&self) {
-        *self.cache.lock().await = None;
+    /// Forgets the token of `stamp` (the server refused it), unless a newer one replaced it.
+    pub(crate) async fn invalidate(&self, stamp: AuthStamp) {
+        self.cache.invalidate(stamp).await;
     }
 
-    async fn fetch(&self) -> Result<Cached> {
+    async fn fetch(&self) -> Result<Token> {
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let assertion = sign_assertion(&self.id, &self.secret);
@@ -189,44 +175,20 @@ impl TokenSource {
             ("client_id", self.id.as_str()),
             ("grant_type", "client_credentials"),
         ];
-        let started = Instant::now();
         let response = self
             .http
-            .post(&self.url)
+            .post(&["auth", "v1", "token"])
             .form(&form)
-            .send()
+            .send_raw()
             .await
-            .map_err(|e| {
-                let kind = if e.is_timeout() {
-                    ErrorKind::DeadlineExceeded
-                } else {
-                    ErrorKind::Unavailable
-                };
-                Error::new(
-                    kind,
-                    format!(
-                        "failed to get a token from {}: {}",
-                        self.url,
-                        without_url(&e)
-                    ),
-                )
-            })?;
+            .map_err(|e| e.context("getting a ConductorOne token"))?;
         self.check_status(&response)?;
-        let body = crate::http::read_limited(response, MAX_TOKEN_RESPONSE, "POST /auth/v1/token")
-            .await
-            .map_err(|e| match e {
-                crate::http::BodyError::TooLarge(err) => err,
-                crate::http::BodyError::Transport(e) => Error::new(
-                    ErrorKind::Unavailable,
-                    format!("reading the token response: {}", without_url(&e)),
-                ),
-            })?;
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+        let parsed: TokenResponse = serde_json::from_slice(response.body()).map_err(|e| {
             Error::new(
                 ErrorKind::Unauthenticated,
                 format!(
                     "failed to get token: the response of {} is not the expected JSON ({e})",
-                    self.url
+                    self.url()
                 ),
             )
         })?;
@@ -242,37 +204,22 @@ impl TokenSource {
             "basic" => "Basic".to_string(),
             _ => parsed.token_type.clone(),
         };
-        let refresh_at = refresh_at(started, parsed.expires_in);
         tracing::debug!(
             expires_in_s = parsed.expires_in,
             "fetched a ConductorOne access token"
         );
-        Ok(Cached {
-            authorization: SecretString::from(format!("{kind} {}", parsed.access_token)),
-            refresh_at,
+        Ok(Token {
+            secret: SecretString::from(format!("{kind} {}", parsed.access_token)),
+            expires_in: Some(lifetime(parsed.expires_in)),
         })
     }
 
-    /// A redirect or a status other than 200 as an error: 4xx means the credentials are
-    /// refused (fatal at startup), 5xx and 429 are retried.
-    fn check_status(&self, response: &reqwest::Response) -> Result<()> {
+    /// A status other than 200 as an error: 4xx means the credentials are refused (fatal
+    /// at startup), 5xx and 429 are retried.
+    fn check_status(&self, response: &Response) -> Result<()> {
         let status = response.status();
-        if let Ok(url) = url::Url::parse(&self.url)
-            && let Some(err) = crate::http::redirect_error(
-                "POST",
-                &url,
-                status.as_u16(),
-                response.headers(),
-                false,
-            )
-        {
-            return Err(err
-                .context("getting a ConductorOne token")
-                .with_hint("ConductorOne's token endpoint does not redirect: check the host in --client-id (BATON_CLIENT_ID) and any proxy in between"));
-        }
-        if status.as_u16() != 200 {
-            // 4xx: the credentials are refused (fatal at startup); 5xx: retried.
-            let kind = if status.is_server_error() || status.as_u16() == 429 {
+        if status != 200 {
+            let kind = if status >= 500 || status == 429 {
                 ErrorKind::Unavailable
             } else {
                 ErrorKind::Unauthenticated
@@ -280,8 +227,8 @@ impl TokenSource {
             return Err(Error::new(
                 kind,
                 format!(
-                    "failed to get token: {status} from {}{}",
-                    self.url,
+                    "failed to get token: HTTP {status} from {}{}",
+                    self.url(),
                     if kind == ErrorKind::Unauthenticated {
                         "; check --client-id (BATON_CLIENT_ID) and --client-secret (BATON_CLIENT_SECRET)"
                     } else {
@@ -289,41 +236,21 @@ impl TokenSource {
                     }
                 ),
             )
-            .with_http_status(status.as_u16()));
+            .with_http_status(status));
         }
         Ok(())
     }
 }
 
-/// When to stop using a token fetched at `started` with `expires_in` seconds (spec §1.6,
-/// §8.7). No (or a non-positive) `expires_in` expires at once, as upstream builds the expiry
-/// as `now + expires_in`: the token serves the call it was fetched for and the next call
+/// How long a token with `expires_in` seconds is used (spec §1.6, §8.7). No (or a
+/// non-positive) `expires_in` expires at once, as upstream builds the expiry as
+/// `now + expires_in`: the token serves the call it was fetched for and the next call
 /// fetches another. A lifetime past a year is capped, so the arithmetic never overflows.
-/// The refresh comes ahead of expiry: 10 s as golang.org/x/oauth2 does, less for
-/// short-lived tokens so they are still reused.
-fn refresh_at(started: Instant, expires_in: i64) -> Instant {
+fn lifetime(expires_in: i64) -> Duration {
     if expires_in <= 0 {
-        return started;
+        return Duration::ZERO;
     }
-    let lifetime =
-        Duration::from_secs(expires_in as u64).min(crate::http::auth::MAX_TOKEN_LIFETIME);
-    let margin = Duration::from_secs(10).min(lifetime / 4);
-    started + lifetime.saturating_sub(margin)
-}
-
-/// A reqwest error's text without its URL (which carries no secret here, but keeps messages
-/// short) and with its source chain.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(&format!(" ({url})"), "");
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
+    Duration::from_secs(expires_in as u64).min(crate::http::auth::MAX_TOKEN_LIFETIME)
 }
 
 #[cfg(test)]
@@ -375,28 +302,23 @@ mod tests {
 
     #[test]
     fn no_zero_or_negative_expires_in_expires_at_once() {
-        let t0 = Instant::now();
         let absent: TokenResponse =
             serde_json::from_str(r#"{"access_token":"a","token_type":"bearer"}"#).unwrap();
         assert_eq!(absent.expires_in, 0);
         for expires_in in [absent.expires_in, 0, -5] {
-            assert_eq!(refresh_at(t0, expires_in), t0, "{expires_in}");
+            assert_eq!(lifetime(expires_in), Duration::ZERO, "{expires_in}");
         }
-        assert_eq!(refresh_at(t0, 3600), t0 + Duration::from_secs(3590));
-        assert_eq!(refresh_at(t0, 4), t0 + Duration::from_secs(3));
-        assert_eq!(
-            refresh_at(t0, i64::MAX),
-            t0 + crate::http::auth::MAX_TOKEN_LIFETIME - Duration::from_secs(10)
-        );
+        assert_eq!(lifetime(3600), Duration::from_secs(3600));
+        assert_eq!(lifetime(i64::MAX), crate::http::auth::MAX_TOKEN_LIFETIME);
     }
 
-    /// A source posting to `url` over plain HTTP (the servers below are hostile loopback
-    /// ones, without TLS), with the client settings of [`TokenSource::new`].
-    fn plain_source(url: String) -> TokenSource {
+    /// A source posting to `<base>/auth/v1/token` over plain HTTP (the servers below are
+    /// hostile loopback ones, without TLS), with the client settings of [`TokenSource::new`].
+    fn plain_source(base: String) -> TokenSource {
         let id = ClientId::parse("otter@tenant.example.com:8443/ccc").unwrap();
         let secret = ClientSecret::parse(&encode_client_secret(&[3u8; 32])).unwrap();
-        crate::http::ensure_tls_provider();
-        TokenSource::with_client(id, secret, url, reqwest::Client::builder(), "test").unwrap()
+        let builder = HttpClient::builder(&base).unwrap();
+        TokenSource::with_client(id, secret, builder, "test").unwrap()
     }
 
     #[tokio::test]
@@ -418,7 +340,7 @@ mod tests {
             ))
             .mount(&elsewhere)
             .await;
-        let tokens = plain_source(format!("{}/auth/v1/token", c1.uri()));
+        let tokens = plain_source(c1.uri());
         let err = tokens.authorization().await.unwrap_err();
         assert!(
             elsewhere.received_requests().await.unwrap().is_empty(),
@@ -440,7 +362,7 @@ mod tests {
     #[tokio::test]
     async fn an_endless_token_response_fails_at_its_cap() {
         let server = crate::http::security_tests::EndlessServer::start(false).await;
-        let tokens = plain_source(format!("{}/auth/v1/token", server.uri));
+        let tokens = plain_source(server.uri.clone());
         let err = tokens.authorization().await.unwrap_err();
         let text = err.to_string();
         assert!(
@@ -450,7 +372,7 @@ mod tests {
         assert!(server.settled().await < 64 << 20);
         // Declared up front: refused before the body is read.
         let server = crate::http::security_tests::EndlessServer::start(true).await;
-        let tokens = plain_source(format!("{}/auth/v1/token", server.uri));
+        let tokens = plain_source(server.uri.clone());
         let err = tokens.authorization().await.unwrap_err();
         assert!(err.to_string().contains("Content-Length is"), "{err}");
     }
@@ -479,16 +401,16 @@ mod tests {
         };
         c1.set_token_lifetime(0);
         let tokens = source();
-        let a = tokens.authorization().await.unwrap();
-        let b = tokens.authorization().await.unwrap();
+        let (a, _) = tokens.authorization().await.unwrap();
+        let (b, _) = tokens.authorization().await.unwrap();
         assert_ne!(a.expose_secret(), b.expose_secret());
         assert_eq!(tokens.fetches(), 2);
         assert_eq!(c1.token_requests(), 2);
 
         c1.set_token_lifetime(3600);
         let tokens = source();
-        let a = tokens.authorization().await.unwrap();
-        let b = tokens.authorization().await.unwrap();
+        let (a, _) = tokens.authorization().await.unwrap();
+        let (b, _) = tokens.authorization().await.unwrap();
         assert_eq!(a.expose_secret(), b.expose_secret());
         assert_eq!(tokens.fetches(), 1);
         assert_eq!(c1.token_requests(), 3);
