@@ -25,14 +25,14 @@
 //! encrypted to age recipients and JWK public keys), `hello` (what Hello carries), and
 //! `fake` (feature `fake-c1`: a fake ConductorOne for tests and the demo).
 
-mod bearer;
+pub(crate) mod bearer;
 mod client;
 mod credentials;
 
 mod encryption;
 #[cfg(feature = "fake-c1")]
 pub mod fake;
-mod grpc;
+pub(crate) mod grpc;
 mod hello;
 /// The wire messages, public with the fake ConductorOne (`fake-c1`) that scripts tasks
 /// and inspects answers with them; internal otherwise, so `prost` types stay out of the

@@ -215,6 +215,8 @@ struct Checker {
     run: Run,
     syncers: Vec<std::sync::Arc<dyn crate::syncer::ResourceSyncer>>,
     types: Types,
+    /// The handle the runtimes call (none when the types are invalid, reported already).
+    handle: Option<crate::handle::ConnectorHandle>,
 }
 
 impl Checker {
@@ -350,24 +352,24 @@ impl Checker {
         (resource_ids, by_type)
     }
 
-    /// Fetching by id agrees with listing, and a missing id is `NotFound`; how many were
-    /// fetched.
+    /// Fetching by id (through the handle, as a targeted sync does) agrees with listing,
+    /// and a missing id is `NotFound`; how many were fetched.
     async fn check_getters(&mut self, resources: &[Resource]) -> usize {
         let (run, syncers, types) = (&mut self.run, &self.syncers, &self.types);
+        let Some(handle) = &self.handle else {
+            return 0;
+        };
         let mut fetched_by_id = 0;
         let mut probed: HashSet<String> = HashSet::new();
         for r in resources {
             let Some((_, idx)) = types.get(&r.id.resource_type).cloned() else {
                 continue;
             };
-            let Some(getter) = syncers[idx].getter() else {
+            if syncers[idx].getter().is_none() {
                 continue;
-            };
+            }
             fetched_by_id += 1;
-            match getter
-                .get(crate::getter::GetRequest::new(&r.id, r.parent.as_ref()))
-                .await
-            {
+            match handle.get(&r.id, r.parent.as_ref()).await {
                 Ok(got) if got == *r => {}
                 Ok(got) => run.fail(
                     "get agrees with list",
@@ -382,10 +384,7 @@ impl Checker {
             }
             if probed.insert(r.id.resource_type.clone()) {
                 let missing = ResourceId::new(&r.id.resource_type, "conformance-no-such-id-0");
-                match getter
-                    .get(crate::getter::GetRequest::new(&missing, r.parent.as_ref()))
-                    .await
-                {
+                match handle.get(&missing, r.parent.as_ref()).await {
                     Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {}
                     Err(e) => run.fail(
                         "get of a missing id is NotFound",
@@ -558,6 +557,7 @@ pub async fn check_conformance(
         run,
         syncers,
         types,
+        handle: crate::handle::ConnectorHandle::of_parts(connector).ok(),
     };
     let resources = c.list_resources().await;
     let (resource_ids, by_type) = c.check_resource_ids(&resources);

@@ -1,12 +1,14 @@
-//! [`check_provisioning_idempotent`]: grant twice, revoke twice, through a connector's
-//! provisioner.
+//! [`check_provisioning_idempotent`]: grant twice, revoke twice, through the
+//! [`ConnectorHandle`] the runtimes call (its checks, such as `grantable_to`, included).
 
 use crate::connector::Connector;
+use crate::handle::ConnectorHandle;
 use crate::model::{Entitlement, Grant, Resource};
 use crate::provision::{GrantOutcome, GrantRequest, RevokeOutcome, RevokeRequest};
 
-/// Grants `entitlement` to `principal` twice and revokes it twice through the connector,
-/// and checks the second of each reports "already exists" / "already revoked".
+/// Grants `entitlement` to `principal` twice and revokes it twice through the connector's
+/// [`ConnectorHandle`] (as the CLI and service mode do), and checks the second of each
+/// reports "already exists" / "already revoked".
 ///
 /// Leaves the tenant as it found it when the principal did not hold the entitlement. An
 /// entitlement the provisioner declares grant-only
@@ -18,6 +20,7 @@ pub async fn check_provisioning_idempotent(
     principal: &Resource,
     entitlement: &Entitlement,
 ) -> std::result::Result<(), String> {
+    let handle = ConnectorHandle::of_parts(connector).map_err(|e| e.to_string())?;
     let syncer = crate::connector::syncer_for(connector, &entitlement.resource().resource_type)
         .map_err(|e| e.to_string())?;
     let prov = syncer.provisioner().ok_or_else(|| {
@@ -26,7 +29,7 @@ pub async fn check_provisioning_idempotent(
             entitlement.resource().resource_type
         )
     })?;
-    let first = prov
+    let first = handle
         .grant(GrantRequest::new(principal, entitlement))
         .await
         .map_err(|e| {
@@ -43,7 +46,10 @@ pub async fn check_provisioning_idempotent(
             .unwrap_or_else(|| Grant::new(entitlement, principal.id.clone())),
         _ => Grant::new(entitlement, principal.id.clone()),
     };
-    match prov.grant(GrantRequest::new(principal, entitlement)).await {
+    match handle
+        .grant(GrantRequest::new(principal, entitlement))
+        .await
+    {
         Ok(GrantOutcome::AlreadyExists) => {}
         other => {
             return Err(format!(
@@ -56,7 +62,7 @@ pub async fn check_provisioning_idempotent(
     if prov.grant_only().covers(entitlement.slug()) {
         return Ok(());
     }
-    match prov.revoke(RevokeRequest::new(&grant)).await {
+    match handle.revoke(RevokeRequest::new(&grant)).await {
         Ok(RevokeOutcome::Revoked) => {}
         other => {
             return Err(format!(
@@ -65,7 +71,7 @@ pub async fn check_provisioning_idempotent(
             ));
         }
     }
-    match prov.revoke(RevokeRequest::new(&grant)).await {
+    match handle.revoke(RevokeRequest::new(&grant)).await {
         Ok(RevokeOutcome::AlreadyRevoked) => Ok(()),
         other => Err(format!(
             "second revoke of {} should report AlreadyRevoked, got {other:?}",
