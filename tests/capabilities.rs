@@ -9,7 +9,7 @@ use connector_sdk::connector::{Capabilities, Capability};
 use connector_sdk::handle::ConnectorHandle;
 use connector_sdk::service::hello_metadata;
 use connector_sdk::testing::MemoryConnector;
-use connector_sdk::{Connector, ResourceSyncer};
+use connector_sdk::Connector;
 use connector_sendgrid::Sendgrid;
 use connector_sendgrid::simulator::SendgridSimulator;
 use connector_valimail::Valimail;
