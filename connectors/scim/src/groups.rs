@@ -202,7 +202,7 @@ impl ResourceSyncer for GroupSyncer {
     /// reads memberships from the users (`hasGroupsOnUser`), whose grants carry them.
     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
         let p = self.api.provider();
-        if p.user.has_groups_on_user || !p.group.as_ref().is_some_and(|g| g.members.is_some()) {
+        if p.user.has_groups_on_user || p.group.as_ref().is_none_or(|g| g.members.is_none()) {
             return Ok(Page::empty());
         }
         let id = &req.resource.id.resource;

@@ -370,8 +370,10 @@ async fn accounts_are_created_deleted_enabled_and_disabled_where_the_file_allows
     let am = users
         .account_manager()
         .expect("slack provisions with core attributes");
-    let mut info = AccountInfo::default();
-    info.login = Some("new@example.com".into());
+    let mut info = AccountInfo {
+        login: Some("new@example.com".into()),
+        ..AccountInfo::default()
+    };
     info.profile.insert("first_name".into(), "New".into());
     let created = am
         .create_account(AccountRequest::new(

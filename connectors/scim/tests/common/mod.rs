@@ -169,6 +169,11 @@ fn list(items: Vec<Value>, q: &BTreeMap<String, String>, shape: &Shape) -> Respo
     ResponseTemplate::new(200).set_body_json(body)
 }
 
+fn refused(detail: &str) -> ResponseTemplate {
+    ResponseTemplate::new(400)
+        .set_body_json(json!({"status": "400", "scimType": "invalidPath", "detail": detail}))
+}
+
 fn not_found() -> ResponseTemplate {
     ResponseTemplate::new(404).set_body_json(json!({"status": "404", "detail": "not found"}))
 }
@@ -183,7 +188,7 @@ impl Handler {
     }
 
     /// Applies one PATCH operation to a multi-valued attribute held as ids.
-    fn apply(values: &mut Vec<String>, attr: &str, op: &Value) -> Result<(), ResponseTemplate> {
+    fn apply(values: &mut Vec<String>, attr: &str, op: &Value) -> Result<(), String> {
         let kind = op["op"].as_str().unwrap_or("").to_ascii_lowercase();
         let path = op["path"].as_str().unwrap_or("");
         let listed: Vec<String> = op["value"]
@@ -209,11 +214,7 @@ impl Handler {
             "remove" if path == attr && !listed.is_empty() => {
                 values.retain(|v| !listed.contains(v))
             }
-            _ => {
-                return Err(ResponseTemplate::new(400).set_body_json(
-                    json!({"status": "400", "scimType": "invalidPath", "detail": format!("unsupported {kind} {path}")}),
-                ));
-            }
+            _ => return Err(format!("unsupported {kind} {path}")),
         }
         Ok(())
     }
@@ -227,7 +228,7 @@ impl Respond for Handler {
         let parts: Vec<String> = rest
             .trim_start_matches('/')
             .split('/')
-            .map(|p| percent_decode(p))
+            .map(percent_decode)
             .collect();
         let q: BTreeMap<String, String> = req.url.query_pairs().into_owned().collect();
         let mut s = self.state.lock().unwrap();
@@ -281,8 +282,8 @@ impl Respond for Handler {
                     return not_found();
                 };
                 for op in body["Operations"].as_array().cloned().unwrap_or_default() {
-                    if let Err(refusal) = Self::apply(members, "members", &op) {
-                        return refusal;
+                    if let Err(detail) = Self::apply(members, "members", &op) {
+                        return refused(&detail);
                     }
                 }
                 let v = group_json(&id, &name.clone(), &members.clone(), &self.shape);
@@ -301,8 +302,8 @@ impl Respond for Handler {
                         continue;
                     }
                     let mut roles = s.users[pos].roles.clone();
-                    if let Err(refusal) = Self::apply(&mut roles, "roles", &op) {
-                        return refusal;
+                    if let Err(detail) = Self::apply(&mut roles, "roles", &op) {
+                        return refused(&detail);
                     }
                     s.users[pos].roles = roles;
                 }
@@ -312,8 +313,7 @@ impl Respond for Handler {
             ("POST", ["Users"]) => {
                 let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
                 let name = body["userName"].as_str().unwrap_or_default().to_string();
-                if let Some(u) = s.users.iter().find(|u| u.user_name == name) {
-                    let _ = u;
+                if s.users.iter().any(|u| u.user_name == name) {
                     return ResponseTemplate::new(409)
                         .set_body_json(json!({"status": "409", "scimType": "uniqueness", "detail": "userName taken"}));
                 }
