@@ -363,3 +363,93 @@ impl connector_sdk::cli::ConnectorConfig for ScimArgs {
         .collect()
     }
 }
+
+#[cfg(all(test, feature = "cli"))]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ScimArgs,
+    }
+
+    fn args(flags: &[&str]) -> ScimArgs {
+        let mut argv = vec!["baton-scim"];
+        argv.extend_from_slice(flags);
+        Cli::try_parse_from(argv).unwrap().args
+    }
+
+    #[test]
+    fn the_file_comes_from_either_spelling_then_the_name_then_the_value() {
+        use crate::provider::Source;
+        let a = args(&[
+            "--scim-config-file",
+            "a.yaml",
+            "--service-provider",
+            "slack",
+        ]);
+        assert_eq!(a.source().unwrap(), Source::File("a.yaml".into()));
+        let a = args(&["--scim-config", "a.yaml", "--scim-config-file", "a.yaml"]);
+        assert_eq!(a.source().unwrap(), Source::File("a.yaml".into()));
+        let err = args(&["--scim-config", "a.yaml", "--scim-config-file", "b.yaml"])
+            .source()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--scim-config-file (BATON_SCIM_CONFIG_FILE)")
+                && err.contains("--scim-config (BATON_SCIM_CONFIG)"),
+            "{err}"
+        );
+        let a = args(&["--service-provider", " zoom "]);
+        assert_eq!(a.source().unwrap(), Source::Shipped("zoom".into()));
+        let err = args(&[]).source().unwrap_err().to_string();
+        assert!(
+            err.contains("--service-provider (BATON_SERVICE_PROVIDER)") && err.contains("canva"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rate_limit_page_size_and_credentials() {
+        let c = args(&[
+            "--service-provider",
+            "slack",
+            "--scim-rate-limit",
+            "20/s",
+            "--api-key",
+            " k3y-SECRET\n",
+        ])
+        .config()
+        .unwrap();
+        assert_eq!(c.rate_limit, Some(RateLimitConfig::per_second(20)));
+        assert_eq!(c.page_size, DEFAULT_PAGE_SIZE);
+        assert!(!format!("{c:?}").contains("k3y-SECRET"));
+        let err = args(&["--service-provider", "slack", "--scim-rate-limit", "fast"])
+            .config()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--scim-rate-limit (BATON_SCIM_RATE_LIMIT)") && err.contains("20/s"),
+            "{err}"
+        );
+        let err = args(&["--service-provider", "slack", "--scim-page-size", "0"])
+            .config()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--scim-page-size (BATON_SCIM_PAGE_SIZE)"),
+            "{err}"
+        );
+        let c = args(&[
+            "--service-provider",
+            "slack",
+            "--base-url",
+            "http://127.0.0.1:9/scim/v1",
+        ])
+        .config()
+        .unwrap();
+        assert_eq!(c.endpoint.as_str(), "http://127.0.0.1:9/scim/v1/");
+    }
+}

@@ -482,3 +482,84 @@ async fn a_missing_credential_names_its_flag() {
         "{err}"
     );
 }
+
+/// No credential reaches the logs (at trace level) or an error: the API key through a
+/// whole sync and a refused request, the client secret through a refused token request.
+#[tokio::test]
+async fn secrets_never_reach_logs_or_errors() {
+    use connector_sdk::testing::{LogCapture, assert_no_secret};
+    let logs = LogCapture::start();
+    let key: secrecy::SecretString = "k3y-SECRET".to_string().into();
+    let t = Tenant::start(slack_shape(), seed()).await;
+    assert_conformance(&t.connector(common::upstream("slack"))).await;
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"detail": "bad token"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))
+        .mount(&server)
+        .await;
+    let creds = Credentials {
+        api_key: Some(key.clone()),
+        ..Credentials::default()
+    };
+    let base = format!("{}/scim/v1", server.uri());
+    let config =
+        ScimConfig::with_env(common::upstream("slack"), creds, Some(&base), &|_| None).unwrap();
+    let c = Scim::with_api(ScimApi::with_retry(&config, fast_retry()).unwrap());
+    let err = c.validate().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("--api-key"), "{shown}");
+    assert_no_secret(&shown, &[&key]);
+
+    let secret: secrecy::SecretString = "csecret-SECRET".to_string().into();
+    let mut zoom = common::upstream("zoom");
+    zoom.auth.auth_url = Some(format!("{}/oauth/token", server.uri()));
+    let creds = Credentials {
+        client_id: Some("cid".to_string().into()),
+        client_secret: Some(secret.clone()),
+        ..Credentials::default()
+    };
+    let config = ScimConfig::with_env(zoom, creds, Some(&base), &|_| None).unwrap();
+    assert_no_secret(&format!("{config:?}"), &[&secret]);
+    let c = Scim::with_api(ScimApi::with_retry(&config, fast_retry()).unwrap());
+    let err = c.validate().await.unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("auth.authUrl"), "{shown}");
+    assert_no_secret(&shown, &[&secret]);
+    assert_no_secret(&logs.text(), &[&key, &secret]);
+}
+
+/// With a total, the first page hands out every other page to fetch at once, stepping by
+/// the page length the server used (here it caps pages at 2).
+#[tokio::test]
+async fn pages_after_the_first_are_handed_out_at_once() {
+    let shape = Shape {
+        max_page: 2,
+        ..Shape::default()
+    };
+    let mut state = seed();
+    for i in 4..=9 {
+        state
+            .users
+            .push(User::new(&format!("U{i}"), &format!("P{i}"), "Q"));
+    }
+    let t = Tenant::start(shape, state).await;
+    let c = t.connector(common::shipped("tesorio"));
+    let first = syncer_for(&c, "user")
+        .unwrap()
+        .list(ListRequest::new(None, PageRequest::first()))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 2);
+    assert_eq!(first.next, None);
+    let handed: Vec<String> = first.parallel.map(|t| t.as_str().to_string()).collect();
+    assert_eq!(handed, ["p:3", "p:5", "p:7", "p:9"]);
+    let report = assert_conformance(&c).await;
+    assert_eq!(report.resources_by_type["user"], 9);
+}
