@@ -12,7 +12,7 @@ use connector_sdk::http::auth::{
     AuthProvider, BasicAuth, BearerToken, Token, TokenExchange, TokenHttp,
 };
 use connector_sdk::http::{HttpClient, Method, Response, RetryPolicy, error_from_response};
-use connector_sdk::page::{HandOut, PageToken, ScimPager, ScimRequest};
+use connector_sdk::page::{HandOut, Page, PageToken, ScimPager, ScimRequest};
 use connector_sdk::scim::{Created, ListQuery, PatchKind, Patched, ScimClient, filter_eq};
 use connector_sdk::{Error, ErrorKind, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -159,11 +159,37 @@ impl ScimApi {
         Ok(self.read_page(endpoint, start_index, page))
     }
 
+    /// The page at `token` of `endpoint`, each record read by `read`: the first page
+    /// hands out every other page when it gives a total. A record `read` refuses is
+    /// skipped with a warning; paging counts the records received, whatever
+    /// `itemsPerPage` says.
+    pub async fn page_of<T>(
+        &self,
+        endpoint: &str,
+        token: Option<&PageToken>,
+        mut read: impl FnMut(&Value) -> std::result::Result<T, String>,
+    ) -> Result<Page<T>> {
+        let pager = ScimPager::new(self.page_size);
+        let at = pager.request(token)?;
+        let page = self.list(endpoint, at.start_index, pager.count).await?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for item in &page.items {
+            match read(item) {
+                Ok(t) => items.push(t),
+                Err(why) => self.warnings.warn(&format!("GET /{endpoint}: {why}")),
+            }
+        }
+        let (next, parallel) = self.continue_after(&pager, at, page.items.len(), page.total);
+        Ok(Page::new(items, next)
+            .with_parallel(parallel)
+            .with_total(page.total))
+    }
+
     /// The next and handed-out tokens after a page at `at` that returned `received`
     /// records: the SDK's SCIM paging when the total is known; without one, the next
     /// page until a page comes back empty (a short page may be the server's own cap, so
     /// it does not end the listing), which the SDK's guard stops if pages repeat.
-    pub fn continue_after(
+    fn continue_after(
         &self,
         pager: &ScimPager,
         at: ScimRequest,

@@ -11,7 +11,7 @@ use connector_sdk::prelude::*;
 use serde_json::Value;
 
 use crate::client::{GROUPS, ScimApi};
-use crate::provider::Provider;
+use crate::provider::{Operation, Provider};
 use crate::users::{MAX_REMEMBERED, UserSyncer};
 
 /// The `group` resource type.
@@ -167,31 +167,20 @@ impl ResourceSyncer for GroupSyncer {
 
     /// One page of `/Groups`, fetched concurrently after the first as for users.
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let pager = ScimPager::new(self.api.page_size());
-        let at = pager.request(req.page.token.as_ref())?;
-        let page = self.api.list(GROUPS, at.start_index, pager.count).await?;
         let remembered = req.context.shared::<Remembered>();
-        let mut groups = Vec::with_capacity(page.items.len());
-        for item in &page.items {
-            match read_group(self.api.provider(), item) {
-                Ok(g) => {
-                    if let Some(m) = &g.members {
-                        let mut map = remembered.0.lock().unwrap_or_else(PoisonError::into_inner);
-                        if map.len() < MAX_REMEMBERED {
-                            map.insert(g.id.clone(), m.clone());
-                        }
+        let provider = self.api.provider();
+        self.api
+            .page_of(GROUPS, req.page.token.as_ref(), |item| {
+                let g = read_group(provider, item)?;
+                if let Some(m) = &g.members {
+                    let mut map = remembered.0.lock().unwrap_or_else(PoisonError::into_inner);
+                    if map.len() < MAX_REMEMBERED {
+                        map.insert(g.id.clone(), m.clone());
                     }
-                    groups.push(group_resource(&g));
                 }
-                Err(why) => self.api.warnings().warn(&format!("GET /{GROUPS}: {why}")),
-            }
-        }
-        let (next, parallel) = self
-            .api
-            .continue_after(&pager, at, page.items.len(), page.total);
-        Ok(Page::new(groups, next)
-            .with_parallel(parallel)
-            .with_total(page.total))
+                Ok(group_resource(&g))
+            })
+            .await
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
@@ -271,15 +260,7 @@ impl Provisioner for GroupSyncer {
     async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
         let (principal, entitlement) = (&req.principal, &req.entitlement);
         users_only(&principal.id, "group membership")?;
-        let template = self.api.provider().provisioning.add_user_to_group.clone().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unimplemented,
-                format!(
-                    "{}: provisioning.addUserToGroup is not set, so group membership cannot be granted",
-                    self.api.provider().file
-                ),
-            )
-        })?;
+        let template = self.api.provider().operation(Operation::AddUserToGroup)?;
         let gid = &entitlement.resource().resource;
         let uid = &principal.id.resource;
         connector_sdk::scim::MemberId::new(uid)?;
@@ -307,15 +288,10 @@ impl Provisioner for GroupSyncer {
     async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
         let grant = &req.grant;
         users_only(grant.principal(), "group membership")?;
-        let template = self.api.provider().provisioning.remove_user_from_group.clone().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unimplemented,
-                format!(
-                    "{}: provisioning.removeUserFromGroup is not set, so group membership cannot be revoked",
-                    self.api.provider().file
-                ),
-            )
-        })?;
+        let template = self
+            .api
+            .provider()
+            .operation(Operation::RemoveUserFromGroup)?;
         let gid = &grant.entitlement_resource().resource;
         let uid = &grant.principal().resource;
         connector_sdk::scim::MemberId::new(uid)?;

@@ -224,6 +224,31 @@ pub struct PatchTemplate {
     pub value_path: String,
 }
 
+/// One of the four `provisioning` operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `addUserToGroup`.
+    AddUserToGroup,
+    /// `removeUserFromGroup`.
+    RemoveUserFromGroup,
+    /// `addUserRole`.
+    AddUserRole,
+    /// `removeUserRole`.
+    RemoveUserRole,
+}
+
+impl Operation {
+    /// The key in the file.
+    pub fn key(self) -> &'static str {
+        match self {
+            Operation::AddUserToGroup => "addUserToGroup",
+            Operation::RemoveUserFromGroup => "removeUserFromGroup",
+            Operation::AddUserRole => "addUserRole",
+            Operation::RemoveUserRole => "removeUserRole",
+        }
+    }
+}
+
 /// `provisioning`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Provisioning {
@@ -281,7 +306,33 @@ impl fmt::Debug for Source {
     }
 }
 
+impl Provisioning {
+    /// The template of `op`, when the file has it.
+    pub fn get(&self, op: Operation) -> Option<&PatchTemplate> {
+        match op {
+            Operation::AddUserToGroup => self.add_user_to_group.as_ref(),
+            Operation::RemoveUserFromGroup => self.remove_user_from_group.as_ref(),
+            Operation::AddUserRole => self.add_user_role.as_ref(),
+            Operation::RemoveUserRole => self.remove_user_role.as_ref(),
+        }
+    }
+}
+
 impl Provider {
+    /// The template of `op`, or an `Unimplemented` error naming the file and the key.
+    pub fn operation(&self, op: Operation) -> Result<PatchTemplate> {
+        self.provisioning.get(op).cloned().ok_or_else(|| {
+            Error::new(
+                connector_sdk::ErrorKind::Unimplemented,
+                format!(
+                    "{}: provisioning.{} is not set, so this change cannot be made",
+                    self.file,
+                    op.key()
+                ),
+            )
+        })
+    }
+
     /// Reads and validates the file `source` names.
     pub fn load(source: &Source) -> Result<Provider> {
         match source {

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::client::{ScimApi, USERS};
 use crate::groups::users_only;
-use crate::provider::Provider;
+use crate::provider::{Operation, Provider};
 use crate::users::UserSyncer;
 
 /// Pages of `/Users` read at once when collecting roles.
@@ -157,21 +157,6 @@ impl RoleSyncer {
         Ok(roles.into_values().collect())
     }
 
-    fn template(&self, grant: bool) -> Result<crate::provider::PatchTemplate> {
-        let p = self.api.provider();
-        let (t, field) = if grant {
-            (&p.provisioning.add_user_role, "addUserRole")
-        } else {
-            (&p.provisioning.remove_user_role, "removeUserRole")
-        };
-        t.clone().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unimplemented,
-                format!("{}: provisioning.{field} is not set", p.file),
-            )
-        })
-    }
-
     async fn holds(&self, uid: &str, role: &str) -> Result<Option<bool>> {
         Ok(self
             .users
@@ -221,7 +206,7 @@ impl Provisioner for RoleSyncer {
     async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
         let (principal, entitlement) = (&req.principal, &req.entitlement);
         users_only(&principal.id, "a role")?;
-        let template = self.template(true)?;
+        let template = self.api.provider().operation(Operation::AddUserRole)?;
         let role = &entitlement.resource().resource;
         let uid = &principal.id.resource;
         match self.holds(uid, role).await? {
@@ -248,7 +233,7 @@ impl Provisioner for RoleSyncer {
     async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
         let grant = &req.grant;
         users_only(grant.principal(), "a role")?;
-        let template = self.template(false)?;
+        let template = self.api.provider().operation(Operation::RemoveUserRole)?;
         let role = &grant.entitlement_resource().resource;
         let uid = &grant.principal().resource;
         if self.holds(uid, role).await? != Some(true) {

@@ -274,26 +274,15 @@ impl ResourceSyncer for UserSyncer {
     /// fetch at once. A record without an id is skipped with a warning; paging goes by
     /// the number of records received, whatever `itemsPerPage` says.
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let pager = ScimPager::new(self.api.page_size());
-        let at = pager.request(req.page.token.as_ref())?;
-        let page = self.api.list(USERS, at.start_index, pager.count).await?;
         let remembered = req.context.shared::<Remembered>();
-        let mut users = Vec::with_capacity(page.items.len());
-        for item in &page.items {
-            match read_user(self.api.provider(), item) {
-                Ok(u) => {
-                    remembered.put(&u);
-                    users.push(user_resource(&u));
-                }
-                Err(why) => self.api.warnings().warn(&format!("GET /{USERS}: {why}")),
-            }
-        }
-        let (next, parallel) = self
-            .api
-            .continue_after(&pager, at, page.items.len(), page.total);
-        Ok(Page::new(users, next)
-            .with_parallel(parallel)
-            .with_total(page.total))
+        let provider = self.api.provider();
+        self.api
+            .page_of(USERS, req.page.token.as_ref(), |item| {
+                let u = read_user(provider, item)?;
+                remembered.put(&u);
+                Ok(user_resource(&u))
+            })
+            .await
     }
 
     /// The user's roles and (with `hasGroupsOnUser`) groups, from its listing or a fresh

@@ -75,29 +75,31 @@ fn slack_yaml() -> Yaml {
     serde_norway::from_str(&text).unwrap()
 }
 
-fn without(mut doc: Yaml, path: &str) -> String {
-    let keys: Vec<&str> = path.split('.').collect();
+/// Edits the mapping holding the last key of `path` (dotted) and returns the file.
+fn edit(
+    mut doc: Yaml,
+    path: &str,
+    change: impl FnOnce(&mut serde_norway::Mapping, &str),
+) -> String {
+    let (parents, last) = path.rsplit_once('.').map_or(("", path), |(a, b)| (a, b));
     let mut node = &mut doc;
-    for k in &keys[..keys.len() - 1] {
-        node = node.get_mut(*k).unwrap();
+    for k in parents.split('.').filter(|k| !k.is_empty()) {
+        node = node.get_mut(k).unwrap();
     }
-    node.as_mapping_mut()
-        .unwrap()
-        .remove(keys[keys.len() - 1])
-        .unwrap();
+    change(node.as_mapping_mut().unwrap(), last);
     serde_norway::to_string(&doc).unwrap()
 }
 
-fn set(mut doc: Yaml, path: &str, value: &str) -> String {
-    let keys: Vec<&str> = path.split('.').collect();
-    let mut node = &mut doc;
-    for k in &keys[..keys.len() - 1] {
-        node = node.get_mut(*k).unwrap();
-    }
-    node.as_mapping_mut()
-        .unwrap()
-        .insert(keys[keys.len() - 1].into(), value.into());
-    serde_norway::to_string(&doc).unwrap()
+fn without(doc: Yaml, path: &str) -> String {
+    edit(doc, path, |m, k| {
+        m.remove(k).unwrap();
+    })
+}
+
+fn set(doc: Yaml, path: &str, value: &str) -> String {
+    edit(doc, path, |m, k| {
+        m.insert(k.into(), value.into());
+    })
 }
 
 fn error_of(text: &str) -> String {
