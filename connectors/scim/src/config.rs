@@ -411,6 +411,36 @@ mod tests {
         );
     }
 
+    /// The runner accepts the flags (none shadows one of its own) and gives each its
+    /// `BATON_*` variable, baton-scim's spellings included.
+    #[test]
+    fn the_runner_accepts_the_flags_with_baton_scims_variables() {
+        let app = connector_sdk::cli::AppInfo::new("baton-scim", "0.0.0", "test");
+        let cmd = connector_sdk::cli::command::<ScimArgs>(app).unwrap();
+        let env = |long: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_long() == Some(long))
+                .and_then(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned())
+        };
+        for (flag, var) in [
+            ("service-provider", "BATON_SERVICE_PROVIDER"),
+            ("scim-config", "BATON_SCIM_CONFIG"),
+            ("scim-config-file", "BATON_SCIM_CONFIG_FILE"),
+            ("scim-config-value", "BATON_SCIM_CONFIG_VALUE"),
+            ("api-key", "BATON_API_KEY"),
+            ("username", "BATON_USERNAME"),
+            ("password", "BATON_PASSWORD"),
+            ("scim-client-id", "BATON_SCIM_CLIENT_ID"),
+            ("scim-client-secret", "BATON_SCIM_CLIENT_SECRET"),
+            ("account-id", "BATON_ACCOUNT_ID"),
+            ("token", "BATON_TOKEN"),
+            ("scim-rate-limit", "BATON_SCIM_RATE_LIMIT"),
+        ] {
+            assert_eq!(env(flag).as_deref(), Some(var), "--{flag}");
+        }
+    }
+
     #[test]
     fn rate_limit_page_size_and_credentials() {
         let c = args(&[
