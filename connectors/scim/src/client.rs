@@ -117,12 +117,12 @@ impl ScimApi {
         for (k, v) in &config.endpoint_query {
             scim = scim.with_query_param(k, v);
         }
-        for (k, v) in &config.request_headers {
+        for (k, v) in &config.request_defaults.headers {
             scim = scim.with_header(k, v).map_err(|e| {
                 Error::invalid_argument(format!("{}: requestDefaults.headers: {e}", provider.file))
             })?;
         }
-        for (k, v) in &config.request_query {
+        for (k, v) in &config.request_defaults.query_params {
             scim = scim.with_query_param(k, v);
         }
         Ok(ScimApi {

@@ -65,10 +65,8 @@ pub struct ScimConfig {
     pub endpoint: Url,
     /// The query of `apiEndpoint`, sent on every request.
     pub endpoint_query: Vec<(String, String)>,
-    /// `requestDefaults.headers`, expanded.
-    pub request_headers: BTreeMap<String, String>,
-    /// `requestDefaults.queryParams`, expanded.
-    pub request_query: BTreeMap<String, String>,
+    /// `requestDefaults` (headers and query parameters), expanded.
+    pub request_defaults: RequestDefaults,
     /// `auth.authUrl`, expanded and checked, when the auth type uses it.
     pub auth_url: Option<Url>,
     /// `auth.tokenRequestDefaults`, expanded.
@@ -135,14 +133,17 @@ impl ScimConfig {
                 .map(|(k, v)| Ok((k.clone(), provider.expand(&format!("{field}.{k}"), v, env)?)))
                 .collect()
         };
-        let request_headers = expand_map(
-            "requestDefaults.headers",
-            &provider.request_defaults.headers,
-        )?;
-        let request_query = expand_map(
-            "requestDefaults.queryParams",
-            &provider.request_defaults.query_params,
-        )?;
+        let request_defaults = RequestDefaults {
+            headers: expand_map(
+                "requestDefaults.headers",
+                &provider.request_defaults.headers,
+            )?,
+            query_params: expand_map(
+                "requestDefaults.queryParams",
+                &provider.request_defaults.query_params,
+            )?,
+            ..RequestDefaults::default()
+        };
         let td = &provider.auth.token_request_defaults;
         let token_defaults = RequestDefaults {
             headers: expand_map("auth.tokenRequestDefaults.headers", &td.headers)?,
@@ -175,8 +176,7 @@ impl ScimConfig {
             credentials,
             endpoint,
             endpoint_query,
-            request_headers,
-            request_query,
+            request_defaults,
             auth_url,
             token_defaults,
             rate_limit: None,

@@ -97,8 +97,10 @@ impl AuthType {
     }
 }
 
-/// Extra request settings (`requestDefaults`, `auth.tokenRequestDefaults`).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Extra request settings (`requestDefaults`, `auth.tokenRequestDefaults`). They may
+/// carry credentials (an API-key header, a SAML assertion in the token form), so `Debug`
+/// shows their keys only.
+#[derive(Clone, Default, PartialEq)]
 pub struct RequestDefaults {
     /// Headers added to each request.
     pub headers: BTreeMap<String, String>,
@@ -108,6 +110,18 @@ pub struct RequestDefaults {
     pub content_type: Option<String>,
     /// The token request's form fields (token requests only).
     pub form_body_values: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for RequestDefaults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+        f.debug_struct("RequestDefaults")
+            .field("headers", &keys(&self.headers))
+            .field("query_params", &keys(&self.query_params))
+            .field("content_type", &self.content_type)
+            .field("form_body_values", &keys(&self.form_body_values))
+            .finish()
+    }
 }
 
 /// `auth`.

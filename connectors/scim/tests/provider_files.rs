@@ -328,4 +328,17 @@ fn credentials_never_show_in_debug() {
     let shown = format!("{c:?}");
     assert!(!shown.contains("SECRET"), "{shown}");
     assert!(shown.contains("[REDACTED]"), "{shown}");
+    // Values in the file's headers and token form may be credentials: keys only.
+    let mut doc = slack_yaml();
+    doc["requestDefaults"] = serde_norway::from_str("headers: {X-Api-Key: hdr-SECRET}").unwrap();
+    doc["auth"]["tokenRequestDefaults"] =
+        serde_norway::from_str("formBodyValues: {assertion: saml-SECRET}").unwrap();
+    let p = Provider::parse("slack.yaml", &serde_norway::to_string(&doc).unwrap()).unwrap();
+    let c = ScimConfig::with_env(p, Credentials::default(), None, &|_| None).unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("SECRET"), "{shown}");
+    assert!(
+        shown.contains("X-Api-Key") && shown.contains("assertion"),
+        "{shown}"
+    );
 }
