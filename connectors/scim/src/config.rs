@@ -200,9 +200,9 @@ pub struct ScimArgs {
     /// Path to your own provider file (baton-scim's spelling of --scim-config).
     #[arg(long = "scim-config-file")]
     pub scim_config_file: Option<std::path::PathBuf>,
-    /// The provider file's YAML itself.
-    #[arg(long = "scim-config-value", hide_env_values = true)]
-    pub scim_config_value: Option<String>,
+    /// The provider file's YAML itself (kept as a secret: it may hold a token form).
+    #[arg(long = "scim-config-value", value_parser = connector_sdk::cli::secret, hide_env_values = true)]
+    pub scim_config_value: Option<SecretString>,
     /// API key (authType apiKey).
     #[arg(long = "api-key", value_parser = connector_sdk::cli::secret, hide_env_values = true)]
     pub api_key: Option<SecretString>,
@@ -269,7 +269,8 @@ impl ScimArgs {
         }
         if let Some(text) = self
             .scim_config_value
-            .clone()
+            .as_ref()
+            .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string())
             .filter(|t| !t.trim().is_empty())
         {
             return Ok(Source::Value(text));
@@ -404,6 +405,9 @@ mod tests {
         );
         let a = args(&["--service-provider", " zoom "]);
         assert_eq!(a.source().unwrap(), Source::Shipped("zoom".into()));
+        let a = args(&["--scim-config-value", "apiEndpoint: x"]);
+        assert_eq!(a.source().unwrap(), Source::Value("apiEndpoint: x".into()));
+        assert!(!format!("{a:?}").contains("apiEndpoint"));
         let err = args(&[]).source().unwrap_err().to_string();
         assert!(
             err.contains("--service-provider (BATON_SERVICE_PROVIDER)") && err.contains("canva"),
