@@ -7,20 +7,8 @@ mod common;
 
 use common::{Shape, Tenant, seed};
 use connector_scim::groups::group_member_entitlement;
-use connector_sdk::bid::ResourceBid;
-use connector_sdk::connector::syncer_for;
 use connector_sdk::prelude::*;
-use connector_sdk::store::C1zReader;
-use connector_sdk::sync::{SyncOptions, sync_to_file};
-use connector_sdk::testing::{holders_in, types_with_getter};
-
-fn targeted(ids: &[(&str, &str)]) -> SyncOptions {
-    SyncOptions::default().with_targeted(
-        ids.iter()
-            .map(|(rt, id)| ResourceBid::new(ResourceId::new(*rt, *id)))
-            .collect(),
-    )
-}
+use connector_sdk::testing::{check_targeted_refresh, types_with_getter};
 
 #[tokio::test]
 async fn a_granted_membership_is_in_the_targeted_sync_from_either_side() {
@@ -44,41 +32,33 @@ async fn a_granted_membership_is_in_the_targeted_sync_from_either_side() {
         let c = t.connector(provider);
         assert_eq!(types_with_getter(&c), ["user", "group"]);
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("sync.c1z");
-        sync_to_file(&c, &file, &SyncOptions::default(), None)
-            .await
-            .unwrap();
-        let full = C1zReader::open(&file).unwrap().sync().sync_id.clone();
-        assert!(holders_in(&file, "group:G2:member", false).is_empty());
-
         let cy = Resource::with_id(ResourceId::new("user", "U3"), "Cy");
         let g2 = Resource::with_id(ResourceId::new("group", "G2"), "Empty");
-        let out = syncer_for(&c, "group")
-            .unwrap()
-            .provisioner()
-            .unwrap()
-            .grant(GrantRequest::new(&cy, &group_member_entitlement(&g2)))
-            .await
-            .unwrap();
-        assert!(matches!(out, GrantOutcome::Granted(_)), "{out:?}");
-
-        let report = sync_to_file(
+        let report = check_targeted_refresh(
             &c,
-            &file,
-            &targeted(&[("user", "U3"), ("group", "G2")]),
-            None,
+            &dir.path().join("sync.c1z"),
+            &cy,
+            &group_member_entitlement(&g2),
+            &[cy.id.clone(), g2.id.clone()],
         )
-        .await
-        .unwrap();
-        assert!(report.completed);
+        .await;
         assert_eq!(report.stats.resources, 2, "{:?}", report.stats);
-        let partial = C1zReader::open(&file).unwrap().with_latest_sync().unwrap();
-        assert_eq!(partial.sync().sync_type, "partial");
-        assert_eq!(partial.sync().parent_sync_id, full);
-        assert_eq!(
-            holders_in(&file, "group:G2:member", true),
-            ["U3"],
-            "groups on user: {groups_on_user}"
-        );
     }
+}
+
+#[tokio::test]
+async fn a_granted_role_is_in_the_targeted_sync_of_the_user() {
+    let t = Tenant::start(Shape::default(), seed()).await;
+    let c = t.connector(common::upstream("slack"));
+    let dir = tempfile::tempdir().unwrap();
+    let cy = Resource::with_id(ResourceId::new("user", "U3"), "Cy");
+    let admin = Resource::with_id(ResourceId::new("role", "admin"), "admin");
+    check_targeted_refresh(
+        &c,
+        &dir.path().join("sync.c1z"),
+        &cy,
+        &connector_scim::roles::role_member_entitlement(&admin),
+        std::slice::from_ref(&cy.id),
+    )
+    .await;
 }
