@@ -5,11 +5,11 @@
 use connector_ironclad::Ironclad;
 use connector_ironclad::simulator::IroncladSimulator;
 use connector_onepassword::simulator::FakeOpRunner;
+use connector_sdk::Connector;
 use connector_sdk::connector::{Capabilities, Capability};
 use connector_sdk::handle::ConnectorHandle;
 use connector_sdk::service::hello_metadata;
 use connector_sdk::testing::MemoryConnector;
-use connector_sdk::Connector;
 use connector_sendgrid::Sendgrid;
 use connector_sendgrid::simulator::SendgridSimulator;
 use connector_valimail::Valimail;

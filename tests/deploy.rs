@@ -134,6 +134,7 @@ fn an_installed_connector_binary_compiles_only_its_connector_and_nothing_for_tes
         ("baton-sendgrid", "connector-sendgrid"),
         ("baton-ironclad", "connector-ironclad"),
         ("baton-1password", "connector-onepassword"),
+        ("baton-scim", "connector-scim"),
     ];
     for (feature, krate) in connectors {
         let out = std::process::Command::new(env!("CARGO"))

@@ -181,6 +181,44 @@ impl RateLimitConfig {
         self.burst = burst;
         self
     }
+
+    /// Parses an operator's rate: `N/s`, `N/m` or `N/h` (also `sec`, `second`, `min`,
+    /// `minute`, `hour`), `N` from 1 to 1,000,000. The error says what is accepted; name
+    /// the flag around it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use connector_sdk::ratelimit::RateLimitConfig;
+    /// assert_eq!(RateLimitConfig::parse("20/s").unwrap(), RateLimitConfig::per_second(20));
+    /// assert_eq!(RateLimitConfig::parse(" 600 / min ").unwrap(), RateLimitConfig::per_minute(600));
+    /// assert_eq!(RateLimitConfig::parse("3600/h").unwrap().per, Duration::from_secs(3600));
+    /// assert!(RateLimitConfig::parse("0/s").is_err());
+    /// assert!(RateLimitConfig::parse("fast").unwrap_err().contains("20/s"));
+    /// ```
+    pub fn parse(raw: &str) -> std::result::Result<Self, String> {
+        let shown: String = raw.chars().take(40).collect();
+        let bad = || {
+            format!("{shown:?} is not a rate; write requests per unit, e.g. 20/s, 600/m or 5000/h")
+        };
+        let (n, unit) = raw.split_once('/').ok_or_else(bad)?;
+        let requests: u32 = n.trim().parse().map_err(|_| bad())?;
+        if !(1..=1_000_000).contains(&requests) {
+            return Err(format!(
+                "{shown:?}: the number of requests must be from 1 to 1000000"
+            ));
+        }
+        let per = match unit.trim().to_ascii_lowercase().as_str() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        Ok(RateLimitConfig {
+            requests,
+            per,
+            burst: 1,
+        })
+    }
 }
 
 /// When the remaining budget falls to this fraction of the limit, the limiter spreads what

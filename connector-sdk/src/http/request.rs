@@ -293,8 +293,11 @@ impl RequestBuilder {
             .http
             .request(self.method.clone(), self.url.clone())
             .timeout(inner.timeout)
-            .headers(self.headers.clone())
-            .header(header::ACCEPT, "application/json, application/scim+json");
+            .headers(self.headers.clone());
+        // The default Accept, unless the request names its own (a SCIM provider file may).
+        if !self.headers.contains_key(header::ACCEPT) {
+            req = req.header(header::ACCEPT, "application/json, application/scim+json");
+        }
         if let Some(body) = &self.body {
             req = req.body(body.clone());
         }

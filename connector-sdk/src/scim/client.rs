@@ -4,13 +4,16 @@
 //! 404 on a read is "absent", 409 on a create is a conflict, and a PATCH answered with
 //! **200 and the resource or 204 No Content** is a success either way (RFC 7644 §3.5.2).
 
+use ::http::HeaderName;
 use ::http::header::CONTENT_TYPE;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::ScimPager;
 use super::{ListResponse, Patched, ScimError, ScimResource, filter_eq};
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{HttpClient, JSON, Response, SCIM_JSON, api_message};
+use crate::http::{HttpClient, JSON, Method, RequestBuilder, Response, SCIM_JSON, api_message};
 use crate::page::{Page, PageToken};
 
 /// The query of one list request. Parameters left unset are not sent.
@@ -121,6 +124,8 @@ pub struct ScimClient {
     http: HttpClient,
     root: Vec<String>,
     content_type: &'static str,
+    headers: Vec<(HeaderName, String)>,
+    query: Vec<(String, String)>,
 }
 
 impl ScimClient {
@@ -131,7 +136,47 @@ impl ScimClient {
             http,
             root: root.iter().map(|s| s.to_string()).collect(),
             content_type: SCIM_JSON,
+            headers: Vec::new(),
+            query: Vec::new(),
         }
+    }
+
+    /// Adds `name: value` to every SCIM request (not to token requests), after the
+    /// client's own `Accept` and `Content-Type`, so it may replace them; credentials come
+    /// from the auth provider, which sets `Authorization` last. A name or value HTTP
+    /// cannot carry is an error naming the header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Result<Self> {
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            Error::invalid_argument(format!("{name:?} is not a valid HTTP header name"))
+        })?;
+        if ::http::HeaderValue::from_str(value).is_err() {
+            return Err(Error::invalid_argument(format!(
+                "the value of header {name} holds characters HTTP cannot carry"
+            )));
+        }
+        self.headers.retain(|(n, _)| *n != header);
+        self.headers.push((header, value.to_string()));
+        Ok(self)
+    }
+
+    /// Adds the query parameter `name=value` to every SCIM request, listings included
+    /// (next to `startIndex`, `count` and `filter`).
+    pub fn with_query_param(mut self, name: &str, value: &str) -> Self {
+        self.query.retain(|(n, _)| n != name);
+        self.query.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// A request to `segments` under the root with the default headers and query.
+    fn request(&self, method: Method, endpoint: &str, id: Option<&str>) -> RequestBuilder {
+        let mut req = self
+            .http
+            .request(method, &self.segments(endpoint, id))
+            .query(&self.query);
+        for (name, value) in &self.headers {
+            req = req.header(name.clone(), value);
+        }
+        req
     }
 
     /// Sends bodies as plain `application/json`, for services that document it.
@@ -158,16 +203,17 @@ impl ScimClient {
     }
 
     /// Sends `bytes` as a body of the client's content type.
-    fn with_body(
-        &self,
-        req: crate::http::RequestBuilder,
-        bytes: Vec<u8>,
-    ) -> crate::http::RequestBuilder {
+    fn with_body(&self, req: RequestBuilder, bytes: Vec<u8>) -> RequestBuilder {
         let req = req.raw_json(bytes);
-        if self.content_type == JSON {
+        let req = if self.content_type == JSON {
             req
         } else {
             req.header(CONTENT_TYPE, self.content_type)
+        };
+        // A configured Content-Type replaces the client's.
+        match self.headers.iter().find(|(n, _)| *n == CONTENT_TYPE) {
+            Some((n, v)) => req.header(n.clone(), v),
+            None => req,
         }
     }
 
@@ -178,10 +224,8 @@ impl ScimClient {
     /// answer and asked for again, so it can never stand in for the page asked for.
     pub async fn list<T: ScimResource>(&self, query: &ListQuery) -> Result<ListResponse<T>> {
         let asked = query.start_index;
-        let segments = self.segments(T::ENDPOINT, None);
-        let listing = format!("/{}", segments.join("/"));
-        self.http
-            .get(&segments)
+        let listing = format!("/{}", self.segments(T::ENDPOINT, None).join("/"));
+        self.request(Method::GET, T::ENDPOINT, None)
             .query(&query.pairs())
             .send_json_validated(move |page: &ListResponse<T>| match (asked, page.start_index) {
                 (Some(asked), Some(got)) if got != asked && !page.resources.is_empty() => {
@@ -224,9 +268,22 @@ impl ScimClient {
 
     /// One resource by id; `None` on 404.
     pub async fn get<T: ScimResource>(&self, id: &str) -> Result<Option<T>> {
+        self.get_in(T::ENDPOINT, id).await
+    }
+
+    /// One resource of `endpoint` (e.g. `"Users"`) by id as raw JSON, for connectors that
+    /// map attributes by path; `None` on 404.
+    pub async fn get_raw(&self, endpoint: &str, id: &str) -> Result<Option<Value>> {
+        self.get_in(endpoint, id).await
+    }
+
+    async fn get_in<T: DeserializeOwned + Send>(
+        &self,
+        endpoint: &str,
+        id: &str,
+    ) -> Result<Option<T>> {
         match self
-            .http
-            .get(&self.segments(T::ENDPOINT, Some(id)))
+            .request(Method::GET, endpoint, Some(id))
             .send_json()
             .await
         {
@@ -236,22 +293,63 @@ impl ScimClient {
         }
     }
 
+    /// One list request to `endpoint` answered as raw JSON (the whole ListResponse), for
+    /// connectors that read `Resources` and the paging fields by path.
+    pub async fn list_raw(&self, endpoint: &str, query: &ListQuery) -> Result<Value> {
+        self.request(Method::GET, endpoint, None)
+            .query(&query.pairs())
+            .send_json()
+            .await
+    }
+
     /// Creates a resource (POST to the endpoint): 200/201 with it, or a 409 conflict.
     pub async fn create<T: ScimResource, B: Serialize + ?Sized>(
         &self,
         body: &B,
     ) -> Result<Created<T>> {
+        self.create_in(T::ENDPOINT, body).await
+    }
+
+    /// Creates a resource of `endpoint` from a raw body; the answer as raw JSON.
+    pub async fn create_raw<B: Serialize + ?Sized>(
+        &self,
+        endpoint: &str,
+        body: &B,
+    ) -> Result<Created<Value>> {
+        self.create_in(endpoint, body).await
+    }
+
+    async fn create_in<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        endpoint: &str,
+        body: &B,
+    ) -> Result<Created<T>> {
         let bytes = self.encode(body)?;
-        let req = self.http.post(&self.segments(T::ENDPOINT, None));
+        let req = self.request(Method::POST, endpoint, None);
         let resp = self.with_body(req, bytes).send_raw().await?;
         match resp.status() {
             200 | 201 => resp.json().map(Created::New).map_err(|e| {
                 // Created, but the answer is unreadable: never report it as not done.
                 crate::http::may_have_applied(e, "the server answered that it created it")
             }),
-            409 => Ok(Created::Conflict(api_message(resp.body()).unwrap_or_else(
-                || format!("the {} resource exists", T::ENDPOINT),
-            ))),
+            409 => Ok(Created::Conflict(
+                api_message(resp.body())
+                    .unwrap_or_else(|| format!("the {endpoint} resource exists")),
+            )),
+            _ => Err(resp.to_error()),
+        }
+    }
+
+    /// Deletes resource `id` of `endpoint` (`DELETE /Users/{id}`): `true` when the server
+    /// deleted it (200 or 204), `false` when it answered 404 (already gone).
+    pub async fn delete(&self, endpoint: &str, id: &str) -> Result<bool> {
+        let resp = self
+            .request(Method::DELETE, endpoint, Some(id))
+            .send_raw()
+            .await?;
+        match resp.status() {
+            404 => Ok(false),
+            _ if resp.is_success() => Ok(true),
             _ => Err(resp.to_error()),
         }
     }
@@ -261,10 +359,26 @@ impl ScimClient {
         // present or removing one that is absent changes nothing), so a PATCH is retried
         // after a gateway failure like a GET.
         let req = self
-            .http
-            .patch(&self.segments(endpoint, Some(id)))
+            .request(Method::PATCH, endpoint, Some(id))
             .idempotent(true);
         self.with_body(req, bytes).send_raw().await
+    }
+
+    /// PATCHes resource `id` of `endpoint` with `body`, as
+    /// [`patch_or_retry`](Self::patch_or_retry) does, the answer as raw JSON: a 200 with
+    /// the resource or a 204 are both success.
+    pub async fn patch_raw<B, R>(
+        &self,
+        endpoint: &str,
+        id: &str,
+        body: &B,
+        retry: impl FnOnce(&ScimError) -> Option<R> + Send,
+    ) -> Result<Patched<Value>>
+    where
+        B: Serialize + ?Sized,
+        R: Serialize,
+    {
+        self.patch_in(endpoint, id, body, retry).await
     }
 
     /// PATCHes resource `id` with `body` (usually a [`PatchOp`](super::PatchOp)). A 200
@@ -305,19 +419,34 @@ impl ScimClient {
         B: Serialize + ?Sized,
         R: Serialize,
     {
+        self.patch_in(T::ENDPOINT, id, body, retry).await
+    }
+
+    async fn patch_in<T, B, R>(
+        &self,
+        endpoint: &str,
+        id: &str,
+        body: &B,
+        retry: impl FnOnce(&ScimError) -> Option<R> + Send,
+    ) -> Result<Patched<T>>
+    where
+        T: DeserializeOwned,
+        B: Serialize + ?Sized,
+        R: Serialize,
+    {
         let first = self.encode(body)?;
-        let mut resp = self.send_patch(T::ENDPOINT, id, first).await?;
+        let mut resp = self.send_patch(endpoint, id, first).await?;
         if resp.status() == 400 {
             let refusal = ScimError::from_body(resp.body());
             if let Some(second) = retry(&refusal) {
                 tracing::debug!(
-                    endpoint = T::ENDPOINT,
+                    endpoint,
                     id,
                     scim_type = ?refusal.scim_type,
                     "the server refused the PATCH; retrying once with the other form"
                 );
                 let second = self.encode(&second)?;
-                resp = self.send_patch(T::ENDPOINT, id, second).await?;
+                resp = self.send_patch(endpoint, id, second).await?;
             }
         }
         if !resp.is_success() {
@@ -351,7 +480,7 @@ impl ScimClient {
 /// A successful PATCH response as [`Patched`]: 204 or an empty body is no content; a body
 /// that is not the resource is logged and treated as no content, since the change was
 /// applied either way.
-fn patched<T: ScimResource>(resp: &Response) -> Patched<T> {
+fn patched<T: DeserializeOwned>(resp: &Response) -> Patched<T> {
     if resp.status() == 204 || resp.body().iter().all(u8::is_ascii_whitespace) {
         return Patched::NoContent;
     }

@@ -39,5 +39,5 @@ pub use memory::{MemoryConnector, TenantState};
 pub use sim_server::{SimHandler, SimServer, request_base};
 pub use synthetic::SyntheticConnector;
 #[cfg(feature = "sync")]
-pub use targeted::holders_in;
+pub use targeted::{check_targeted_refresh, holders_in};
 pub use targeted::{fast_retry, types_with_getter};

@@ -35,6 +35,7 @@ pub struct TokenExchange {
     exchange: Arc<dyn Fn(TokenHttp) -> TokenFuture + Send + Sync>,
     http: std::sync::OnceLock<TokenHttp>,
     cache: TokenCache,
+    scheme: Option<String>,
 }
 
 impl fmt::Debug for TokenExchange {
@@ -50,7 +51,15 @@ impl TokenExchange {
             exchange: Arc::new(exchange),
             http: std::sync::OnceLock::new(),
             cache: TokenCache::default(),
+            scheme: Some("Bearer".into()),
         }
+    }
+
+    /// Sends the token as `Authorization: <scheme> <token>` instead of `Bearer`, or bare
+    /// when `scheme` is `None` or blank (see [`AuthRequest::authorization`]).
+    pub fn with_scheme(mut self, scheme: Option<String>) -> Self {
+        self.scheme = scheme;
+        self
     }
 
     /// Sets the token cache.
@@ -65,7 +74,7 @@ impl AuthProvider for TokenExchange {
     async fn authorize(&self, request: &mut AuthRequest) -> Result<AuthStamp> {
         let http = self.http.get().cloned().unwrap_or_default();
         let (token, stamp) = self.cache.get(|| (self.exchange)(http)).await?;
-        request.bearer(&token);
+        request.authorization(self.scheme.as_deref(), &token);
         Ok(stamp)
     }
 

@@ -90,6 +90,29 @@ impl AuthRequest {
         }
     }
 
+    /// `Authorization: <scheme> <token>`, or the bare token when `scheme` is `None` or
+    /// blank (APIs that document a raw key, or a scheme other than `Bearer` such as
+    /// `Token` or `SSWS`). Like [`bearer`](Self::bearer), a value HTTP cannot carry fails
+    /// the request.
+    ///
+    /// ```
+    /// use connector_sdk::http::auth::AuthRequest;
+    /// use secrecy::SecretString;
+    /// let mut req = AuthRequest::default();
+    /// req.authorization(Some("Token"), &SecretString::from("k3y"));
+    /// assert!(format!("{req:?}").contains("authorization"));
+    /// ```
+    pub fn authorization(&mut self, scheme: Option<&str>, token: &SecretString) {
+        let token = token.expose_secret().trim();
+        let value = match scheme.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(scheme) => format!("{scheme} {token}"),
+            None => token.to_string(),
+        };
+        if let Err(e) = self.set(reqwest::header::AUTHORIZATION, &value) {
+            self.refused = Some(e);
+        }
+    }
+
     /// `Authorization: Basic base64(<username>:<password>)`.
     pub fn basic(&mut self, username: &str, password: &SecretString) {
         use base64::Engine;
@@ -202,12 +225,23 @@ impl TokenClients {
 /// A static bearer token (`Authorization: Bearer …`), e.g. an API key.
 pub struct BearerToken {
     token: SecretString,
+    scheme: Option<String>,
 }
 
 impl BearerToken {
     /// A provider sending `token` on every request.
     pub fn new(token: SecretString) -> Self {
-        BearerToken { token }
+        BearerToken {
+            token,
+            scheme: Some("Bearer".into()),
+        }
+    }
+
+    /// Sends `Authorization: <scheme> <token>` instead of `Bearer`, or the bare token when
+    /// `scheme` is `None` or blank (see [`AuthRequest::authorization`]).
+    pub fn with_scheme(mut self, scheme: Option<String>) -> Self {
+        self.scheme = scheme;
+        self
     }
 }
 
@@ -220,7 +254,7 @@ impl fmt::Debug for BearerToken {
 #[async_trait]
 impl AuthProvider for BearerToken {
     async fn authorize(&self, request: &mut AuthRequest) -> Result<AuthStamp> {
-        request.bearer(&self.token);
+        request.authorization(self.scheme.as_deref(), &self.token);
         Ok(AuthStamp(0))
     }
 

@@ -253,3 +253,76 @@ async fn plain_json_services_get_application_json() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn request_defaults_go_on_every_request_and_raw_calls_read_json() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("tenant", "t1"))
+        .and(query_param("startIndex", "1"))
+        .and(header("x-tenant", "acme"))
+        .and(header("accept", "application/scim+json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"total": 1, "Resources": [user("u1", true)]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Groups/g1"))
+        .and(query_param("tenant", "t1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "g1"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/scim/v2/Groups/g1"))
+        .and(query_param("tenant", "t1"))
+        .and(header("x-tenant", "acme"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "g1", "members": []})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/scim/v2/Groups/g2"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/scim/v2/Users/u1"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/scim/v2/Users/gone"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let c = client(&server)
+        .await
+        .with_header("x-tenant", "acme")
+        .unwrap()
+        .with_header("Accept", "application/scim+json")
+        .unwrap()
+        .with_query_param("tenant", "t1");
+    assert!(c.clone().with_header("bad name", "x").is_err());
+    let page = c.list_raw("Users", &ListQuery::page(1, 10)).await.unwrap();
+    assert_eq!(page["total"], 1);
+    assert_eq!(
+        c.get_raw("Groups", "g1").await.unwrap().unwrap()["id"],
+        "g1"
+    );
+    let body = PatchOp::add_member(&MemberId::new("u1").unwrap());
+    let out = c
+        .patch_raw::<_, ()>("Groups", "g1", &body, |_| None)
+        .await
+        .unwrap();
+    assert_eq!(out.resource().unwrap()["id"], "g1");
+    let out = c
+        .patch_raw::<_, ()>("Groups", "g2", &body, |_| None)
+        .await
+        .unwrap();
+    assert_eq!(out, Patched::NoContent);
+    assert!(c.delete("Users", "u1").await.unwrap());
+    assert!(!c.delete("Users", "gone").await.unwrap());
+}
