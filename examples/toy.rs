@@ -272,7 +272,7 @@ impl Connector for Teamboard {
 
 #[derive(Default)]
 struct Board {
-    users: Vec<(String, String, String, bool)>,
+    users: Vec<serde_json::Value>,
     teams: BTreeMap<String, (String, BTreeSet<String>)>,
     tokens: Vec<String>,
 }
@@ -286,39 +286,41 @@ impl SimHandler for Board {
             .unwrap_or_default();
         if segs == ["oauth", "token"] {
             let grant = match oauth::ClientCredentials::read(req) {
-                Ok(g) => g,
+                Ok(g)
+                    if (g.client_id.as_str(), g.client_secret.as_deref())
+                        == ("toy", Some("toy-secret")) =>
+                {
+                    g
+                }
+                Ok(_) => return oauth::error(401, "invalid_client", "unknown client"),
                 Err(answer) => return answer,
             };
-            if (grant.client_id.as_str(), grant.client_secret.as_deref())
-                != ("toy", Some("toy-secret"))
-            {
-                return oauth::error(401, "invalid_client", "unknown client");
-            }
             self.tokens.push(format!("toy-token-{}", self.tokens.len()));
             return oauth::token(&self.tokens[self.tokens.len() - 1], 3600, &grant.scopes);
         }
         if !oauth::bearer(req).is_some_and(|t| self.tokens.iter().any(|x| x == t)) {
             return ResponseTemplate::new(401).set_body_json(json!({"message": "bad token"}));
         }
+        let answer = |status: u16, body: serde_json::Value| {
+            ResponseTemplate::new(status).set_body_json(body)
+        };
         match (req.method.as_str(), segs.as_slice()) {
             ("GET", ["api", "users"]) => {
-                let start: usize = req
-                    .url
-                    .query_pairs()
-                    .find(|(k, _)| k == "cursor")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
-                let page: Vec<_> = self.users.iter().skip(start).take(2).map(|(id, email, name, active)| json!({"id": id, "email": email, "name": name, "active": active})).collect();
+                let cursor = req.url.query_pairs().find(|(k, _)| k == "cursor");
+                let start = cursor.and_then(|(_, v)| v.parse().ok()).unwrap_or(0usize);
+                let page =
+                    &self.users[start.min(self.users.len())..(start + 2).min(self.users.len())];
                 let next = (start + 2 < self.users.len()).then(|| (start + 2).to_string());
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"users": page, "next_cursor": next}))
+                answer(200, json!({"users": page, "next_cursor": next}))
             }
-            ("GET", ["api", "teams"]) => ResponseTemplate::new(200).set_body_json(
-                self.teams
+            ("GET", ["api", "teams"]) => {
+                let teams: Vec<_> = self
+                    .teams
                     .iter()
                     .map(|(id, (name, _))| json!({"id": id, "name": name}))
-                    .collect::<Vec<_>>(),
-            ),
+                    .collect();
+                answer(200, json!(teams))
+            }
             ("PATCH", ["api", "teams", t]) => {
                 let name = req
                     .body_json::<serde_json::Value>()
@@ -329,13 +331,14 @@ impl SimHandler for Board {
                         team.0 = name;
                         ResponseTemplate::new(204)
                     }
-                    (None, _) => ResponseTemplate::new(404),
-                    (_, None) => ResponseTemplate::new(400),
+                    (team, _) => ResponseTemplate::new(if team.is_none() { 404 } else { 400 }),
                 }
             }
             ("GET", ["api", "teams", t, "members"]) => match self.teams.get(*t) {
-                Some((_, m)) => ResponseTemplate::new(200)
-                    .set_body_json(m.iter().map(|u| json!({"user_id": u})).collect::<Vec<_>>()),
+                Some((_, m)) => answer(
+                    200,
+                    json!(m.iter().map(|u| json!({"user_id": u})).collect::<Vec<_>>()),
+                ),
                 None => ResponseTemplate::new(404),
             },
             ("PUT", ["api", "teams", t, "members", u]) => match self.teams.get_mut(*t) {
@@ -359,20 +362,13 @@ async fn toy_teamboard() -> SimServer<Board> {
         .iter()
         .enumerate()
     {
-        board.users.push((
-            format!("u{i}"),
-            format!("{}@toy.example", name.to_lowercase()),
-            name.to_string(),
-            i != 3,
-        ));
+        let email = format!("{}@toy.example", name.to_lowercase());
+        board
+            .users
+            .push(json!({"id": format!("u{i}"), "email": email, "name": name, "active": i != 3}));
     }
-    board.teams.insert(
-        "t-core".into(),
-        (
-            "Core".into(),
-            ["u0", "u1"].into_iter().map(String::from).collect(),
-        ),
-    );
+    let core = ["u0", "u1"].map(String::from).into();
+    board.teams.insert("t-core".into(), ("Core".into(), core));
     board
         .teams
         .insert("t-docs".into(), ("Docs".into(), BTreeSet::new()));
@@ -391,51 +387,47 @@ async fn run() -> Result<()> {
         report.resources, report.grants, report.pages
     );
 
+    // What the CLI and service mode call: one handle for syncs, grants and actions.
+    let handle = ConnectorHandle::new(connector)?;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("teamboard.c1z");
-    sync_to_file(&connector, &file, &SyncOptions::default(), None).await?;
-    let docs = Resource::new(&team_type(), "t-docs", "Docs");
-    let linus = Resource::new(&user_type(), "u2", "Linus");
-    let teams = connector_sdk::connector::syncer_for(&connector, "team")?;
-    let outcome = teams
-        .provisioner()
-        .ok_or_else(|| Error::internal("no provisioner"))?
+    sync_to_file(&handle, &file, &SyncOptions::default(), None).await?;
+    let (docs, linus) = (
+        Resource::new(&team_type(), "t-docs", "Docs"),
+        Resource::new(&user_type(), "u2", "Linus"),
+    );
+    let outcome = handle
         .grant(GrantRequest::new(&linus, &member(&docs)))
         .await?;
     println!("grant: {outcome:?}");
-    let rename = ConnectorHandle::new(connector)?
-        .invoke_and_wait(
-            "rename_team",
-            json!({"team_id": "t-docs", "name": "Documentation"})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            std::time::Duration::from_secs(30),
-        )
+    let args = json!({"team_id": "t-docs", "name": "Documentation"});
+    let args = args.as_object().cloned().unwrap_or_default();
+    let rename = handle
+        .invoke_and_wait("rename_team", args, std::time::Duration::from_secs(30))
         .await?;
     println!("rename_team: {}", serde_json::Value::Object(rename));
     println!(
         "token requests: {}",
         server.requests("POST", "/oauth/token")
     );
-    let connector = Teamboard::new(&server.uri(), "toy", SecretString::from("toy-secret"))?;
-    sync_to_file(&connector, &file, &SyncOptions::default(), None).await?;
-    let members = C1zReader::open(&file)?.grants(&GrantFilter {
-        entitlement: Some("team:t-docs:member".into()),
-        ..Default::default()
-    })?;
-    let docs_name = C1zReader::open(&file)?
-        .resource(&ResourceId::new("team", "t-docs"))?
+
+    sync_to_file(&handle, &file, &SyncOptions::default(), None).await?;
+    let reader = C1zReader::open(&file)?;
+    let docs = reader
+        .resource(&docs.id)?
         .map(|r| r.display_name)
         .unwrap_or_default();
-    println!("t-docs is named {docs_name:?} after the re-sync");
-    println!(
-        "Docs members after the re-sync: {:?}",
-        members
-            .iter()
-            .map(|g| g.principal().resource.clone())
-            .collect::<Vec<_>>()
-    );
+    println!("t-docs is named {docs:?} after the re-sync");
+    let filter = GrantFilter {
+        entitlement: Some("team:t-docs:member".into()),
+        ..Default::default()
+    };
+    let members: Vec<String> = reader
+        .grants(&filter)?
+        .iter()
+        .map(|g| g.principal().resource.clone())
+        .collect();
+    println!("Docs members after the re-sync: {members:?}");
     Ok(())
 }
 
