@@ -1,7 +1,7 @@
 //! The connector contract: the [`Connector`] trait and its metadata, the traits a
 //! connector implements per resource type ([`syncer`], [`provision`], [`account`],
 //! [`delete`], [`getter`], [`action`]), what a sync hands them ([`context`]), the
-//! capabilities computed from them ([`capabilities`]), and the [`handle`] every runtime
+//! capabilities computed from them ([`capabilities`](mod@capabilities)), and the [`handle`] every runtime
 //! calls them through. Each module is also at the crate root (`connector_sdk::syncer`, …).
 
 pub mod account;
