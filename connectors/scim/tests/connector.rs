@@ -362,3 +362,32 @@ async fn pages_after_the_first_are_handed_out_at_once() {
     let report = assert_conformance(&c).await;
     assert_eq!(report.resources_by_type["user"], 9);
 }
+
+/// The role listing reads every user: with a total of a billion it stops at the first
+/// empty page, a window of requests past the real ones, not a billion.
+#[tokio::test]
+async fn a_lying_total_costs_the_role_scan_a_window_of_requests() {
+    let slack = common::shipped("slack");
+    let shape = shape_for(&slack)
+        .max_page(2)
+        .total_results(TotalResults::Inflated(1_000_000_000));
+    let mut state = SimState::seeded(shape);
+    state.populate(&Population::new(4, 0, 0).roles(2));
+    let sim = ScimSimulator::start(state).await;
+    let c = connector(&sim, slack);
+    let page = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        syncer_for(&c, "role")
+            .unwrap()
+            .list(ListRequest::new(None, PageRequest::first())),
+    )
+    .await
+    .expect("the role scan ends")
+    .unwrap();
+    let mut roles: Vec<String> = page.items.iter().map(|r| r.id.resource.clone()).collect();
+    roles.sort();
+    assert_eq!(roles, ["admin", "member", "role-0", "role-1"]);
+    // Four pages of users (seven users, pages of two), then at most a window of empty ones.
+    let lists = sim.state().count("GET Users");
+    assert!((4..=20).contains(&lists), "{lists} listings");
+}
