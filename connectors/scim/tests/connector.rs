@@ -66,17 +66,10 @@ async fn a_409_on_add_is_already_a_member() {
         .expect(1)
         .mount(&server)
         .await;
-    let config = ScimConfig::with_env(
+    let c = common::keyed(
         common::upstream("tesorio"),
-        Credentials {
-            api_key: Some("k".to_string().into()),
-            ..Credentials::default()
-        },
-        Some(&format!("{}/scim/v2", server.uri())),
-        &|_| None,
-    )
-    .unwrap();
-    let c = Scim::with_api(ScimApi::with_retry(&config, fast_retry()).unwrap());
+        &format!("{}/scim/v2", server.uri()),
+    );
     let ent = group_member_entitlement(&group("G1"));
     assert_eq!(
         grant(&c, &user("U1"), &ent).await,
@@ -154,17 +147,10 @@ async fn a_bad_record_does_not_fail_the_page() {
     .await;
     page(5, json!([good("U3")])).mount(&server).await;
     page(6, json!([])).mount(&server).await;
-    let config = ScimConfig::with_env(
+    let c = common::keyed(
         common::upstream("slack"),
-        Credentials {
-            api_key: Some("k".to_string().into()),
-            ..Credentials::default()
-        },
-        Some(&format!("{}/scim/v1", server.uri())),
-        &|_| None,
-    )
-    .unwrap();
-    let c = Scim::with_api(ScimApi::with_retry(&config, fast_retry()).unwrap());
+        &format!("{}/scim/v1", server.uri()),
+    );
     assert_eq!(list_all(&c).await, ["U1", "U2", "U3"]);
 }
 

@@ -90,3 +90,14 @@ pub async fn revoke(c: &Scim, principal: &Resource, ent: &Entitlement) -> Revoke
         .await
         .unwrap()
 }
+
+/// A connector for `provider` at `base` (a wiremock server) with the API key `k`.
+pub fn keyed(provider: Provider, base: &str) -> Scim {
+    let creds = connector_scim::Credentials {
+        api_key: Some("k".to_string().into()),
+        ..connector_scim::Credentials::default()
+    };
+    let config =
+        connector_scim::ScimConfig::with_env(provider, creds, Some(base), &|_| None).unwrap();
+    Scim::with_api(ScimApi::with_retry(&config, fast_retry()).unwrap())
+}
