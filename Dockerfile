@@ -3,6 +3,7 @@
 #   docker build --build-arg CONNECTOR=baton-valimail -t baton-valimail .
 #   docker build --build-arg CONNECTOR=baton-sendgrid -t baton-sendgrid .
 #   docker build --build-arg CONNECTOR=baton-ironclad -t baton-ironclad .
+#   docker build --build-arg CONNECTOR=baton-scim -t baton-scim .
 #   docker build --build-arg CONNECTOR=baton-1password --build-arg OP_DEB=op.deb -t baton-1password .
 #
 # CONNECTOR names the binary and its feature, as the README's install command does: only

@@ -3,12 +3,15 @@
 //!
 //! ```text
 //! cargo run --release --features testing --example bench              # everything (about two minutes)
-//! cargo run --release --features testing --example bench -- scim      # one part: scim, ratelimit, ratelimit-short, memory, store
+//! cargo run --release --features testing --example bench -- scim      # one part: scim, scim-connector, ratelimit, ratelimit-short, memory, store
 //! ```
 //!
 //! * `scim`: a simulated Ironclad tenant (10,000 users, 500 groups, 50,000 memberships,
 //!   every response delayed 20 ms) synced with the default settings and with one worker,
 //!   against the lower bound latency × max(requests / workers, longest chain).
+//! * `scim-connector`: the same tenant size and latency for the generic SCIM connector
+//!   (`connector-scim` with the shipped Slack file) against the SDK's simulated SCIM tenant,
+//!   unpaced: the default workers against one, and against the same bound.
 //! * `ratelimit`: a simulated SendGrid account enforcing 20 requests per second, 60 per
 //!   2 s and 600 per minute with `X-RateLimit-*` headers (reset in whole epoch seconds, as
 //!   SendGrid sends it) and 429s past it: the fraction of 429s and the achieved rate
@@ -21,8 +24,12 @@ use std::time::{Duration, Instant};
 
 use connector_ironclad::simulator::{IroncladSimulator, SimState as IroncladState};
 use connector_ironclad::{Ironclad, IroncladClient};
+use connector_scim::simulator::{ScimSimulator, SimState as ScimSimState, shape_for};
+use connector_scim::{Provider, Scim, Source};
+use connector_sdk::Connector;
 use connector_sdk::sync::{SyncOptions, sync_to_file};
 use connector_sdk::testing::SyntheticConnector;
+use connector_sdk::testing::scim::Population;
 use connector_sendgrid::Sendgrid;
 use connector_sendgrid::simulator::{SendgridSimulator, SimRateLimit, SimState as SendgridState};
 
@@ -86,10 +93,18 @@ async fn scim_sync(workers: usize) -> (Duration, u64) {
     let mut config = sim.config(true);
     config.rate_limit = None; // the simulator does not limit; measure the engine
     let connector = Ironclad::with_client(IroncladClient::new(&config).expect("client"), true);
+    let elapsed = timed_large_sync(&connector, workers).await;
+    let requests: u64 = sim.state().requests.values().sum();
+    (elapsed, requests)
+}
+
+/// Syncs a tenant of 10,000 users, 500 groups and 50,000 memberships with `workers`,
+/// checks it all arrived, and returns the wall time.
+async fn timed_large_sync(connector: &dyn Connector, workers: usize) -> Duration {
     let dir = tempfile::tempdir().expect("tempdir");
     let options = SyncOptions::default().with_workers(workers);
     let t0 = Instant::now();
-    let report = sync_to_file(&connector, &dir.path().join("ic.c1z"), &options, None)
+    let report = sync_to_file(connector, &dir.path().join("bench.c1z"), &options, None)
         .await
         .expect("sync");
     let elapsed = t0.elapsed();
@@ -98,8 +113,7 @@ async fn scim_sync(workers: usize) -> (Duration, u64) {
         "all users and groups synced"
     );
     assert_eq!(report.stats.grants, 50_000, "all memberships synced");
-    let requests: u64 = sim.state().requests.values().sum();
-    (elapsed, requests)
+    elapsed
 }
 
 async fn bench_scim() {
@@ -108,10 +122,41 @@ async fn bench_scim() {
     let (slow, _) = scim_sync(1).await;
     // Longest chain of requests that must wait for each other: the token, the first
     // groups page (which hands out the others), another groups page, then a group's GET.
-    let chain = 4.0;
-    let bound = LATENCY.as_secs_f64() * (requests as f64 / workers as f64).max(chain);
+    print_sync_table(
+        "Ironclad simulator",
+        Measured {
+            workers,
+            fast,
+            slow,
+            requests,
+            chain: 4,
+        },
+    );
+}
+
+/// One SCIM sync benchmark: the default settings against one worker.
+struct Measured {
+    workers: usize,
+    fast: Duration,
+    slow: Duration,
+    requests: u64,
+    /// The longest chain of requests that must wait for each other.
+    chain: u64,
+}
+
+/// Prints a SCIM sync table: both settings against the lower bound, latency ×
+/// max(requests / workers, longest chain).
+fn print_sync_table(tenant: &str, m: Measured) {
+    let Measured {
+        workers,
+        fast,
+        slow,
+        requests,
+        chain,
+    } = m;
+    let bound = LATENCY.as_secs_f64() * (requests as f64 / workers as f64).max(chain as f64);
     println!(
-        "\n### SCIM sync (Ironclad simulator: 10,000 users, 500 groups, 50,000 memberships, 20 ms per response)\n"
+        "\n### SCIM sync ({tenant}: 10,000 users, 500 groups, 50,000 memberships, 20 ms per response)\n"
     );
     println!("| setting | wall time (s) | requests | vs sequential | vs lower bound |");
     println!("|---|---:|---:|---:|---:|");
@@ -139,6 +184,55 @@ async fn bench_scim() {
         } else {
             "missed"
         }
+    );
+}
+
+/// The generic SCIM connector with the shipped Slack file against the SDK's tenant in
+/// Slack's shape (10,000 users, 500 groups, 50,000 memberships spread at random, every
+/// response delayed by `latency`, no pacing); returns the wall time and the requests
+/// answered.
+async fn scim_connector_sync(workers: usize, latency: Duration) -> (Duration, u64) {
+    let slack = Provider::load(&Source::Shipped("slack".into())).expect("the shipped file");
+    let shape = shape_for(&slack).latency(latency);
+    let population = Population::new(10_000, 500, 50_000).seed(1);
+    let sim = ScimSimulator::start(ScimSimState::large(shape, &population)).await;
+    let connector = Scim::new(sim.config(slack)).expect("connector");
+    let elapsed = timed_large_sync(&connector, workers).await;
+    let st = sim.state();
+    // Members come with the groups' listing: no group is read by id, which the bound's
+    // chain of two relies on.
+    assert_eq!(
+        st.count("GET Group") + st.count("GET User"),
+        0,
+        "no reads by id"
+    );
+    (elapsed, st.requests.values().sum())
+}
+
+/// `scim-connector`: the generic SCIM connector's sync, concurrent against one worker.
+async fn bench_scim_connector() {
+    let workers = SyncOptions::default().workers;
+    let (fast, requests) = scim_connector_sync(workers, LATENCY).await;
+    let (slow, _) = scim_connector_sync(1, LATENCY).await;
+    // The same sync with answers at once: what parsing, the tenant and the store cost.
+    let (floor, _) = scim_connector_sync(workers, Duration::ZERO).await;
+    // Longest chain: a listing's first page, which hands out every other page at once,
+    // then one of those pages. Users, groups and roles (the users again) list side by
+    // side, and members come with the group pages, so nothing waits on more than one
+    // earlier request.
+    print_sync_table(
+        "generic SCIM connector, shipped slack.yaml, SDK tenant in Slack's shape",
+        Measured {
+            workers,
+            fast,
+            slow,
+            requests,
+            chain: 2,
+        },
+    );
+    println!(
+        "\nThe same sync with no latency ({workers} workers, the CPU floor: parsing, the in-process tenant and the store): {:.2} s.",
+        floor.as_secs_f64()
     );
 }
 
@@ -282,6 +376,9 @@ fn main() -> ExitCode {
     );
     if want("scim") {
         rt.block_on(bench_scim());
+    }
+    if want("scim-connector") {
+        rt.block_on(bench_scim_connector());
     }
     if want("ratelimit") || want("ratelimit-short") {
         rt.block_on(bench_ratelimit(only.as_deref() == Some("ratelimit-short")));

@@ -1,11 +1,12 @@
-//! The main job: the four connectors against simulated tenants, on loopback only.
+//! The main job: the five connectors against simulated tenants, on loopback only.
 //!
 //! ```text
 //! cargo run --release --features testing --example demo -- [OUTPUT_DIR]     # default ./demo-out
 //! ```
 //!
-//! Starts simulated Valimail, SendGrid and Ironclad tenants (HTTP on 127.0.0.1) and a fake
-//! 1Password `op`, syncs each connector into its own `.c1z`, prints what each holds, then
+//! Starts simulated Valimail, SendGrid and Ironclad tenants and a SCIM 2.0 application in
+//! Slack's shape (the generic SCIM connector with its shipped `slack.yaml`; HTTP on
+//! 127.0.0.1) and a fake 1Password `op`, syncs each connector into its own `.c1z`, prints what each holds, then
 //! makes one grant per connector through its provisioner, syncs again, and shows the new
 //! grant in the new file. Last, service mode: a fake ConductorOne on 127.0.0.1 (TLS, the
 //! token endpoint and the task API) hands the SendGrid connector a sync, a grant and a revoke,
@@ -20,6 +21,8 @@ use std::time::Instant;
 use connector_ironclad::Ironclad;
 use connector_ironclad::simulator::IroncladSimulator;
 use connector_onepassword::simulator::FakeOpRunner;
+use connector_scim::simulator::{ScimSimulator, SimState as ScimState, shape_for};
+use connector_scim::{Provider, Scim, Source};
 use connector_sdk::connector::syncer_for;
 use connector_sdk::handle::ConnectorHandle;
 use connector_sdk::model::ResourceId;
@@ -140,13 +143,16 @@ async fn run() -> Result<()> {
     let sendgrid_sim = SendgridSimulator::start().await;
     let ironclad_sim = IroncladSimulator::start().await;
     let op = FakeOpRunner::seeded();
+    let slack = Provider::load(&Source::Shipped("slack".into()))?;
+    let scim_sim = ScimSimulator::start(ScimState::seeded(shape_for(&slack))).await;
 
     let valimail = Valimail::new(valimail_sim.config())?;
     let sendgrid = Sendgrid::new(sendgrid_sim.config())?;
     let ironclad = Ironclad::new(ironclad_sim.config(false))?;
     let onepassword = op.connector(vec![]);
+    let scim = Scim::new(scim_sim.config(slack))?;
 
-    let runs: [(&str, &dyn Connector, RoundTrip); 4] = [
+    let runs: [(&str, &dyn Connector, RoundTrip); 5] = [
         (
             "Valimail",
             &valimail,
@@ -181,6 +187,15 @@ async fn run() -> Result<()> {
                 entitlement: "group:EMPTYGROUPEMPTYGROUPEMPTY:member",
                 principal_type: "user",
                 principal: "RAUUIDRAUUIDRAUUIDRAUUIDR",
+            },
+        ),
+        (
+            "SCIM",
+            &scim,
+            RoundTrip {
+                entitlement: "group:G2:member",
+                principal_type: "user",
+                principal: "U3",
             },
         ),
     ];

@@ -7,11 +7,14 @@
 //! cargo run --features baton-sendgrid --example baton-sendgrid
 //! ```
 //!
-//! Tenants: `valimail`, `sendgrid`, `ironclad` (1Password's is the `fake-op` binary).
+//! Tenants: `valimail`, `sendgrid`, `ironclad`, `scim` (a SCIM application in Slack's shape,
+//! for `baton-scim`; 1Password's is the `fake-op` binary).
 
 use std::process::ExitCode;
 
 use connector_ironclad::simulator::IroncladSimulator;
+use connector_scim::simulator::{API_KEY, ScimSimulator, SimState as ScimState, shape_for};
+use connector_scim::{Provider, Source};
 use connector_sendgrid::simulator::SendgridSimulator;
 use connector_valimail::simulator::ValimailSimulator;
 
@@ -69,9 +72,20 @@ async fn main() -> ExitCode {
             ]);
             Box::new(sim)
         }
+        "scim" => {
+            // A SCIM 2.0 application in Slack's shape, for baton-scim with the shipped file.
+            let slack = Provider::load(&Source::Shipped("slack".into())).expect("shipped file");
+            let sim = ScimSimulator::start(ScimState::seeded(shape_for(&slack))).await;
+            print_env(&[
+                ("BATON_SERVICE_PROVIDER", "slack".into()),
+                ("BATON_API_KEY", API_KEY.into()),
+                ("BATON_BASE_URL", sim.base_url()),
+            ]);
+            Box::new(sim)
+        }
         other => {
             eprintln!(
-                "error: no simulated tenant {other:?}; use valimail, sendgrid or ironclad (1Password: the fake-op binary)"
+                "error: no simulated tenant {other:?}; use valimail, sendgrid, ironclad or scim (1Password: the fake-op binary)"
             );
             return ExitCode::from(2);
         }

@@ -47,6 +47,7 @@ fn every_manifest_variable_is_accepted_by_its_binary() {
         ("sendgrid.yaml", "baton-sendgrid"),
         ("ironclad.yaml", "baton-ironclad"),
         ("onepassword.yaml", "baton-1password"),
+        ("scim.yaml", "baton-scim"),
     ] {
         let text = std::fs::read_to_string(dir.join(manifest)).unwrap();
         let vars = variables(&text);
@@ -81,6 +82,7 @@ fn manifests_and_the_image_build_are_hardened() {
         "sendgrid.yaml",
         "ironclad.yaml",
         "onepassword.yaml",
+        "scim.yaml",
     ] {
         let text = std::fs::read_to_string(root.join("deploy/k8s").join(manifest)).unwrap();
         for needed in [
@@ -111,7 +113,7 @@ fn the_dockerfile_builds_an_example_named_by_its_argument() {
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
     assert!(dockerfile.contains("--example \"${CONNECTOR}\" --features \"${CONNECTOR}\""));
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    for name in ["valimail", "sendgrid", "ironclad", "1password"] {
+    for name in ["valimail", "sendgrid", "ironclad", "1password", "scim"] {
         assert!(
             dockerfile.contains(&format!("CONNECTOR=baton-{name}")),
             "{name} build line documented"

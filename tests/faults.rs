@@ -3,7 +3,8 @@
 //! cut bodies, slow answers, 401, 429 in three dialects, lying totals, repeated pages, and
 //! a seeded mix). Each sync must end with the same resources, entitlements and grants as a
 //! clean one — or, for the faults that must fail, with a clear error and the last good sync
-//! still in the file. (1Password's `op` gets the same treatment in
+//! still in the file. The generic SCIM connector runs in front of the SDK's simulated SCIM
+//! tenant. (1Password's `op` gets the same treatment in
 //! `connectors/onepassword/tests/faults.rs`.)
 
 use std::path::Path;
@@ -13,10 +14,13 @@ use connector_ironclad::Ironclad;
 use connector_ironclad::client::IroncladClient;
 use connector_ironclad::config::IroncladConfig;
 use connector_ironclad::simulator::{IroncladSimulator, SimState as IroncladState};
+use connector_scim::simulator::{ScimSimulator, SimState as ScimState, shape_for};
+use connector_scim::{Provider, Scim, ScimApi, Source};
 use connector_sdk::http::RetryPolicy;
 use connector_sdk::prelude::*;
 use connector_sdk::store::{C1zReader, GrantFilter};
 use connector_sdk::sync::{SyncOptions, sync_to_file};
+use connector_sdk::testing::scim::Population;
 use connector_sdk::testing::{Fault, FaultPlan, FaultProxy};
 use connector_sendgrid::Sendgrid;
 use connector_sendgrid::client::SendgridClient;
@@ -203,6 +207,14 @@ fn ironclad(sim: &IroncladSimulator, uri: &str) -> Ironclad {
     Ironclad::with_client(IroncladClient::with_retry(&config, quick()).unwrap(), true)
 }
 
+fn slack() -> Provider {
+    Provider::load(&Source::Shipped("slack".into())).unwrap()
+}
+
+fn scim(sim: &ScimSimulator, uri: &str) -> Scim {
+    Scim::with_api(ScimApi::with_retry(&sim.config_at(slack(), uri), quick()).unwrap())
+}
+
 /// SCIM listings declare `totalResults`: a page repeated for good under a total that is
 /// not reached fails the sync; a total of a billion changes nothing.
 fn scim_extras() -> Vec<(&'static str, FaultPlan, Expect)> {
@@ -250,6 +262,26 @@ async fn ironclad_rides_out_every_fault_or_fails_clearly() {
         Expect::Same,
     ));
     let report = matrix(&uri, |u| ironclad(&sim, u), extras).await;
+    assert_eq!(report.len(), transient_faults().len() + 5, "{report:#?}");
+}
+
+/// The generic SCIM connector (the shipped Slack file) in front of the SDK's tenant in
+/// Slack's shape, pages of 25: 233 users (ten pages, nine handed out at once, listed twice:
+/// users and roles), 14 groups with members, 3 roles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_rides_out_every_fault_or_fails_clearly() {
+    let mut state = ScimState::seeded(shape_for(&slack()).max_page(25));
+    state.populate(&Population::new(230, 12, 400).seed(7).roles(3));
+    let sim = ScimSimulator::start(state).await;
+    let uri = sim.uri();
+    let mut extras = scim_extras();
+    // An API key the server stops accepting is not refreshed: the operator must act.
+    extras.push((
+        "401",
+        FaultPlan::nth([(3, Fault::Unauthorized)]),
+        Expect::Fails("--api-key"),
+    ));
+    let report = matrix(&uri, |u| scim(&sim, u), extras).await;
     assert_eq!(report.len(), transient_faults().len() + 5, "{report:#?}");
 }
 

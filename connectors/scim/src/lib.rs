@@ -30,7 +30,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `cli` (default) | the clap configuration and `ConnectorConfig` impl the `baton-scim` binary runs |
-//! | `testing` | the SDK's test kit, for this crate's tests |
+//! | `testing` | the simulated SCIM application ([`simulator`]: the SDK's tenant in a provider file's shape) and the SDK's test kit, for tests, the demo and the benchmark |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -42,6 +42,8 @@ pub mod groups;
 pub mod path;
 pub mod provider;
 pub mod roles;
+#[cfg(feature = "testing")]
+pub mod simulator;
 pub mod users;
 
 use std::sync::Arc;

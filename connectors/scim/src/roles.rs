@@ -9,9 +9,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
-use connector_sdk::page::HandOut;
 use connector_sdk::prelude::*;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde_json::Value;
 
 use crate::client::{ScimApi, USERS};
@@ -123,19 +122,23 @@ impl RoleSyncer {
             }
         };
         take(&first.items);
+        let id = |v: &Value| self.api.provider().user.id.text(v);
+        let mut seen: HashSet<String> = first.items.iter().filter_map(id).collect();
+        // A page that is empty or brings no user not seen before ends the scan (a server
+        // ignoring startIndex, a total larger than the listing).
+        let mut fresh = |items: &[Value]| {
+            let before = seen.len();
+            seen.extend(items.iter().filter_map(id));
+            seen.len() > before
+        };
         let rest = ScimPager::new(count).remaining(1, first.items.len(), first.total);
         if first.total.is_none() {
-            // No total: one page after another until an empty one, or one that brings
-            // nothing new (a server ignoring startIndex).
-            let id = |v: &Value| self.api.provider().user.id.text(v);
-            let mut seen: HashSet<String> = first.items.iter().filter_map(id).collect();
+            // No total: one page after another.
             let mut start = 1 + first.items.len() as u64;
             let mut last_len = first.items.len();
             while last_len > 0 {
                 let page = self.api.list(USERS, start, count).await?;
-                let before = seen.len();
-                seen.extend(page.items.iter().filter_map(id));
-                if seen.len() == before {
+                if !fresh(&page.items) {
                     break;
                 }
                 take(&page.items);
@@ -143,15 +146,23 @@ impl RoleSyncer {
                 start += last_len as u64;
             }
         } else if !rest.is_empty() {
-            let starts = starts_of(rest)?;
+            // The handed-out pages in order, a few at a time, taken lazily: a lying total
+            // of a billion costs one window of requests, not a billion.
             let api = &self.api;
-            let pages: Vec<_> = futures::stream::iter(starts)
-                .map(|s| async move { api.list(USERS, s, count).await })
-                .buffer_unordered(ROLE_SCAN_CONCURRENCY)
-                .try_collect()
-                .await?;
-            for p in &pages {
-                take(&p.items);
+            let mut pages = futures::stream::iter(rest)
+                .map(|t| async move {
+                    let start = t.as_str().parse::<u64>().map_err(|_| {
+                        Error::internal(format!("unexpected page token {:?}", t.as_str()))
+                    })?;
+                    api.list(USERS, start, count).await
+                })
+                .buffered(ROLE_SCAN_CONCURRENCY);
+            while let Some(page) = pages.next().await {
+                let page = page?;
+                if !fresh(&page.items) {
+                    break;
+                }
+                take(&page.items);
             }
         }
         Ok(roles.into_values().collect())
@@ -164,16 +175,6 @@ impl RoleSyncer {
             .await?
             .map(|u| u.roles.iter().any(|r| r.value == role)))
     }
-}
-
-fn starts_of(rest: HandOut) -> Result<Vec<u64>> {
-    rest.into_iter()
-        .map(|t| {
-            t.as_str()
-                .parse::<u64>()
-                .map_err(|_| Error::internal(format!("unexpected page token {:?}", t.as_str())))
-        })
-        .collect()
 }
 
 #[async_trait]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Shape, Tenant, seed};
+use connector_scim::simulator::{ScimSimulator, SimState, shape_for};
 use connector_scim::{Credentials, Provider, Scim, ScimApi, ScimConfig};
 use connector_sdk::prelude::*;
 use connector_sdk::testing::fast_retry;
@@ -107,12 +107,7 @@ async fn basic_token_source_gets_a_token_with_basic_client_credentials() {
 /// credentials, the `${VAR}`s of the file read from the environment.
 #[tokio::test]
 async fn custom_token_source_posts_the_files_form() {
-    let shape = Shape {
-        root: "/rest/iam/scim/v2".into(),
-        groups_on_user: true,
-        ..Shape::default()
-    };
-    let t = Tenant::start(shape, seed()).await;
+    let tokens = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
         .and(header("content-type", "application/x-www-form-urlencoded"))
@@ -120,29 +115,34 @@ async fn custom_token_source_posts_the_files_form() {
             "assertion=REPLACE_WITH_SAML_ASSERTION&client_id=REPLACE_WITH_CLIENT_ID&company_id=REPLACE_WITH_COMPANY_ID&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Asaml2-bearer",
         ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "saml-tok", "expires_in": 600})))
-        .with_priority(1)
         .expect(1)
-        .mount(&t.server)
+        .mount(&tokens)
         .await;
-    let host = t.server.address().to_string();
+    let host = tokens.address().to_string();
     let mut provider = common::shipped("sap-success-factors");
-    // The shipped file says https; the test server speaks plain http on loopback.
-    provider.api_endpoint = provider.api_endpoint.replace("https://", "http://");
+    // The tenant takes only the token the form earns; groups on the user, as the file reads.
+    let shape = shape_for(&provider).bearer("saml-tok");
+    assert_eq!(
+        (shape.base_path.as_str(), shape.groups_on_user),
+        ("/rest/iam/scim/v2", true)
+    );
+    let sim = ScimSimulator::start(SimState::seeded(shape)).await;
+    // The shipped file says https; the token server speaks plain http on loopback.
     provider.auth.auth_url = provider
         .auth
         .auth_url
         .map(|u| u.replace("https://", "http://"));
     let env = move |k: &str| (k == "SAP_SF_API_SERVER").then(|| host.clone());
-    let config = ScimConfig::with_env(provider, Credentials::default(), None, &env).unwrap();
+    let config = ScimConfig::with_env(
+        provider,
+        Credentials::default(),
+        Some(&sim.base_url()),
+        &env,
+    )
+    .unwrap();
     let c = Scim::with_api(ScimApi::with_retry(&config, fast_retry()).unwrap());
     let report = connector_sdk::testing::assert_conformance(&c).await;
     // Groups on the user, with ids: Ada and Bob in Engineering; the file maps no roles.
     assert_eq!(report.grants, 2);
-    let requests = t.server.received_requests().await.unwrap();
-    assert!(
-        requests
-            .iter()
-            .filter(|r| r.url.path().starts_with("/rest"))
-            .all(|r| r.headers["authorization"] == "Bearer saml-tok")
-    );
+    assert_eq!(sim.state().count("unauthenticated"), 0);
 }

@@ -1,90 +1,28 @@
-//! The connector against wiremock answers shaped as the shipped providers document them:
-//! Slack's v1 paths and its `replace` removal, Zoom's groups on the user and fetched token,
-//! servers answering PATCH with 204 or with 200 and the resource; sync, group and role
-//! grant and revoke, targeted reads, accounts, and the SDK's conformance kit.
+//! The connector against the simulated SCIM application (the SDK's tenant in a provider
+//! file's shape) and, for answers the tenant never gives (a 409 to an add, records
+//! without an id, `requestDefaults` checked on the wire, refused credentials), wiremock:
+//! targeted reads, paging, accounts and actions, credentials and secrets. Sync, grant and
+//! revoke across the shipped providers' shapes are in `tenant.rs`.
 
 mod common;
 
-use common::{Shape, Tenant, User, seed};
+use common::{connector, get, grant, group, start, user};
 use connector_scim::groups::group_member_entitlement;
-use connector_scim::roles::role_member_entitlement;
+use connector_scim::simulator::{ScimSimulator, SimState, shape_for};
 use connector_scim::{Credentials, Scim, ScimApi, ScimConfig};
 use connector_sdk::connector::syncer_for;
 use connector_sdk::prelude::*;
-use connector_sdk::testing::{assert_conformance, check_provisioning_idempotent, fast_retry};
+use connector_sdk::testing::scim::{Population, TotalResults};
+use connector_sdk::testing::{assert_conformance, fast_retry};
 use serde_json::{Value, json};
-use wiremock::matchers::{body_string, header, method, path, query_param};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn user(id: &str) -> Resource {
-    Resource::with_id(ResourceId::new("user", id), id)
-}
-
-fn group(id: &str) -> Resource {
-    Resource::with_id(ResourceId::new("group", id), id)
-}
-
-fn role(id: &str) -> Resource {
-    Resource::with_id(ResourceId::new("role", id), id)
-}
-
-fn slack_shape() -> Shape {
-    Shape {
-        root: "/scim/v1".into(),
-        ..Shape::default()
-    }
-}
-
-async fn get(c: &Scim, rt: &str, id: &str) -> Result<Resource> {
-    syncer_for(c, rt)
-        .unwrap()
-        .getter()
-        .unwrap()
-        .get(GetRequest::new(&ResourceId::new(rt, id), None))
-        .await
-}
-
-async fn grant(c: &Scim, principal: &Resource, ent: &Entitlement) -> GrantOutcome {
-    syncer_for(c, &ent.resource().resource_type)
-        .unwrap()
-        .provisioner()
-        .unwrap()
-        .grant(GrantRequest::new(principal, ent))
-        .await
-        .unwrap()
-}
-
-async fn revoke(c: &Scim, principal: &Resource, ent: &Entitlement) -> RevokeOutcome {
-    syncer_for(c, &ent.resource().resource_type)
-        .unwrap()
-        .provisioner()
-        .unwrap()
-        .revoke(RevokeRequest::new(&Grant::new(ent, principal.id.clone())))
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn slack_v1_passes_the_conformance_kit_with_baton_scims_and_the_shipped_file() {
-    for provider in [common::upstream("slack"), common::shipped("slack")] {
-        let t = Tenant::start(slack_shape(), seed()).await;
-        let c = t.connector(provider);
-        let report = assert_conformance(&c).await;
-        assert_eq!(report.resources_by_type["user"], 3);
-        assert_eq!(report.resources_by_type["group"], 2);
-        assert_eq!(report.resources_by_type["role"], 2);
-        // Users and groups read back by id (GET /Users/{id}, /Groups/{id}) agree.
-        assert_eq!(report.fetched_by_id, 5);
-        // Memberships (2) and roles (2).
-        assert_eq!(report.grants, 4);
-    }
-}
 
 #[tokio::test]
 async fn users_map_status_email_name_and_login_with_the_primary_email_filter_in_both_dialects() {
     for provider in [common::upstream("slack"), common::shipped("slack")] {
-        let t = Tenant::start(slack_shape(), seed()).await;
-        let c = t.connector(provider);
+        let sim = start(&provider, |s| s).await;
+        let c = connector(&sim, provider);
         let ada = get(&c, "user", "U1").await.unwrap();
         let trait_ = ada.user.as_ref().unwrap();
         // baton-scim's bare filter never parses and it falls back to emails[0]; here it works.
@@ -109,109 +47,6 @@ async fn users_map_status_email_name_and_login_with_the_primary_email_filter_in_
 }
 
 #[tokio::test]
-async fn slack_group_revoke_by_replace_removes_one_member_and_never_sends_the_others() {
-    let t = Tenant::start(slack_shape(), seed()).await;
-    // baton-scim's slack.yaml: add, and remove by `replace`.
-    let c = t.connector(common::upstream("slack"));
-    let ent = group_member_entitlement(&group("G1"));
-    match grant(&c, &user("U3"), &ent).await {
-        GrantOutcome::Granted(g) => assert_eq!(g[0].id(), "group:G1:member:user:U3"),
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(t.members("G1"), ["U1", "U2", "U3"]);
-    assert_eq!(revoke(&c, &user("U1"), &ent).await, RevokeOutcome::Revoked);
-    assert_eq!(t.members("G1"), ["U2", "U3"]);
-    let patches = t.patches();
-    assert_eq!(patches[0].0, "/scim/v1/Groups/G1");
-    assert_eq!(
-        patches[0].1,
-        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-               "Operations": [{"op": "add", "path": "members", "value": [{"value": "U3"}]}]})
-    );
-    assert_eq!(
-        patches[1].1["Operations"],
-        json!([{"op": "remove", "path": "members[value eq \"U1\"]"}])
-    );
-    let sent = patches[1].1.to_string();
-    assert!(!sent.contains("U2") && !sent.contains("U3"), "{sent}");
-    // Again: nothing to do, nothing sent.
-    assert_eq!(
-        revoke(&c, &user("U1"), &ent).await,
-        RevokeOutcome::AlreadyRevoked
-    );
-    assert_eq!(
-        grant(&c, &user("U3"), &ent).await,
-        GrantOutcome::AlreadyExists
-    );
-    assert_eq!(t.patches().len(), 2);
-    // Only users are members.
-    let err = syncer_for(&c, "group")
-        .unwrap()
-        .provisioner()
-        .unwrap()
-        .grant(GrantRequest::new(&group("G2"), &ent))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-}
-
-#[tokio::test]
-async fn role_grant_sends_the_value_and_revoke_names_the_role() {
-    let t = Tenant::start(slack_shape(), seed()).await;
-    let c = t.connector(common::upstream("slack"));
-    let member = role_member_entitlement(&role("member"));
-    assert!(matches!(
-        grant(&c, &user("U1"), &member).await,
-        GrantOutcome::Granted(_)
-    ));
-    assert_eq!(t.roles("U1"), ["admin", "member"]);
-    let admin = role_member_entitlement(&role("admin"));
-    assert_eq!(
-        revoke(&c, &user("U1"), &admin).await,
-        RevokeOutcome::Revoked
-    );
-    assert_eq!(t.roles("U1"), ["member"]);
-    let patches = t.patches();
-    assert_eq!(patches[0].0, "/scim/v1/Users/U1");
-    assert_eq!(
-        patches[0].1["Operations"],
-        json!([{"op": "add", "path": "roles", "value": [{"value": "member"}]}])
-    );
-    assert_eq!(
-        patches[1].1["Operations"],
-        json!([{"op": "remove", "path": "roles[value eq \"admin\"]"}])
-    );
-    assert_eq!(
-        revoke(&c, &user("U1"), &admin).await,
-        RevokeOutcome::AlreadyRevoked
-    );
-    assert_eq!(
-        grant(&c, &user("U1"), &member).await,
-        GrantOutcome::AlreadyExists
-    );
-}
-
-#[tokio::test]
-async fn provisioning_is_idempotent_with_patch_answered_204_or_200() {
-    for no_content in [true, false] {
-        let shape = Shape {
-            patch_no_content: no_content,
-            ..Shape::default()
-        };
-        let t = Tenant::start(shape, seed()).await;
-        let c = t.connector(common::shipped("slack"));
-        check_provisioning_idempotent(&c, &user("U3"), &group_member_entitlement(&group("G2")))
-            .await
-            .unwrap();
-        check_provisioning_idempotent(&c, &user("U3"), &role_member_entitlement(&role("admin")))
-            .await
-            .unwrap();
-        assert!(t.members("G2").is_empty() && t.roles("U3").is_empty());
-        assert_eq!(t.patches().len(), 4, "204: {no_content}");
-    }
-}
-
-#[tokio::test]
 async fn a_409_on_add_is_already_a_member() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -231,17 +66,10 @@ async fn a_409_on_add_is_already_a_member() {
         .expect(1)
         .mount(&server)
         .await;
-    let config = ScimConfig::with_env(
+    let c = common::keyed(
         common::upstream("tesorio"),
-        Credentials {
-            api_key: Some("k".to_string().into()),
-            ..Credentials::default()
-        },
-        Some(&format!("{}/scim/v2", server.uri())),
-        &|_| None,
-    )
-    .unwrap();
-    let c = Scim::with_api(ScimApi::with_retry(&config, fast_retry()).unwrap());
+        &format!("{}/scim/v2", server.uri()),
+    );
     let ent = group_member_entitlement(&group("G1"));
     assert_eq!(
         grant(&c, &user("U1"), &ent).await,
@@ -249,100 +77,12 @@ async fn a_409_on_add_is_already_a_member() {
     );
 }
 
-/// Zoom: a Server-to-Server OAuth token fetched from `authUrl` (basic client credentials,
-/// the account-credentials grant) and sent as a bearer token; groups listed on each user
-/// by name only, found by a displayName filter.
-#[tokio::test]
-async fn zoom_reads_groups_on_the_user_with_a_fetched_token() {
-    let shape = Shape {
-        root: "/scim2".into(),
-        groups_on_user: true,
-        ..Shape::default()
-    };
-    let t = Tenant::start(shape, seed()).await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(header("authorization", "Basic Y2lkOmNzZWNyZXQtU0VDUkVU"))
-        .and(body_string(
-            "grant_type=account_credentials&account_id=acc-1",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "zoom-tok", "token_type": "bearer", "expires_in": 3600}),
-        ))
-        .with_priority(1)
-        .expect(1)
-        .mount(&t.server)
-        .await;
-    let mut provider = common::upstream("zoom");
-    provider.auth.auth_url = Some(format!("{}/oauth/token", t.server.uri()));
-    let creds = Credentials {
-        client_id: Some("cid".to_string().into()),
-        client_secret: Some("csecret-SECRET".to_string().into()),
-        account_id: Some("acc-1".into()),
-        ..Credentials::default()
-    };
-    let config = ScimConfig::with_env(provider, creds, Some(&t.base()), &|_| None).unwrap();
-    let c = Scim::with_api(ScimApi::with_retry(&config, fast_retry()).unwrap());
-    let report = assert_conformance(&c).await;
-    assert_eq!(report.resources_by_type["group"], 2);
-    // Ada and Bob are in Engineering, read from the users' side.
-    assert_eq!(report.grants, 2 + 2);
-    let requests = t.server.received_requests().await.unwrap();
-    let scim: Vec<_> = requests
-        .iter()
-        .filter(|r| r.url.path().starts_with("/scim2"))
-        .collect();
-    assert!(
-        scim.iter()
-            .all(|r| r.headers["authorization"] == "Bearer zoom-tok")
-    );
-    assert!(
-        scim.iter()
-            .all(|r| r.headers["accept"] == "application/scim+json")
-    );
-    assert!(
-        scim.iter().any(|r| r
-            .url
-            .query()
-            .is_some_and(|q| q.contains("filter=displayName+eq"))),
-        "groups found by name"
-    );
-    // Grant from the user's side: read the user, then PATCH the group.
-    let ent = group_member_entitlement(&group("G2"));
-    assert!(matches!(
-        grant(&c, &user("U3"), &ent).await,
-        GrantOutcome::Granted(_)
-    ));
-    assert_eq!(t.members("G2"), ["U3"]);
-    assert_eq!(
-        grant(&c, &user("U3"), &ent).await,
-        GrantOutcome::AlreadyExists
-    );
-    assert_eq!(revoke(&c, &user("U3"), &ent).await, RevokeOutcome::Revoked);
-    assert!(t.members("G2").is_empty());
-}
-
-#[tokio::test]
-async fn a_missing_total_and_a_bad_record_do_not_fail_the_sync() {
-    let shape = Shape {
-        no_total: true,
-        max_page: 2,
-        ..Shape::default()
-    };
-    let mut state = seed();
-    state.users.push(User::new("U4", "Di", "Dee"));
-    state
-        .raw_users
-        .push(json!({"userName": "no-id@example.com", "active": true}));
-    state
-        .raw_users
-        .push(json!({"id": {"not": "a string"}, "active": "yes"}));
-    let t = Tenant::start(shape, state).await;
-    let c = t.connector(common::upstream("slack"));
-    let users = syncer_for(&c, "user").unwrap();
-    let mut token = None;
+/// Every user of a listing, page by page as the engine asks.
+async fn list_all(c: &Scim) -> Vec<String> {
+    let users = syncer_for(c, "user").unwrap();
+    let mut token: Option<PageToken> = None;
     let mut ids = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..20 {
         let page = users
             .list(ListRequest::new(
                 None,
@@ -356,16 +96,68 @@ async fn a_missing_total_and_a_bad_record_do_not_fail_the_sync() {
         ids.extend(page.items.iter().map(|r| r.id.resource.clone()));
         match page.next {
             Some(n) => token = Some(n),
-            None => break,
+            None => return ids,
         }
     }
-    assert_eq!(ids, ["U1", "U2", "U3", "U4"]);
+    panic!("more than 20 pages: {ids:?}");
+}
+
+#[tokio::test]
+async fn a_missing_total_ends_the_listing_at_the_first_empty_page() {
+    let provider = common::upstream("slack");
+    let shape = shape_for(&provider)
+        .total_results(TotalResults::Missing)
+        .max_page(2);
+    let mut state = SimState::seeded(shape);
+    state.populate(&Population::new(4, 0, 0));
+    let sim = ScimSimulator::start(state).await;
+    let c = connector(&sim, provider);
+    assert_eq!(
+        list_all(&c).await,
+        ["U1", "U2", "U3", "u000003", "u000004", "u000005", "u000006"]
+    );
+}
+
+/// Records the tenant never serves (no id, an id that is not a string) are warnings; the
+/// good ones around them are synced.
+#[tokio::test]
+async fn a_bad_record_does_not_fail_the_page() {
+    let server = MockServer::start().await;
+    let page =
+        |start: u64, items: Value| {
+            let n = items.as_array().map_or(0, Vec::len);
+            Mock::given(method("GET"))
+                .and(path("/scim/v1/Users"))
+                .and(query_param("startIndex", start.to_string()))
+                .respond_with(ResponseTemplate::new(200).set_body_json(
+                    json!({"startIndex": start, "itemsPerPage": n, "Resources": items}),
+                ))
+        };
+    let good =
+        |id: &str| json!({"id": id, "userName": format!("{id}@example.com"), "active": true});
+    page(1, json!([good("U1"), good("U2")]))
+        .mount(&server)
+        .await;
+    page(
+        3,
+        json!([{"userName": "no-id@example.com", "active": true},
+               {"id": {"not": "a string"}, "active": "yes"}]),
+    )
+    .mount(&server)
+    .await;
+    page(5, json!([good("U3")])).mount(&server).await;
+    page(6, json!([])).mount(&server).await;
+    let c = common::keyed(
+        common::upstream("slack"),
+        &format!("{}/scim/v1", server.uri()),
+    );
+    assert_eq!(list_all(&c).await, ["U1", "U2", "U3"]);
 }
 
 #[tokio::test]
 async fn accounts_are_created_deleted_enabled_and_disabled_where_the_file_allows() {
-    let t = Tenant::start(Shape::default(), seed()).await;
-    let c = t.connector(common::shipped("slack"));
+    let sim = start(&common::shipped("slack"), |s| s).await;
+    let c = connector(&sim, common::shipped("slack"));
     let users = syncer_for(&c, "user").unwrap();
     let am = users
         .account_manager()
@@ -415,7 +207,7 @@ async fn accounts_are_created_deleted_enabled_and_disabled_where_the_file_allows
         DeleteOutcome::AlreadyDeleted
     );
     // A file without provisioning offers none of it.
-    let c = t.connector(common::shipped("whimsical"));
+    let c = connector(&sim, common::shipped("whimsical"));
     assert!(syncer_for(&c, "user").unwrap().account_manager().is_none());
     assert!(c.actions().is_empty());
 }
@@ -490,8 +282,8 @@ async fn secrets_never_reach_logs_or_errors() {
     use connector_sdk::testing::{LogCapture, assert_no_secret};
     let logs = LogCapture::start();
     let key: secrecy::SecretString = "k3y-SECRET".to_string().into();
-    let t = Tenant::start(slack_shape(), seed()).await;
-    assert_conformance(&t.connector(common::upstream("slack"))).await;
+    let sim = start(&common::upstream("slack"), |s| s).await;
+    assert_conformance(&connector(&sim, common::upstream("slack"))).await;
 
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -539,18 +331,11 @@ async fn secrets_never_reach_logs_or_errors() {
 /// the page length the server used (here it caps pages at 2).
 #[tokio::test]
 async fn pages_after_the_first_are_handed_out_at_once() {
-    let shape = Shape {
-        max_page: 2,
-        ..Shape::default()
-    };
-    let mut state = seed();
-    for i in 4..=9 {
-        state
-            .users
-            .push(User::new(&format!("U{i}"), &format!("P{i}"), "Q"));
-    }
-    let t = Tenant::start(shape, state).await;
-    let c = t.connector(common::shipped("tesorio"));
+    let tesorio = common::shipped("tesorio");
+    let mut state = SimState::seeded(shape_for(&tesorio).max_page(2));
+    state.populate(&Population::new(6, 0, 0));
+    let sim = ScimSimulator::start(state).await;
+    let c = connector(&sim, tesorio);
     let first = syncer_for(&c, "user")
         .unwrap()
         .list(ListRequest::new(None, PageRequest::first()))
@@ -562,4 +347,33 @@ async fn pages_after_the_first_are_handed_out_at_once() {
     assert_eq!(handed, ["p:3", "p:5", "p:7", "p:9"]);
     let report = assert_conformance(&c).await;
     assert_eq!(report.resources_by_type["user"], 9);
+}
+
+/// The role listing reads every user: with a total of a billion it stops at the first
+/// empty page, a window of requests past the real ones, not a billion.
+#[tokio::test]
+async fn a_lying_total_costs_the_role_scan_a_window_of_requests() {
+    let slack = common::shipped("slack");
+    let shape = shape_for(&slack)
+        .max_page(2)
+        .total_results(TotalResults::Inflated(1_000_000_000));
+    let mut state = SimState::seeded(shape);
+    state.populate(&Population::new(4, 0, 0).roles(2));
+    let sim = ScimSimulator::start(state).await;
+    let c = connector(&sim, slack);
+    let page = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        syncer_for(&c, "role")
+            .unwrap()
+            .list(ListRequest::new(None, PageRequest::first())),
+    )
+    .await
+    .expect("the role scan ends")
+    .unwrap();
+    let mut roles: Vec<String> = page.items.iter().map(|r| r.id.resource.clone()).collect();
+    roles.sort();
+    assert_eq!(roles, ["admin", "member", "role-0", "role-1"]);
+    // Four pages of users (seven users, pages of two), then at most a window of empty ones.
+    let lists = sim.state().count("GET Users");
+    assert!((4..=20).contains(&lists), "{lists} listings");
 }
