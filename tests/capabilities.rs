@@ -1,10 +1,12 @@
-//! One capability set: for every connector, the Hello service mode sends is built from the
+//! One capability set: for every connector (the SCIM one with a shipped provider file), the Hello service mode sends is built from the
 //! capabilities document the CLI prints (`ConnectorHandle::capabilities`), and they agree
 //! type by type; a type whose syncer can fetch one resource advertises targeted sync.
 
 use connector_ironclad::Ironclad;
 use connector_ironclad::simulator::IroncladSimulator;
 use connector_onepassword::simulator::FakeOpRunner;
+use connector_scim::simulator::{ScimSimulator, SimState as ScimState, shape_for};
+use connector_scim::{Provider, Scim, Source};
 use connector_sdk::Connector;
 use connector_sdk::connector::{Capabilities, Capability};
 use connector_sdk::handle::ConnectorHandle;
@@ -74,6 +76,8 @@ async fn hello_and_the_capabilities_document_agree_for_every_connector() {
     let sendgrid = SendgridSimulator::start().await;
     let ironclad = IroncladSimulator::start().await;
     let op = FakeOpRunner::seeded();
+    let slack = Provider::load(&Source::Shipped("slack".into())).unwrap();
+    let scim = ScimSimulator::start(ScimState::seeded(shape_for(&slack))).await;
     let handles = [
         (
             "valimail",
@@ -88,6 +92,10 @@ async fn hello_and_the_capabilities_document_agree_for_every_connector() {
             handle(Ironclad::new(ironclad.config(false)).unwrap()),
         ),
         ("1password", handle(op.connector(vec![]))),
+        (
+            "scim (slack)",
+            handle(Scim::new(scim.config(slack)).unwrap()),
+        ),
         ("memory", handle(MemoryConnector::seeded())),
     ];
     let mut with_targeted = 0;
