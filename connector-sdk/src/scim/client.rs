@@ -119,13 +119,40 @@ pub enum Created<T> {
 /// let user: User = scim.patch_and_read("2819c223", &PatchOp::replace("active", json!(true))).await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ScimClient {
     http: HttpClient,
     root: Vec<String>,
     content_type: &'static str,
     headers: Vec<(HeaderName, String)>,
     query: Vec<(String, String)>,
+}
+
+/// Header and query parameter names only: their values may be keys.
+impl std::fmt::Debug for ScimClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimClient")
+            .field("base", &self.http.base_url().as_str())
+            .field("root", &self.root)
+            .field("content_type", &self.content_type)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "query",
+                &self
+                    .query
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl ScimClient {

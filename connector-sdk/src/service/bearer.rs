@@ -67,12 +67,28 @@ fn with_token(
     Ok(req)
 }
 
-/// Whether the server refused the token: `grpc-status: 16` in the answer's headers (a
-/// trailers-only answer, as servers send an error without a message).
+/// Whether the token was refused: `grpc-status: 16` in the answer's headers (a
+/// trailers-only answer, as servers send an error without a message), or HTTP 401 (a
+/// proxy or an ingress in front of the server). A refusal in trailers after a message is
+/// seen by the client instead, which then drops the token ([`TokenSource::clear`]).
 fn refused<B>(resp: &http::Response<B>) -> bool {
-    resp.headers()
-        .get("grpc-status")
-        .is_some_and(|v| v.as_bytes() == b"16")
+    resp.status() == http::StatusCode::UNAUTHORIZED
+        || resp
+            .headers()
+            .get("grpc-status")
+            .is_some_and(|v| v.as_bytes() == b"16")
+}
+
+/// A body over the replay limit as the status the call ends with (not retried: the same
+/// message would be as large next time); any other body error as it is.
+fn body_error(e: BoxError) -> BoxError {
+    if e.is::<http_body_util::LengthLimitError>() {
+        Box::new(tonic::Status::resource_exhausted(format!(
+            "the request message is over {MAX_REPLAYED_BODY} bytes"
+        )))
+    } else {
+        e
+    }
 }
 
 impl<S, B> tower_service::Service<http::Request<Body>> for BearerAuth<S>
@@ -112,7 +128,8 @@ where
             }
             let bytes: Bytes = http_body_util::Limited::new(body, MAX_REPLAYED_BODY)
                 .collect()
-                .await?
+                .await
+                .map_err(body_error)?
                 .to_bytes();
             let first = with_token(&parts, full(bytes.clone()), &token)?;
             let resp = inner.call(first).await.map_err(Into::into)?;
@@ -141,4 +158,39 @@ where
 
 fn full(bytes: Bytes) -> Body {
     Body::new(http_body_util::Full::new(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_a_grpc_16_in_the_headers_or_an_http_401() {
+        let answer = |status: u16, grpc: Option<&str>| {
+            let mut r = http::Response::builder().status(status);
+            if let Some(g) = grpc {
+                r = r.header("grpc-status", g);
+            }
+            r.body(()).unwrap()
+        };
+        assert!(refused(&answer(200, Some("16"))));
+        assert!(refused(&answer(401, None)));
+        assert!(!refused(&answer(200, Some("14"))));
+        assert!(!refused(&answer(200, None)));
+        assert!(!refused(&answer(403, None)));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_message_is_resource_exhausted_not_retried() {
+        let over =
+            http_body_util::Limited::new(http_body_util::Full::new(Bytes::from(vec![0u8; 10])), 4)
+                .collect()
+                .await
+                .unwrap_err();
+        let e = body_error(over);
+        let status = e.downcast_ref::<tonic::Status>().expect("a status");
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        let other = body_error("reset".into());
+        assert!(other.downcast_ref::<tonic::Status>().is_none());
+    }
 }

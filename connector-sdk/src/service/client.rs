@@ -167,7 +167,7 @@ impl BatonClient {
     }
 
     /// The answer of one call, or its status as an SDK error naming the RPC (a refused
-    /// token was already replaced, and the call replayed once, by [`BearerAuth`]).
+    /// token was already replaced, and a unary call replayed once, by [`BearerAuth`]).
     async fn answer<Resp>(
         &self,
         rpc: &str,
@@ -175,9 +175,17 @@ impl BatonClient {
             Output = std::result::Result<tonic::Response<Resp>, tonic::Status>,
         >,
     ) -> Result<Resp> {
-        call.await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| status_error(rpc, &s))
+        match call.await {
+            Ok(r) => Ok(r.into_inner()),
+            Err(s) => {
+                // A refusal the layer could not see (in trailers): the next call fetches
+                // a fresh token.
+                if s.code() == tonic::Code::Unauthenticated {
+                    self.tokens.clear().await;
+                }
+                Err(status_error(rpc, &s))
+            }
+        }
     }
 
     pub(crate) async fn hello(&self, mut req: HelloRequest) -> Result<HelloResponse> {
@@ -558,6 +566,29 @@ mod tests {
             c1.rejections(),
             ["unknown token", "unknown token", "expired token"]
         );
+    }
+
+    /// A streamed upload refused for its token is not replayed (its body is not kept);
+    /// the next call fetches a fresh token and goes through.
+    #[cfg(feature = "fake-c1")]
+    #[tokio::test]
+    async fn a_refused_upload_is_not_replayed_and_the_next_call_gets_a_fresh_token() {
+        let c1 = crate::service::fake::FakeC1::start().await.unwrap();
+        let client = fake_client(&c1);
+        client.get_task().await.unwrap();
+        c1.revoke_tokens();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sync.c1z");
+        std::fs::write(&path, b"a file").unwrap();
+        let err = client
+            .upload_asset(&crate::service::fake::new_task_id(), &path)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
+        assert_eq!(c1.token_requests(), 1, "no fresh token for a replay");
+        assert!(c1.uploads().is_empty());
+        client.get_task().await.unwrap();
+        assert_eq!(c1.token_requests(), 2);
     }
 
     /// Through the fake, which reads each 512 KiB chunk late: a slow upload whose chunks

@@ -156,6 +156,12 @@ impl TokenSource {
         self.cache.get(|| self.fetch()).await
     }
 
+    /// Forgets the cached token, whichever it is (a refusal read from a call's final
+    /// status, after the bearer layer's own checks).
+    pub(crate) async fn clear(&self) {
+        self.cache.clear().await;
+    }
+
     /// Forgets the token of `stamp` (the server refused it), unless a newer one replaced it.
     pub(crate) async fn invalidate(&self, stamp: AuthStamp) {
         self.cache.invalidate(stamp).await;

@@ -64,12 +64,24 @@ impl Warnings {
 }
 
 /// The application's SCIM API.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ScimApi {
     scim: ScimClient,
     provider: Arc<Provider>,
     page_size: u32,
     warnings: Arc<Warnings>,
+}
+
+/// The provider file by name: what it holds as written (a literal key in a URL or a
+/// header) stays out of `Debug`.
+impl std::fmt::Debug for ScimApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimApi")
+            .field("scim", &self.scim)
+            .field("provider", &self.provider.file)
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Maps an error answer, with a hint on 401/403 naming the credential flags.
@@ -150,7 +162,7 @@ impl ScimApi {
     }
 
     /// One page of `endpoint` at `start_index`. A page whose `totalResults` is missing
-    /// or not a number is read without a total (the listing then ends at a short page),
+    /// or not a number is read without a total (the listing then ends at the first empty page),
     /// with a warning; resources that are not a list are an empty page, with a warning.
     pub async fn list(&self, endpoint: &str, start_index: u64, count: u32) -> Result<RawPage> {
         let page = self
@@ -212,7 +224,7 @@ impl ScimApi {
         };
         if total.is_none() {
             self.warnings.warn(&format!(
-                "GET /{endpoint} at startIndex {start_index}: pagination.totalResults ({:?}) is not a number in the answer; paging on until a short page",
+                "GET /{endpoint} at startIndex {start_index}: pagination.totalResults ({:?}) is not a number in the answer; paging on until an empty page",
                 self.provider.pagination.total_results.as_str()
             ));
         }
@@ -294,12 +306,7 @@ impl ScimApi {
         template: &PatchTemplate,
         value: &str,
     ) -> Result<Option<Patched<Value>>> {
-        let attribute = template
-            .path
-            .split(['.', '['])
-            .next()
-            .unwrap_or(&template.path)
-            .trim();
+        let attribute = attribute_of(&template.path);
         let filter = format!("{attribute}[{}]", filter_eq(&template.value_path, value));
         let by_filter = template_body(template, PatchKind::Remove, &filter, None);
         let by_value = template_body(template, PatchKind::Remove, attribute, Some(value));
@@ -334,6 +341,26 @@ impl ScimApi {
     pub async fn delete_user(&self, id: &str) -> Result<bool> {
         self.scim.delete(USERS, id).await
     }
+}
+
+/// The multi-valued attribute a removal path names: `members` of `members[value eq "x"]`
+/// or `members.value`. In a URN-qualified path (`urn:…:2.0:User:roles`) the URN's own
+/// dots are kept: the attribute ends at a `.` after the URN's last `:`.
+fn attribute_of(path: &str) -> &str {
+    let path = path.trim();
+    let head = &path[..path.find('[').unwrap_or(path.len())];
+    let name_start = if head
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+    {
+        head.rfind(':').map_or(0, |i| i + 1)
+    } else {
+        0
+    };
+    let end = head[name_start..]
+        .find('.')
+        .map_or(head.len(), |i| name_start + i);
+    &head[..end]
 }
 
 /// A PATCH body from the file's template with `op` and `path`, and `value` as
@@ -557,6 +584,21 @@ mod tests {
             path: path.into(),
             value_path: "value".into(),
         }
+    }
+
+    #[test]
+    fn a_removal_names_the_attribute_and_keeps_a_urns_dots() {
+        assert_eq!(attribute_of("members"), "members");
+        assert_eq!(attribute_of(" members[value eq \"u1\"] "), "members");
+        assert_eq!(attribute_of("roles.value"), "roles");
+        assert_eq!(
+            attribute_of("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:roles"),
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:roles"
+        );
+        assert_eq!(
+            attribute_of("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:roles.value"),
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:roles"
+        );
     }
 
     #[test]

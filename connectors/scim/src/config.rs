@@ -55,7 +55,7 @@ impl fmt::Debug for Credentials {
 }
 
 /// What the connector needs, resolved: `${VAR}` expanded, URLs checked.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ScimConfig {
     /// The provider file.
     pub provider: Arc<Provider>,
@@ -77,6 +77,32 @@ pub struct ScimConfig {
     pub page_size: u32,
     /// Allow plain http to a host that is not loopback.
     pub allow_insecure_http: bool,
+}
+
+/// Values that came from the file or the environment (a query, a token URL's query) may be
+/// keys: names only.
+impl fmt::Debug for ScimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys =
+            |pairs: &[(String, String)]| pairs.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        let without_query = |u: &Url| {
+            let mut u = u.clone();
+            u.set_query(None);
+            u.to_string()
+        };
+        f.debug_struct("ScimConfig")
+            .field("provider", &self.provider.file)
+            .field("credentials", &self.credentials)
+            .field("endpoint", &self.endpoint.as_str())
+            .field("endpoint_query", &keys(&self.endpoint_query))
+            .field("request_defaults", &self.request_defaults)
+            .field("auth_url", &self.auth_url.as_ref().map(without_query))
+            .field("token_defaults", &self.token_defaults)
+            .field("rate_limit", &self.rate_limit)
+            .field("page_size", &self.page_size)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
 }
 
 impl ScimConfig {
@@ -108,7 +134,12 @@ impl ScimConfig {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
             .ok_or_else(|| {
-                let shown: String = raw_endpoint.chars().take(200).collect();
+                // The file's text, not the expanded one: a variable's value stays out of
+                // the message.
+                let shown: String = match field {
+                    Some(_) => provider.api_endpoint.chars().take(200).collect(),
+                    None => raw_endpoint.chars().take(200).collect(),
+                };
                 match field {
                     Some(f) => Error::invalid_argument(format!(
                         "{}: {f}: {shown:?} is not an absolute http(s) URL",
@@ -162,7 +193,8 @@ impl ScimConfig {
                     .ok()
                     .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
                     .ok_or_else(|| {
-                        let shown: String = expanded.chars().take(200).collect();
+                        // The file's text: a variable's value stays out of the message.
+                        let shown: String = raw.chars().take(200).collect();
                         Error::invalid_argument(format!(
                             "{}: auth.authUrl: {shown:?} is not an absolute http(s) URL; edit the file to name the token endpoint",
                             provider.file

@@ -418,7 +418,9 @@ impl Provider {
 
     /// Replaces `${NAME}` in `value` (of field `field`) with the environment variable
     /// `NAME` as `env` reads it; an unset or empty one is an error naming the field and
-    /// the variable.
+    /// the variable. A `BATON_*` variable is refused: those hold the connector's own
+    /// settings and credentials (ConductorOne's client secret in service mode among them),
+    /// and a provider file, which chooses where requests go, never gets to send them.
     pub fn expand(
         &self,
         field: &str,
@@ -440,6 +442,12 @@ impl Provider {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(Error::invalid_argument(format!(
                     "{}: {field}: ${{{name}}} is not an environment variable name",
+                    self.file
+                )));
+            }
+            if name.to_ascii_uppercase().starts_with("BATON_") {
+                return Err(Error::invalid_argument(format!(
+                    "{}: {field}: ${{{name}}} names one of the connector's own settings (BATON_*), which a provider file may not read; put the value in a variable of your own (e.g. SCIM_API_SERVER) and name that",
                     self.file
                 )));
             }
@@ -554,6 +562,39 @@ fn validate(file: &str, raw: RawFile, p: &mut Problems) -> Option<Provider> {
         add_user_role: template("provisioning.addUserRole", raw_prov.add_user_role, p),
         remove_user_role: template("provisioning.removeUserRole", raw_prov.remove_user_role, p),
     };
+    // A grant adds: a `replace` of a group's members would leave the one user granted and
+    // drop every other member, a `remove` would revoke. (A role may be single-valued, so
+    // `replace` stays allowed there.)
+    for (field, template, refused) in [
+        (
+            "provisioning.addUserToGroup.op",
+            &provisioning.add_user_to_group,
+            &[PatchKind::Remove, PatchKind::Replace][..],
+        ),
+        (
+            "provisioning.addUserRole.op",
+            &provisioning.add_user_role,
+            &[PatchKind::Remove][..],
+        ),
+    ] {
+        if let Some(t) = template
+            && refused.contains(&t.op)
+        {
+            p.add(
+                field,
+                format!(
+                    "{:?} would not add: a grant takes add{}",
+                    t.op,
+                    if refused.len() == 1 {
+                        " or replace"
+                    } else {
+                        ""
+                    }
+                )
+                .to_lowercase(),
+            );
+        }
+    }
     let user = user?;
     // Groups are needed to sync group memberships or to change them.
     if group.is_none() {

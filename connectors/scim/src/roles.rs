@@ -20,6 +20,9 @@ use crate::users::UserSyncer;
 
 /// Pages of `/Users` read at once when collecting roles.
 pub const ROLE_SCAN_CONCURRENCY: usize = 4;
+/// The most pages the role scan reads from a listing without a total (a million users at
+/// 100 a page).
+const MAX_ROLE_SCAN_PAGES: usize = 10_000;
 /// The most distinct roles collected (a role list is short; this bounds a hostile answer).
 pub const MAX_ROLES: usize = 10_000;
 
@@ -112,11 +115,18 @@ impl RoleSyncer {
         let count = self.api.page_size();
         let first = self.api.list(USERS, 1, count).await?;
         let mut roles = BTreeMap::new();
+        let mut capped = false;
+        let warnings = self.api.warnings();
         let mut take = |items: &[Value]| {
             for item in items {
                 for r in read_roles(self.api.provider(), item) {
-                    if roles.len() < MAX_ROLES {
+                    if roles.len() < MAX_ROLES || roles.contains_key(&r.value) {
                         roles.entry(r.value.clone()).or_insert(r);
+                    } else if !capped {
+                        capped = true;
+                        warnings.warn(&format!(
+                            "GET /{USERS}: more than {MAX_ROLES} distinct roles; the others are not listed as resources"
+                        ));
                     }
                 }
             }
@@ -132,11 +142,20 @@ impl RoleSyncer {
             seen.len() > before
         };
         let rest = ScimPager::new(count).remaining(1, first.items.len(), first.total);
+        let more_pages = !rest.is_empty();
         if first.total.is_none() {
             // No total: one page after another.
             let mut start = 1 + first.items.len() as u64;
             let mut last_len = first.items.len();
+            let mut pages = 1;
             while last_len > 0 {
+                if pages >= MAX_ROLE_SCAN_PAGES {
+                    warnings.warn(&format!(
+                        "GET /{USERS}: the role scan stopped after {MAX_ROLE_SCAN_PAGES} pages without a total"
+                    ));
+                    break;
+                }
+                pages += 1;
                 let page = self.api.list(USERS, start, count).await?;
                 if !fresh(&page.items) {
                     break;
@@ -164,6 +183,15 @@ impl RoleSyncer {
                 }
                 take(&page.items);
             }
+        }
+        if let Some(total) = first.total
+            && (seen.len() as u64) < total
+            && more_pages
+        {
+            warnings.warn(&format!(
+                "GET /{USERS}: the role scan read {} of the {total} users the server counts (a page repeated or brought no new user); roles held only by the others are not listed",
+                seen.len()
+            ));
         }
         Ok(roles.into_values().collect())
     }

@@ -229,6 +229,17 @@ fn a_bad_jsonpath_an_unknown_auth_type_and_a_bad_op_fail_naming_the_field() {
         err.contains("provisioning.removeUserFromGroup.op: \"delete\" is not a PATCH operation"),
         "{err}"
     );
+    // A grant that would replace a group's members with one user, or remove: refused.
+    for op in ["replace", "Remove"] {
+        let err = error_of(&set(slack_yaml(), "provisioning.addUserToGroup.op", op));
+        assert!(
+            err.contains("slack.yaml: provisioning.addUserToGroup.op:")
+                && err.contains("would not add"),
+            "{err}"
+        );
+    }
+    let err = error_of(&set(slack_yaml(), "provisioning.addUserRole.op", "remove"));
+    assert!(err.contains("provisioning.addUserRole.op:"), "{err}");
     let err = error_of(&set(slack_yaml(), "apiEndpoint", "api.slack.com/scim"));
     assert!(
         err.contains("apiEndpoint: \"api.slack.com/scim\" is not an absolute http(s) URL"),
@@ -316,6 +327,40 @@ fn variables_and_urls_are_resolved_when_configured() {
     assert_eq!(c.endpoint_query, [("tenant".to_string(), "t1".to_string())]);
 }
 
+/// A provider file chooses where requests go, so it never gets the connector's own
+/// settings and credentials (`BATON_*`, ConductorOne's client secret among them), and a
+/// URL that does not parse is shown as the file wrote it, not with a variable's value.
+#[test]
+fn a_file_cannot_read_the_connectors_own_variables_or_echo_a_value() {
+    let env = |k: &str| Some(format!("value-of-{k}"));
+    for name in ["BATON_CLIENT_SECRET", "baton_api_key"] {
+        let text = set(
+            slack_yaml(),
+            "apiEndpoint",
+            &format!("https://x.example/scim/v2?leak=${{{name}}}"),
+        );
+        let p = Provider::parse("slack.yaml", &text).unwrap();
+        let err = ScimConfig::with_env(p, Credentials::default(), None, &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("slack.yaml: apiEndpoint:") && err.contains("may not read"),
+            "{err}"
+        );
+        assert!(!err.contains("value-of-"), "{err}");
+    }
+    let text = set(slack_yaml(), "apiEndpoint", "${SCIM_HOST}/scim/v2");
+    let p = Provider::parse("slack.yaml", &text).unwrap();
+    let err = ScimConfig::with_env(p, Credentials::default(), None, &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"${SCIM_HOST}/scim/v2\" is not an absolute http(s) URL"),
+        "{err}"
+    );
+    assert!(!err.contains("value-of-SCIM_HOST"), "{err}");
+}
+
 #[test]
 fn credentials_never_show_in_debug() {
     let creds = Credentials {
@@ -341,4 +386,22 @@ fn credentials_never_show_in_debug() {
         shown.contains("X-Api-Key") && shown.contains("assertion"),
         "{shown}"
     );
+    // A key in apiEndpoint's query, and the connector built from it (its SCIM client
+    // carries the headers and the query): names only.
+    doc["apiEndpoint"] = "https://x.example/scim/v2?key=q-SECRET".into();
+    let p = Provider::parse("slack.yaml", &serde_norway::to_string(&doc).unwrap()).unwrap();
+    let creds = Credentials {
+        api_key: Some("k3y-SECRET".to_string().into()),
+        ..Credentials::default()
+    };
+    let c = ScimConfig::with_env(p, creds, None, &|_| None).unwrap();
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("SECRET") && shown.contains("key"),
+        "{shown}"
+    );
+    let connector = connector_scim::Scim::new(c).unwrap();
+    let shown = format!("{connector:?}");
+    assert!(!shown.contains("SECRET"), "{shown}");
+    assert!(shown.contains("x-api-key") && shown.contains("key"), "{shown}");
 }

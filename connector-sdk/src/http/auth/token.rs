@@ -102,6 +102,13 @@ impl TokenCache {
         Ok((token.secret, AuthStamp(generation)))
     }
 
+    /// Drops the cached token, whichever it is: for a refusal noticed where the stamp of
+    /// the token sent is no longer known (a gRPC status read from trailers). A token
+    /// another caller fetched meanwhile is dropped too and fetched again: one request more.
+    pub async fn clear(&self) {
+        *self.state.lock().await = None;
+    }
+
     /// Drops the token of `stamp` if it is still the current one (after a 401).
     pub async fn invalidate(&self, stamp: AuthStamp) {
         let mut state = self.state.lock().await;
