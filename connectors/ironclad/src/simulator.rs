@@ -16,7 +16,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::ops::{Deref, DerefMut};
 use std::sync::MutexGuard;
 
 use connector_sdk::scim::{ENTERPRISE_USER, ERROR, Email, Group, Member, ScimError, User};
@@ -53,19 +52,7 @@ pub struct SimState {
     next: u64,
 }
 
-impl Deref for SimState {
-    type Target = ScimTenant;
-
-    fn deref(&self) -> &ScimTenant {
-        &self.tenant
-    }
-}
-
-impl DerefMut for SimState {
-    fn deref_mut(&mut self) -> &mut ScimTenant {
-        &mut self.tenant
-    }
-}
+connector_sdk::deref_scim_tenant!(SimState, tenant);
 
 fn group(id: &str, name: &str, members: &[&str]) -> Group {
     Group {

@@ -14,7 +14,6 @@
 //! # });
 //! ```
 
-use std::ops::{Deref, DerefMut};
 use std::sync::MutexGuard;
 
 use connector_sdk::scim::{Email, Group, Member};
@@ -66,19 +65,7 @@ pub struct SimState {
     pub log: Vec<String>,
 }
 
-impl Deref for SimState {
-    type Target = ScimTenant;
-
-    fn deref(&self) -> &ScimTenant {
-        &self.tenant
-    }
-}
-
-impl DerefMut for SimState {
-    fn deref_mut(&mut self) -> &mut ScimTenant {
-        &mut self.tenant
-    }
-}
+connector_sdk::deref_scim_tenant!(SimState, tenant);
 
 impl SimHandler for SimState {
     fn handle(&mut self, req: &Request) -> ResponseTemplate {

@@ -403,5 +403,8 @@ fn credentials_never_show_in_debug() {
     let connector = connector_scim::Scim::new(c).unwrap();
     let shown = format!("{connector:?}");
     assert!(!shown.contains("SECRET"), "{shown}");
-    assert!(shown.contains("x-api-key") && shown.contains("key"), "{shown}");
+    assert!(
+        shown.contains("x-api-key") && shown.contains("key"),
+        "{shown}"
+    );
 }

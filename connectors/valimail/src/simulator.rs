@@ -15,7 +15,6 @@
 //! ```
 
 use std::collections::HashSet;
-use std::ops::{Deref, DerefMut};
 use std::sync::MutexGuard;
 use std::time::{Duration, SystemTime};
 
@@ -55,19 +54,7 @@ pub struct SimState {
     tokens: HashSet<String>,
 }
 
-impl Deref for SimState {
-    type Target = ScimTenant;
-
-    fn deref(&self) -> &ScimTenant {
-        &self.tenant
-    }
-}
-
-impl DerefMut for SimState {
-    fn deref_mut(&mut self) -> &mut ScimTenant {
-        &mut self.tenant
-    }
-}
+connector_sdk::deref_scim_tenant!(SimState, tenant);
 
 fn user(
     id: &str,

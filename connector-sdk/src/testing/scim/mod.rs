@@ -58,6 +58,41 @@ pub use shape::{PatchAnswer, ScimShape, TenantAuth, TotalResults};
 
 use super::SimHandler;
 
+/// `Deref`/`DerefMut` from an application simulator's state to the [`ScimTenant`] field it
+/// wraps, so its tests read `sim.state().users` or `.members(id)` as the tenant's: one
+/// definition for every SCIM simulator.
+///
+/// ```
+/// use connector_sdk::testing::scim::{ScimShape, ScimTenant};
+///
+/// struct SimState {
+///     tenant: ScimTenant,
+///     logins: u32,
+/// }
+/// connector_sdk::deref_scim_tenant!(SimState, tenant);
+///
+/// let state = SimState { tenant: ScimTenant::new(ScimShape::default()), logins: 0 };
+/// assert!(state.users.is_empty() && state.logins == 0);
+/// ```
+#[macro_export]
+macro_rules! deref_scim_tenant {
+    ($state:ty, $field:ident) => {
+        impl ::std::ops::Deref for $state {
+            type Target = $crate::testing::scim::ScimTenant;
+
+            fn deref(&self) -> &Self::Target {
+                &self.$field
+            }
+        }
+
+        impl ::std::ops::DerefMut for $state {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.$field
+            }
+        }
+    };
+}
+
 /// The tenant: its users and groups (in creation order, which is list order), its shape
 /// and the requests it served. Serve it with [`SimServer::start`](super::SimServer::start),
 /// or answer from an application's own [`SimHandler`] with [`ScimTenant::answer`].
