@@ -26,6 +26,9 @@ use crate::page::{HandOut, Page, PageToken};
 pub struct ScimPager {
     /// The `count` asked for.
     pub count: u32,
+    /// Whether a short page ends a listing whose total is unknown (see
+    /// [`until_empty_page`](Self::until_empty_page)).
+    short_page_ends: bool,
 }
 
 impl ScimPager {
@@ -33,7 +36,28 @@ impl ScimPager {
     pub fn new(count: u32) -> Self {
         ScimPager {
             count: count.max(1),
+            short_page_ends: true,
         }
+    }
+
+    /// The same pager for servers that cap `count` below what was asked and send no
+    /// `totalResults`: without a total, a short page does not end the listing (it may be
+    /// the server's own cap); the next page is read until one comes back empty, and the
+    /// listing driver's guard ends pages that repeat. One request more per listing.
+    ///
+    /// ```
+    /// use connector_sdk::page::PageToken;
+    /// use connector_sdk::scim::ScimPager;
+    /// let capped = ScimPager::new(100).until_empty_page();
+    /// // 50 of the 100 asked, no total: ask again from 51.
+    /// assert_eq!(capped.next(1, 50, None), Some(PageToken::new("51")));
+    /// assert_eq!(capped.next(51, 0, None), None);
+    /// // The default ends there.
+    /// assert_eq!(ScimPager::new(100).next(1, 50, None), None);
+    /// ```
+    pub fn until_empty_page(mut self) -> Self {
+        self.short_page_ends = false;
+        self
     }
 
     /// The `startIndex` to request for `token` (1 for the first page).
@@ -50,7 +74,8 @@ impl ScimPager {
     /// The token after a page at `start_index` that returned `returned` resources, given
     /// `totalResults` when the server sent it. `None` ends the listing.
     ///
-    /// Stops on an empty page; at `totalResults` when known; on a short page when not.
+    /// Stops on an empty page; at `totalResults` when known; on a short page when not
+    /// (unless [`until_empty_page`](Self::until_empty_page)).
     pub fn next(
         &self,
         start_index: u64,
@@ -63,7 +88,7 @@ impl ScimPager {
         let consumed = start_index - 1 + returned as u64;
         match total_results {
             Some(total) if consumed >= total => None,
-            None if returned < self.count as usize => None,
+            None if self.short_page_ends && returned < self.count as usize => None,
             _ => Some(PageToken::new((start_index + returned as u64).to_string())),
         }
     }

@@ -12,9 +12,9 @@ use connector_sdk::http::auth::{
     AuthProvider, BasicAuth, BearerToken, Token, TokenExchange, TokenHttp,
 };
 use connector_sdk::http::{HttpClient, Method, Response, RetryPolicy, error_from_response};
-use connector_sdk::page::{HandOut, Page, PageToken};
+use connector_sdk::page::{Page, PageToken};
+use connector_sdk::scim::ScimPager;
 use connector_sdk::scim::{Created, ListQuery, PatchKind, Patched, ScimClient, filter_eq};
-use connector_sdk::scim::{ScimPager, ScimRequest};
 use connector_sdk::{Error, ErrorKind, Result};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -182,7 +182,9 @@ impl ScimApi {
         token: Option<&PageToken>,
         mut read: impl FnMut(&Value) -> std::result::Result<T, String>,
     ) -> Result<Page<T>> {
-        let pager = ScimPager::new(self.page_size);
+        // Without a total, a short page may be the server's own cap: read on until an
+        // empty page (the SDK's guard stops pages that repeat).
+        let pager = ScimPager::new(self.page_size).until_empty_page();
         let at = pager.request(token)?;
         let page = self.list(endpoint, at.start_index, pager.count).await?;
         let mut items = Vec::with_capacity(page.items.len());
@@ -192,28 +194,10 @@ impl ScimApi {
                 Err(why) => self.warnings.warn(&format!("GET /{endpoint}: {why}")),
             }
         }
-        let (next, parallel) = self.continue_after(&pager, at, page.items.len(), page.total);
+        let (next, parallel) = pager.continue_after(at, page.items.len(), page.total);
         Ok(Page::new(items, next)
             .with_parallel(parallel)
             .with_total(page.total))
-    }
-
-    /// The next and handed-out tokens after a page at `at` that returned `received`
-    /// records: the SDK's SCIM paging when the total is known; without one, the next
-    /// page until a page comes back empty (a short page may be the server's own cap, so
-    /// it does not end the listing), which the SDK's guard stops if pages repeat.
-    fn continue_after(
-        &self,
-        pager: &ScimPager,
-        at: ScimRequest,
-        received: usize,
-        total: Option<u64>,
-    ) -> (Option<PageToken>, HandOut) {
-        if total.is_none() && received > 0 && !at.single {
-            let next = at.start_index.saturating_add(received as u64);
-            return (Some(PageToken::new(next.to_string())), HandOut::default());
-        }
-        pager.continue_after(at, received, total)
     }
 
     fn read_page(&self, endpoint: &str, start_index: u64, page: Value) -> RawPage {
