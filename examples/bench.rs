@@ -351,13 +351,7 @@ fn main() -> ExitCode {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     if args.len() == 4 && args[1] == "--child" {
         let n: usize = args[3].parse().unwrap_or(0);
-        return match rt.block_on(child(&args[2], n)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return connector_sdk::printable::exit_code(rt.block_on(child(&args[2], n)));
     }
     let only = args.get(1).cloned();
     let want = |part: &str| only.as_deref().is_none_or(|o| o == part);

@@ -154,11 +154,5 @@ async fn main() -> ExitCode {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    match run(grants).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    connector_sdk::printable::exit_code(run(grants).await)
 }

@@ -94,10 +94,7 @@ async fn round_trip(
         Error::not_found(format!("{name}: principal {pid} not in the first sync"))
     })?;
     let before = reader
-        .grants(&GrantFilter {
-            entitlement: Some(rt.entitlement.into()),
-            ..Default::default()
-        })?
+        .grants(&GrantFilter::default().with_entitlement(rt.entitlement))?
         .len();
     drop(reader);
     let syncer = syncer_for(connector, &entitlement.resource().resource_type)?;
@@ -109,10 +106,7 @@ async fn round_trip(
         .await?;
     sync_to_file(connector, path, &SyncOptions::default(), None).await?;
     let reader = C1zReader::open(path)?;
-    let grants = reader.grants(&GrantFilter {
-        entitlement: Some(rt.entitlement.into()),
-        ..Default::default()
-    })?;
+    let grants = reader.grants(&GrantFilter::default().with_entitlement(rt.entitlement))?;
     let found = grants.iter().any(|g| g.principal() == &pid);
     if !found {
         return Err(Error::internal(format!(
@@ -348,14 +342,5 @@ async fn service_mode(sim: &SendgridSimulator, out: &Path) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!(
-                "error: {}",
-                connector_sdk::printable::printable_lines(&e.to_string())
-            );
-            ExitCode::FAILURE
-        }
-    }
+    connector_sdk::printable::exit_code(run().await)
 }

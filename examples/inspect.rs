@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use connector_sdk::cli::StoreLimitArgs;
 use connector_sdk::explorer::{self, ExploreArgs};
 use connector_sdk::model::{Resource, ResourceId};
-use connector_sdk::printable::{printable, printable_lines};
+use connector_sdk::printable::{exit_code, printable};
 use connector_sdk::store::{C1zReader, GrantFilter, ResourceChange};
 use connector_sdk::{Error, Result};
 use serde::Serialize;
@@ -264,11 +264,10 @@ fn run(args: Args) -> Result<()> {
             principal,
             resource_type,
         } => {
-            let filter = GrantFilter {
-                entitlement,
-                resource: resource.map(|r| parse_id("--resource", &r)).transpose()?,
-                principal: principal.map(|p| parse_id("--principal", &p)).transpose()?,
-            };
+            let mut filter = GrantFilter::default();
+            filter.entitlement = entitlement;
+            filter.resource = resource.map(|r| parse_id("--resource", &r)).transpose()?;
+            filter.principal = principal.map(|p| parse_id("--principal", &p)).transpose()?;
             let mut grants = reader.grants(&filter)?;
             if let Some(t) = &resource_type {
                 grants.retain(|g| &g.entitlement_resource().resource_type == t);
@@ -466,20 +465,10 @@ fn serve(args: ServeArgs) -> Result<()> {
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if argv.get(1).is_some_and(|a| a == "serve") {
-        return match serve(ServeArgs::parse_from(&argv[1..])) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {}", printable_lines(&e.to_string()));
-                ExitCode::from(1)
-            }
-        };
+        return exit_code(serve(ServeArgs::parse_from(&argv[1..])));
     }
     match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.message() == STDOUT_CLOSED => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", printable_lines(&e.to_string()));
-            ExitCode::from(1)
-        }
+        result => exit_code(result),
     }
 }

@@ -59,8 +59,8 @@ async fn main() -> ExitCode {
             let (id, secret, admin) = {
                 let st = sim.state();
                 (
-                    st.client_id.clone(),
-                    st.client_secret.clone(),
+                    st.oauth.client_id().to_owned(),
+                    st.oauth.client_secret().to_owned(),
                     st.admins[0].clone(),
                 )
             };

@@ -249,10 +249,7 @@ fn write_operations_refuse_without_provisioning() {
 fn grants_of(file: &Path, entitlement: &str) -> Vec<String> {
     C1zReader::open(file)
         .unwrap()
-        .grants(&GrantFilter {
-            entitlement: Some(entitlement.into()),
-            ..Default::default()
-        })
+        .grants(&GrantFilter::default().with_entitlement(entitlement))
         .unwrap()
         .iter()
         .map(|g| g.principal().to_string())
@@ -1088,10 +1085,7 @@ fn sync_scope_flags_and_a_targeted_sync_through_the_binary() {
     assert_eq!(partial.sync().sync_type, "partial");
     assert_eq!(partial.sync().parent_sync_id, full);
     let mut members: Vec<String> = partial
-        .grants(&GrantFilter {
-            entitlement: Some("group:g2:member".into()),
-            ..Default::default()
-        })
+        .grants(&GrantFilter::default().with_entitlement("group:g2:member"))
         .unwrap()
         .iter()
         .map(|g| g.principal().to_string())

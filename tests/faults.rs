@@ -195,8 +195,8 @@ fn sendgrid(sim: &SendgridSimulator, uri: &str) -> Sendgrid {
 fn ironclad(sim: &IroncladSimulator, uri: &str) -> Ironclad {
     let st = sim.state();
     let config = IroncladConfig::new(
-        SecretString::from(st.client_id.clone()),
-        SecretString::from(st.client_secret.clone()),
+        SecretString::from(st.oauth.client_id()),
+        SecretString::from(st.oauth.client_secret()),
         "na1",
         &st.admins[0],
         true,

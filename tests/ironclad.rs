@@ -14,8 +14,8 @@ async fn run(sim: &IroncladSimulator, dir: &std::path::Path, args: &[&str]) -> O
     let (id, secret, admin) = {
         let st = sim.state();
         (
-            st.client_id.clone(),
-            st.client_secret.clone(),
+            st.oauth.client_id().to_owned(),
+            st.oauth.client_secret().to_owned(),
             st.admins[0].clone(),
         )
     };
@@ -41,10 +41,7 @@ async fn run(sim: &IroncladSimulator, dir: &std::path::Path, args: &[&str]) -> O
 
 fn members(reader: &C1zReader, group: &str) -> Vec<String> {
     reader
-        .grants(&GrantFilter {
-            entitlement: Some(format!("group:{group}:member")),
-            ..Default::default()
-        })
+        .grants(&GrantFilter::default().with_entitlement(format!("group:{group}:member")))
         .unwrap()
         .iter()
         .map(|g| g.principal().resource.clone())

@@ -46,14 +46,11 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn holders(r: &C1zReader, e: &str) -> Vec<String> {
-    r.grants(&GrantFilter {
-        entitlement: Some(e.into()),
-        ..Default::default()
-    })
-    .unwrap()
-    .iter()
-    .map(|g| g.principal().to_string())
-    .collect()
+    r.grants(&GrantFilter::default().with_entitlement(e))
+        .unwrap()
+        .iter()
+        .map(|g| g.principal().to_string())
+        .collect()
 }
 
 #[test]

@@ -33,10 +33,7 @@ async fn run(sim: &SendgridSimulator, dir: &std::path::Path, args: &[&str]) -> O
 
 fn holders(reader: &C1zReader, entitlement: &str) -> Vec<String> {
     reader
-        .grants(&GrantFilter {
-            entitlement: Some(entitlement.into()),
-            ..Default::default()
-        })
+        .grants(&GrantFilter::default().with_entitlement(entitlement))
         .unwrap()
         .iter()
         .map(|g| g.principal().resource.clone())

@@ -85,10 +85,7 @@ async fn sync_grant_disable_resync() {
 
     let reader = C1zReader::open(&dir.path().join("sync.c1z")).unwrap();
     let owners: Vec<String> = reader
-        .grants(&GrantFilter {
-            entitlement: Some("member_type:owner:member".into()),
-            ..Default::default()
-        })
+        .grants(&GrantFilter::default().with_entitlement("member_type:owner:member"))
         .unwrap()
         .iter()
         .map(|g| g.principal().resource.clone())

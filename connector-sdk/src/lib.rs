@@ -177,6 +177,7 @@ pub mod prelude {
         OffsetPager, Page, PageRequest, PageState, PageToken, TokenBag, cursor_token, fan_out,
         stream_pages,
     };
+    pub use crate::profile;
     pub use crate::provision::{
         GrantOnly, GrantOutcome, GrantRequest, Provisioner, RevokeOutcome, RevokeRequest,
     };

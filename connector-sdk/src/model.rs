@@ -30,8 +30,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// A free-form JSON object of attributes (upstream: `google.protobuf.Struct`).
+/// A free-form JSON object of attributes (upstream: `google.protobuf.Struct`). Build one
+/// with [`profile!`](crate::profile).
 pub type Profile = serde_json::Map<String, serde_json::Value>;
+
+/// A [`Profile`] from `json!`-style key/value pairs: `profile! { "id": id, "active": true }`.
+/// Values are anything `serde_json::json!` takes (expressions, nested `{…}` and `[…]`).
+///
+/// ```
+/// use connector_sdk::{model::Profile, profile};
+/// let id = 42;
+/// let p: Profile = profile! { "id": id, "email": "ada@example.com", "roles": ["admin"] };
+/// assert_eq!(p["id"], 42);
+/// assert_eq!(p["roles"][0], "admin");
+/// assert!(profile! {}.is_empty());
+/// ```
+#[macro_export]
+macro_rules! profile {
+    ($($body:tt)*) => {
+        match $crate::model::__json!({ $($body)* }) {
+            $crate::model::__JsonValue::Object(map) => map,
+            // `json!({…})` is always an object.
+            _ => $crate::model::Profile::new(),
+        }
+    };
+}
+
+#[doc(hidden)]
+pub use serde_json::{Value as __JsonValue, json as __json};
 
 /// The longest id upstream accepts for resource types, resources, entitlements and grants.
 pub const MAX_ID_LEN: usize = 1024;
@@ -205,6 +231,26 @@ pub enum UserStatus {
     Disabled,
     /// Deleted but still reported by the SaaS.
     Deleted,
+}
+
+impl UserStatus {
+    /// [`Enabled`](UserStatus::Enabled) when `enabled`, else
+    /// [`Disabled`](UserStatus::Disabled): for APIs with an `active` (or, negated, a
+    /// `disabled`) flag.
+    ///
+    /// ```
+    /// use connector_sdk::model::UserStatus;
+    /// assert_eq!(UserStatus::enabled_if(true), UserStatus::Enabled);
+    /// let disabled = true;
+    /// assert_eq!(UserStatus::enabled_if(!disabled), UserStatus::Disabled);
+    /// ```
+    pub fn enabled_if(enabled: bool) -> Self {
+        if enabled {
+            UserStatus::Enabled
+        } else {
+            UserStatus::Disabled
+        }
+    }
 }
 
 /// What kind of account a user is (upstream `UserTrait.AccountType`).

@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::process::ExitCode;
 
 /// `text` with every control character escaped (`\n`, `\r`, `\t`, `\xNN`, `\u{NNNN}`):
 /// for one cell of a table or one value on a line.
@@ -25,6 +26,37 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 /// several lines (an error).
 pub fn printable_lines(text: &str) -> Cow<'_, str> {
     escape(text, true)
+}
+
+/// Prints `error: <e>` on stderr, control characters escaped ([`printable_lines`]): an
+/// API's message or a name in it cannot rewrite the terminal.
+pub fn eprint_error(e: impl std::fmt::Display) {
+    eprintln!("error: {}", printable_lines(&e.to_string()));
+}
+
+/// The end of a program's `main`: [`ExitCode::SUCCESS`] for `Ok`; for an error, prints
+/// `error: …` ([`eprint_error`]) and returns [`ExitCode::FAILURE`].
+///
+/// ```no_run
+/// use std::process::ExitCode;
+///
+/// async fn run() -> connector_sdk::Result<()> {
+///     Ok(())
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> ExitCode {
+///     connector_sdk::printable::exit_code(run().await)
+/// }
+/// ```
+pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprint_error(e);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Whether `c` changes the terminal or the order of what is shown rather than printing.

@@ -211,10 +211,7 @@ async fn principal_side_grants_are_stored_like_owner_side_ones() {
     // Read back by the role they are of, not by the user they were listed under.
     let reader = C1zReader::open(&principal).unwrap();
     let admins: Vec<String> = reader
-        .grants(&GrantFilter {
-            resource: Some(ResourceId::new("role", "admin")),
-            ..GrantFilter::default()
-        })
+        .grants(&GrantFilter::default().with_resource(ResourceId::new("role", "admin")))
         .unwrap()
         .iter()
         .map(|g| g.principal().resource.clone())
@@ -222,10 +219,7 @@ async fn principal_side_grants_are_stored_like_owner_side_ones() {
     assert_eq!(admins.len(), 2);
     assert!(admins.contains(&"u1".to_string()) && admins.contains(&"u3".to_string()));
     let u3: Vec<String> = reader
-        .grants(&GrantFilter {
-            principal: Some(ResourceId::new("user", "u3")),
-            ..GrantFilter::default()
-        })
+        .grants(&GrantFilter::default().with_principal(ResourceId::new("user", "u3")))
         .unwrap()
         .iter()
         .map(|g| g.entitlement_id().to_string())

@@ -189,10 +189,7 @@ async fn expansion_terminates_on_cycles_and_honours_shallow() {
     let reader = C1zReader::open(&path).unwrap();
     let holders = |ent: &str| -> Vec<String> {
         let mut v: Vec<String> = reader
-            .grants(&GrantFilter {
-                entitlement: Some(ent.into()),
-                ..Default::default()
-            })
+            .grants(&GrantFilter::default().with_entitlement(ent))
             .unwrap()
             .iter()
             .map(|g| g.principal().to_string())

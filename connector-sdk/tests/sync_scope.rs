@@ -139,10 +139,7 @@ async fn skip_expand_grants_stores_the_grants_unexpanded() {
     assert!(plain.contains(&"document:d1:read:group:g1".to_string()));
     let r = C1zReader::open(&unexpanded).unwrap();
     let g = r
-        .grants(&GrantFilter {
-            entitlement: Some("document:d1:read".into()),
-            ..Default::default()
-        })
+        .grants(&GrantFilter::default().with_entitlement("document:d1:read"))
         .unwrap()
         .into_iter()
         .find(|g| g.principal().resource == "g1")

@@ -70,7 +70,7 @@ pub(crate) async fn run(
     match run_service(connector, config, stop, status).await {
         Ok(()) => Ok(Outcome::Done),
         Err(e) => {
-            super::print_error(&e);
+            crate::printable::eprint_error(&e);
             let code = grpc_code(e.kind());
             // A malformed flag is a usage error (2), as upstream's plain errors.
             let code = if code == 3 { EXIT_USAGE } else { code as u8 };

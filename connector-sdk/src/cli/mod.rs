@@ -212,17 +212,8 @@ fn required_args(cmd: &clap::Command) -> Vec<Arg> {
 }
 
 fn usage_error(e: &Error) -> ExitCode {
-    print_error(e);
+    crate::printable::eprint_error(e);
     ExitCode::from(EXIT_USAGE)
-}
-
-/// Prints `error: …` on stderr, its control characters escaped (an API's message or a
-/// name in it cannot rewrite the terminal).
-pub(crate) fn print_error(e: impl std::fmt::Display) {
-    eprintln!(
-        "error: {}",
-        crate::printable::printable_lines(&e.to_string())
-    );
 }
 
 /// How a run that did not fail ended.
@@ -248,7 +239,7 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
         Ok((hint, cmd)) => (cmd, hint),
         // A connector bug, not the operator's configuration.
         Err(e) => {
-            print_error(&e);
+            crate::printable::eprint_error(&e);
             return ExitCode::from(EXIT_FAILURE);
         }
     };
@@ -304,9 +295,9 @@ pub async fn run_with<C: ConnectorConfig>(app: AppInfo, args: Vec<OsString>) -> 
             from_connector,
         }) => {
             if from_connector {
-                print_error(hint.describe(&error));
+                crate::printable::eprint_error(hint.describe(&error));
             } else {
-                print_error(&error);
+                crate::printable::eprint_error(&error);
             }
             ExitCode::from(EXIT_FAILURE)
         }

@@ -158,6 +158,55 @@ impl GrantRequest {
             entitlement: entitlement.clone(),
         }
     }
+
+    /// The grant this request asks for: [`entitlement`](Self::entitlement) held by
+    /// [`principal`](Self::principal).
+    pub fn grant(&self) -> Grant {
+        Grant::new(&self.entitlement, self.principal.id.clone())
+    }
+
+    /// What to answer once the grant was made: [`GrantOutcome::Granted`] with
+    /// [`grant`](Self::grant).
+    ///
+    /// ```
+    /// use connector_sdk::prelude::*;
+    ///
+    /// let team = Resource::with_id(ResourceId::new("team", "t1"), "Docs");
+    /// let ada = Resource::with_id(ResourceId::new("user", "u1"), "Ada");
+    /// let req = GrantRequest::new(&ada, &Entitlement::assignment(&team, "member"));
+    /// let GrantOutcome::Granted(grants) = req.granted() else { panic!() };
+    /// assert_eq!(grants[0].id(), "team:t1:member:user:u1");
+    /// ```
+    pub fn granted(&self) -> GrantOutcome {
+        GrantOutcome::Granted(vec![self.grant()])
+    }
+}
+
+impl RevokeOutcome {
+    /// The outcome of a removal call whose [`ErrorKind::NotFound`] means the principal did
+    /// not hold the entitlement (a `DELETE …/members/{id}` answering 404): success is
+    /// [`Revoked`](RevokeOutcome::Revoked), `NotFound` is
+    /// [`AlreadyRevoked`](RevokeOutcome::AlreadyRevoked), any other error is returned.
+    ///
+    /// Only for APIs whose 404 names the membership: when it could also mean the team
+    /// or the user is gone, check with [`idempotent_revoke`] instead.
+    ///
+    /// ```
+    /// use connector_sdk::{Error, ErrorKind, provision::RevokeOutcome};
+    ///
+    /// assert_eq!(RevokeOutcome::of_removal(Ok(())).unwrap(), RevokeOutcome::Revoked);
+    /// let gone: connector_sdk::Result<()> = Err(Error::not_found("not a member"));
+    /// assert_eq!(RevokeOutcome::of_removal(gone).unwrap(), RevokeOutcome::AlreadyRevoked);
+    /// let down: connector_sdk::Result<()> = Err(Error::new(ErrorKind::Unavailable, "503"));
+    /// assert!(RevokeOutcome::of_removal(down).is_err());
+    /// ```
+    pub fn of_removal<T>(removed: Result<T>) -> Result<RevokeOutcome> {
+        match removed {
+            Ok(_) => Ok(RevokeOutcome::Revoked),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(RevokeOutcome::AlreadyRevoked),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// What [`Provisioner::revoke`] is asked for. `#[non_exhaustive]` like [`GrantRequest`].
@@ -220,10 +269,7 @@ where
         return Ok(GrantOutcome::AlreadyExists);
     }
     match apply.await {
-        Ok(()) => Ok(GrantOutcome::Granted(vec![Grant::new(
-            &req.entitlement,
-            req.principal.id.clone(),
-        )])),
+        Ok(()) => Ok(req.granted()),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(GrantOutcome::AlreadyExists),
         Err(e) => Err(e),
     }
@@ -255,11 +301,7 @@ where
     if !holds.await? {
         return Ok(RevokeOutcome::AlreadyRevoked);
     }
-    match apply.await {
-        Ok(()) => Ok(RevokeOutcome::Revoked),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(RevokeOutcome::AlreadyRevoked),
-        Err(e) => Err(e),
-    }
+    RevokeOutcome::of_removal(apply.await)
 }
 
 #[cfg(test)]

@@ -186,7 +186,37 @@ pub(crate) fn check_transport(url: &Url, allowed: bool) -> Result<()> {
     Ok(())
 }
 
+/// `base` with `segments` appended: [`HttpClient::url`].
+fn url_under(base: &Url, segments: &[&str]) -> Result<Url> {
+    if let Some(bad) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
+        let path: Vec<String> = segments.iter().map(|s| format!("{s:?}")).collect();
+        return Err(Error::invalid_argument(format!(
+            "the path segment {bad:?} (in [{}]) cannot be sent: an id that is empty, \".\" or \"..\" would address another resource of the API (a URL resolves \"..\" to the parent path); such an id is not valid here",
+            path.join(", ")
+        )));
+    }
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty();
+        path.extend(segments);
+    }
+    Ok(url)
+}
+
 impl HttpClientBuilder {
+    /// The base URL with `segments` appended, as [`HttpClient::url`] builds it: for an
+    /// endpoint the client needs before it is built, such as an OAuth token URL on the
+    /// API's host.
+    ///
+    /// ```
+    /// use connector_sdk::http::HttpClient;
+    /// let b = HttpClient::builder("https://api.example.com/v2").unwrap();
+    /// assert_eq!(b.url(&["oauth", "token"]).unwrap().as_str(), "https://api.example.com/v2/oauth/token");
+    /// ```
+    pub fn url(&self, segments: &[&str]) -> Result<Url> {
+        url_under(&self.base, segments)
+    }
+
     /// Sets the User-Agent to `<connector>/<version> connector-sdk/<sdk version>`.
     pub fn user_agent(mut self, connector: &str, version: &str) -> Self {
         self.user_agent = format!(
@@ -454,19 +484,7 @@ impl HttpClient {
     /// assert!(err.to_string().contains("\"..\""));
     /// ```
     pub fn url(&self, segments: &[&str]) -> Result<Url> {
-        if let Some(bad) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
-            let path: Vec<String> = segments.iter().map(|s| format!("{s:?}")).collect();
-            return Err(Error::invalid_argument(format!(
-                "the path segment {bad:?} (in [{}]) cannot be sent: an id that is empty, \".\" or \"..\" would address another resource of the API (a URL resolves \"..\" to the parent path); such an id is not valid here",
-                path.join(", ")
-            )));
-        }
-        let mut url = self.inner.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty();
-            path.extend(segments);
-        }
-        Ok(url)
+        url_under(&self.inner.base, segments)
     }
 
     /// A request of `method` to the base URL plus `segments` (see [`url`](Self::url)); a

@@ -12,8 +12,22 @@ use super::limits::StoreLimits;
 use super::query::{self, DiffReport, GrantQuery, SyncRun, SyncStats};
 use super::workdir::WorkDir;
 
-/// Which grants to list; all fields are optional and combine with AND.
+/// Which grants to list; all fields are optional and combine with AND. Start from
+/// `GrantFilter::default()` (every grant) and narrow it with the `with_*` methods; the
+/// struct is `#[non_exhaustive]` so more criteria can be added without breaking callers.
+///
+/// ```
+/// use connector_sdk::model::ResourceId;
+/// use connector_sdk::store::GrantFilter;
+///
+/// let filter = GrantFilter::default()
+///     .with_entitlement("team:t-docs:member")
+///     .with_principal(ResourceId::new("user", "u2"));
+/// assert_eq!(filter.entitlement.as_deref(), Some("team:t-docs:member"));
+/// assert!(filter.resource.is_none());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GrantFilter {
     /// Grants of this entitlement id.
     pub entitlement: Option<String>,
@@ -21,6 +35,26 @@ pub struct GrantFilter {
     pub principal: Option<ResourceId>,
     /// Grants of entitlements on this resource.
     pub resource: Option<ResourceId>,
+}
+
+impl GrantFilter {
+    /// Only grants of the entitlement with this id (`team:t-docs:member`).
+    pub fn with_entitlement(mut self, id: impl Into<String>) -> Self {
+        self.entitlement = Some(id.into());
+        self
+    }
+
+    /// Only grants held by this principal.
+    pub fn with_principal(mut self, principal: ResourceId) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+
+    /// Only grants of entitlements on this resource.
+    pub fn with_resource(mut self, resource: ResourceId) -> Self {
+        self.resource = Some(resource);
+        self
+    }
 }
 
 /// A `.c1z` opened read-only, looking at one sync: by default the latest finished *full*

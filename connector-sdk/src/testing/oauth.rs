@@ -3,33 +3,33 @@
 //! the token or error answer shaped as the RFC says — so a simulator checks what a real
 //! authorization server checks, in a few lines.
 //!
+//! [`TokenIssuer`] is the whole server for one client: its [`gate`](TokenIssuer::gate) is
+//! the first line of a handler, answering the token endpoint and refusing requests without
+//! a token it issued.
+//!
 //! ```
-//! use connector_sdk::testing::oauth::{self, ClientCredentials};
+//! use connector_sdk::testing::{SimHandler, oauth::TokenIssuer};
 //! use wiremock::{Request, ResponseTemplate};
 //!
-//! struct Tenant { tokens: Vec<String> }
+//! struct Tenant { oauth: TokenIssuer }
 //!
-//! impl Tenant {
-//!     fn token(&mut self, req: &Request) -> ResponseTemplate {
-//!         let grant = match ClientCredentials::read(req) {
-//!             Ok(g) => g,
-//!             Err(answer) => return answer,
-//!         };
-//!         if grant.client_id != "id" || grant.client_secret.as_deref() != Some("secret") {
-//!             return oauth::error(401, "invalid_client", "unknown client or wrong secret");
+//! impl SimHandler for Tenant {
+//!     fn handle(&mut self, req: &Request) -> ResponseTemplate {
+//!         if let Some(answer) = self.oauth.gate(req, "/oauth/token") {
+//!             return answer; // a token, an RFC 6749 error, or 401 for a missing token
 //!         }
-//!         let token = format!("token-{}", self.tokens.len());
-//!         self.tokens.push(token.clone());
-//!         oauth::token(&token, 3600, &grant.scopes)
-//!     }
-//!
-//!     fn authorized(&self, req: &Request) -> bool {
-//!         oauth::bearer(req).is_some_and(|t| self.tokens.iter().any(|x| x == t))
+//!         ResponseTemplate::new(200) // the API, for a caller holding a token
 //!     }
 //! }
+//!
+//! let tenant = Tenant { oauth: TokenIssuer::new("id", "secret") };
 //! ```
+//!
+//! Its parts, for a tenant with its own rules: [`ClientCredentials::read`] parses a token
+//! request, [`token`] and [`error`] shape the answers, [`bearer`] reads a request's token.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use base64::Engine as _;
 use serde_json::json;
@@ -138,6 +138,152 @@ fn basic(req: &Request) -> Option<(String, String)> {
     Some((unescape(id), unescape(secret)))
 }
 
+/// A simulated authorization server for one client: issues bearer tokens to a
+/// client-credentials request with the right id and secret, and tells which requests carry
+/// a token it issued (with the scopes granted to it).
+///
+/// Tokens are `<prefix><n>` (`token-1`, `token-2`…), valid for the lifetime the answer
+/// states (3600 s unless set); the issuer does not expire them itself. `Debug` shows the
+/// client id and the number of tokens, never the secret.
+#[derive(Clone)]
+pub struct TokenIssuer {
+    client_id: String,
+    client_secret: String,
+    prefix: String,
+    lifetime: u64,
+    issued: BTreeMap<String, Vec<String>>,
+    count: usize,
+}
+
+impl fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenIssuer")
+            .field("client_id", &self.client_id)
+            .field("issued", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenIssuer {
+    /// An issuer for the client `client_id` with `client_secret`.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        TokenIssuer {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            prefix: "token-".into(),
+            lifetime: 3600,
+            issued: BTreeMap::new(),
+            count: 0,
+        }
+    }
+
+    /// Names tokens `<prefix><n>` (default `token-`).
+    pub fn with_token_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The `expires_in` of each answer, in seconds (default 3600).
+    pub fn with_lifetime(mut self, seconds: u64) -> Self {
+        self.lifetime = seconds;
+        self
+    }
+
+    /// Accepts another client from now on (a tenant whose credentials were changed);
+    /// tokens already issued stay valid.
+    pub fn set_client(&mut self, client_id: &str, client_secret: &str) {
+        self.client_id = client_id.into();
+        self.client_secret = client_secret.into();
+    }
+
+    /// The client id this issuer accepts.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The client secret this issuer accepts.
+    pub fn client_secret(&self) -> &str {
+        &self.client_secret
+    }
+
+    /// Answers a token request: the RFC's error for a malformed request
+    /// ([`ClientCredentials::read`]), `invalid_client` (401) for another client id or a
+    /// wrong secret, else a new token with the scopes asked for.
+    pub fn issue(&mut self, req: &Request) -> ResponseTemplate {
+        self.issue_checked(req, |_| None)
+    }
+
+    /// [`issue`](Self::issue) with the tenant's own rules: `check` sees the request once it
+    /// is read, before the client is authenticated, and the answer it gives, if any, is
+    /// returned as is (a scope the tenant does not know, a vendor's own status for a wrong
+    /// secret).
+    pub fn issue_checked(
+        &mut self,
+        req: &Request,
+        check: impl FnOnce(&ClientCredentials) -> Option<ResponseTemplate>,
+    ) -> ResponseTemplate {
+        let grant = match ClientCredentials::read(req) {
+            Ok(g) => g,
+            Err(answer) => return answer,
+        };
+        if let Some(answer) = check(&grant) {
+            return answer;
+        }
+        if grant.client_id != self.client_id
+            || grant.client_secret.as_deref() != Some(self.client_secret.as_str())
+        {
+            return error(401, "invalid_client", "unknown client or wrong secret");
+        }
+        self.count += 1;
+        let access = format!("{}{}", self.prefix, self.count);
+        self.issued.insert(access.clone(), grant.scopes.clone());
+        token(&access, self.lifetime, &grant.scopes)
+    }
+
+    /// The scopes granted to `req`'s bearer token; `None` when it carries no token this
+    /// issuer issued.
+    pub fn scopes_of(&self, req: &Request) -> Option<&[String]> {
+        bearer(req)
+            .and_then(|t| self.issued.get(t))
+            .map(Vec::as_slice)
+    }
+
+    /// Whether `req` carries a token this issuer issued.
+    pub fn authorized(&self, req: &Request) -> bool {
+        self.scopes_of(req).is_some()
+    }
+
+    /// How many tokens were issued, revoked ones included.
+    pub fn issued(&self) -> usize {
+        self.count
+    }
+
+    /// Revokes every token issued: a request with one is refused (as after a revocation
+    /// or a restart), and the client must fetch a new one. New tokens get new names.
+    pub fn revoke_all(&mut self) {
+        self.issued.clear();
+    }
+
+    /// The token endpoint and the bearer check in one, for the first line of a handler: a
+    /// request to `token_path` is answered as [`issue`](Self::issue) does; any other request
+    /// without a token this issuer issued is refused with 401 and
+    /// `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1); `None` lets the
+    /// handler answer the request.
+    pub fn gate(&mut self, req: &Request, token_path: &str) -> Option<ResponseTemplate> {
+        if req.url.path() == token_path {
+            return Some(self.issue(req));
+        }
+        if self.authorized(req) {
+            return None;
+        }
+        Some(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", "Bearer error=\"invalid_token\"")
+                .set_body_json(json!({"error": "invalid_token"})),
+        )
+    }
+}
+
 /// A token answer (RFC 6749 §5.1): `Bearer`, `expires_in` seconds, the granted scopes.
 pub fn token(access_token: &str, expires_in: u64, scopes: &[String]) -> ResponseTemplate {
     let mut body = json!({
@@ -191,8 +337,8 @@ mod tests {
         }
     }
 
-    async fn post(
-        sim: &SimServer<Endpoint>,
+    async fn post<S: SimHandler>(
+        sim: &SimServer<S>,
         content_type: &str,
         auth: Option<&str>,
         body: &str,
@@ -263,5 +409,124 @@ mod tests {
             assert_eq!((s, b["error"].as_str()), (status, Some(error)), "{body}");
         }
         assert!(sim.state().seen.is_empty());
+    }
+
+    /// A handler behind the issuer's gate: 200 with the scopes of the caller's token.
+    struct Gated {
+        oauth: TokenIssuer,
+    }
+
+    impl SimHandler for Gated {
+        fn handle(&mut self, req: &Request) -> ResponseTemplate {
+            if let Some(answer) = self.oauth.gate(req, "/oauth/token") {
+                return answer;
+            }
+            ResponseTemplate::new(200).set_body_json(json!({"scopes": self.oauth.scopes_of(req)}))
+        }
+    }
+
+    async fn get(sim: &SimServer<Gated>, token: Option<&str>) -> (u16, String, serde_json::Value) {
+        let mut r = reqwest::Client::new().get(format!("{}/api/things", sim.uri()));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let res = r.send().await.unwrap();
+        let status = res.status().as_u16();
+        let challenge = res
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, challenge, res.json().await.unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn the_gate_issues_tokens_to_its_client_and_refuses_everyone_else() {
+        crate::http::ensure_tls_provider();
+        let oauth = TokenIssuer::new("toy", "toy-secret").with_token_prefix("toy-");
+        assert!(!format!("{oauth:?}").contains("toy-secret"), "{oauth:?}");
+        let sim = SimServer::start(Gated { oauth }).await;
+        // No token, an unknown token: 401 with the RFC 6750 challenge.
+        for token in [None, Some("forged")] {
+            let (status, challenge, _) = get(&sim, token).await;
+            assert_eq!(status, 401);
+            assert_eq!(challenge, "Bearer error=\"invalid_token\"");
+        }
+        // A wrong secret gets no token.
+        let (status, body) = post(
+            &sim,
+            FORM,
+            None,
+            "grant_type=client_credentials&client_id=toy&client_secret=guess",
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        // The client gets one, with its scopes, and the API lets it in.
+        let (status, body) = post(
+            &sim,
+            FORM,
+            None,
+            "grant_type=client_credentials&client_id=toy&client_secret=toy-secret&scope=read",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let first = body["access_token"].as_str().unwrap().to_string();
+        assert_eq!(first, "toy-1");
+        assert_eq!(body["expires_in"], 3600);
+        let (status, _, body) = get(&sim, Some(&first)).await;
+        assert_eq!((status, body["scopes"][0].as_str()), (200, Some("read")));
+        // Revoked: the old token is refused, and the next one has another name.
+        sim.state().oauth.revoke_all();
+        assert_eq!(get(&sim, Some(&first)).await.0, 401);
+        let (_, body) = post(
+            &sim,
+            FORM,
+            None,
+            "grant_type=client_credentials&client_id=toy&client_secret=toy-secret",
+        )
+        .await;
+        assert_eq!(body["access_token"], "toy-2");
+        assert_eq!(sim.state().oauth.issued(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_tenants_own_rule_answers_before_the_client_check() {
+        crate::http::ensure_tls_provider();
+        struct Scoped(TokenIssuer);
+        impl SimHandler for Scoped {
+            fn handle(&mut self, req: &Request) -> ResponseTemplate {
+                self.0.issue_checked(req, |g| {
+                    let unknown = g.scopes.iter().any(|s| s != "read");
+                    unknown.then(|| error(400, "invalid_scope", "unknown scope"))
+                })
+            }
+        }
+        let sim = SimServer::start(Scoped(TokenIssuer::new("id", "s").with_lifetime(60))).await;
+        let send = |body: &'static str| {
+            let url = format!("{}/token", sim.uri());
+            async move {
+                let res = reqwest::Client::new()
+                    .post(url)
+                    .header("content-type", FORM)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status().as_u16();
+                (status, res.json::<serde_json::Value>().await.unwrap())
+            }
+        };
+        let (status, body) =
+            send("grant_type=client_credentials&client_id=id&client_secret=s&scope=write").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope"))
+        );
+        let (status, body) =
+            send("grant_type=client_credentials&client_id=id&client_secret=s").await;
+        assert_eq!((status, body["expires_in"].as_u64()), (200, Some(60)));
     }
 }

@@ -83,17 +83,14 @@ impl IroncladClient {
 
     /// A client with another retry policy (tests use short waits).
     pub fn with_retry(config: &IroncladConfig, retry: RetryPolicy) -> Result<Self> {
-        let mut token_url = config.base_url.clone();
-        if let Ok(mut p) = token_url.path_segments_mut() {
-            p.pop_if_empty().extend(["oauth", "token"]);
-        }
+        let b = HttpClient::builder(config.base_url.as_str())?;
         let auth = OAuth2ClientCredentials::new(
-            token_url,
+            b.url(&["oauth", "token"])?,
             secrecy::ExposeSecret::expose_secret(&config.client_id),
             config.client_secret.clone(),
             config.scopes(),
         );
-        let mut b = HttpClient::builder(config.base_url.as_str())?
+        let mut b = b
             .user_agent("baton-ironclad", env!("CARGO_PKG_VERSION"))
             .auth(auth)
             .default_header("x-as-user-email", &config.as_user_email)?

@@ -169,9 +169,7 @@ impl Provisioner for GroupSyncer {
             return Ok(GrantOutcome::AlreadyExists);
         }
         Ok(match self.client.add_member(gid, &member).await? {
-            Change::Done => {
-                GrantOutcome::Granted(vec![Grant::new(entitlement, principal.id.clone())])
-            }
+            Change::Done => req.granted(),
             Change::Unchanged => GrantOutcome::AlreadyExists,
         })
     }

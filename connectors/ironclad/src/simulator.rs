@@ -15,15 +15,15 @@
 //! # });
 //! ```
 
-use std::collections::HashMap;
 use std::sync::MutexGuard;
 
 use connector_sdk::scim::{ENTERPRISE_USER, ERROR, Email, Group, Member, ScimError, User};
+use connector_sdk::testing::oauth::{self, TokenIssuer};
 use connector_sdk::testing::scim::{
     PatchAnswer, Population, ResourceKind, ScimShape, ScimTenant, TenantHooks, scim_answer,
     scim_error, seed_user,
 };
-use connector_sdk::testing::{SimHandler, SimServer, oauth};
+use connector_sdk::testing::{SimHandler, SimServer};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
@@ -40,16 +40,11 @@ pub struct SimState {
     /// for more (1000 at most), no `groups` on the user. Its `requests` also count
     /// `token`.
     pub tenant: ScimTenant,
-    /// The OAuth client id.
-    pub client_id: String,
-    /// The OAuth client secret.
-    pub client_secret: String,
+    /// The OAuth client (`ic-client`, `ic-secret`) and the tokens issued to it
+    /// (`ic-token-1`…, valid an hour).
+    pub oauth: TokenIssuer,
     /// Emails allowed as `x-as-user-email` (administrators).
     pub admins: Vec<String>,
-    /// Token lifetime in seconds.
-    pub token_lifetime: u64,
-    tokens: HashMap<String, bool>,
-    next: u64,
 }
 
 connector_sdk::deref_scim_tenant!(SimState, tenant);
@@ -168,12 +163,8 @@ impl SimState {
             .groups_on_user(false);
         SimState {
             tenant: ScimTenant::new(shape),
-            client_id: "ic-client".into(),
-            client_secret: "ic-secret".into(),
+            oauth: TokenIssuer::new("ic-client", "ic-secret").with_token_prefix("ic-token-"),
             admins: vec!["admin@acme.example".into()],
-            token_lifetime: 3600,
-            tokens: HashMap::new(),
-            next: 1,
         }
     }
 }
@@ -205,8 +196,8 @@ impl IroncladSimulator {
     pub fn config(&self, read_only: bool) -> IroncladConfig {
         let st = self.state();
         IroncladConfig::new(
-            SecretString::from(st.client_id.clone()),
-            SecretString::from(st.client_secret.clone()),
+            SecretString::from(st.oauth.client_id()),
+            SecretString::from(st.oauth.client_secret()),
             "na1",
             &st.admins[0],
             read_only,
@@ -262,44 +253,39 @@ impl TenantHooks for IroncladRules {
     }
 }
 
-impl SimState {
-    fn token(&mut self, req: &Request) -> ResponseTemplate {
-        let grant = match oauth::ClientCredentials::read(req) {
-            Ok(g) => g,
-            Err(answer) => return answer,
-        };
-        if grant.client_id != self.client_id {
-            return oauth::error(401, "invalid_client", "invalid client");
-        }
-        if grant.client_secret.as_deref() != Some(self.client_secret.as_str()) {
-            return oauth::error(403, "unauthorized_client", "unauthorized");
-        }
-        if grant
-            .scopes
-            .iter()
-            .any(|s| !READ_SCOPES.contains(&s.as_str()) && !WRITE_SCOPES.contains(&s.as_str()))
-        {
-            return oauth::error(400, "invalid_scope", "scope not registered");
-        }
-        let write = grant.scopes.iter().any(|s| s == "scim.groups.updateGroups");
-        let token = format!("ic-token-{}", self.next);
-        self.next += 1;
-        self.tokens.insert(token.clone(), write);
-        oauth::token(&token, self.token_lifetime, &grant.scopes)
+/// Ironclad's own answers at its token endpoint: a known client with a wrong secret is
+/// `unauthorized_client` (403), a scope it does not register `invalid_scope`.
+fn ironclad_token_rules(
+    grant: &oauth::ClientCredentials,
+    client: (&str, &str),
+) -> Option<ResponseTemplate> {
+    if grant.client_id == client.0 && grant.client_secret.as_deref() != Some(client.1) {
+        return Some(oauth::error(403, "unauthorized_client", "unauthorized"));
     }
+    let known =
+        |s: &String| READ_SCOPES.contains(&s.as_str()) || WRITE_SCOPES.contains(&s.as_str());
+    if !grant.scopes.iter().all(known) {
+        return Some(oauth::error(400, "invalid_scope", "scope not registered"));
+    }
+    None
 }
 
 impl SimHandler for SimState {
     fn handle(&mut self, req: &Request) -> ResponseTemplate {
         if req.url.path() == "/oauth/token" && req.method.as_str() == "POST" {
             *self.requests.entry("token".into()).or_default() += 1;
-            return self.token(req);
+            let (id, secret) = (self.oauth.client_id(), self.oauth.client_secret());
+            let (id, secret) = (id.to_owned(), secret.to_owned());
+            return self
+                .oauth
+                .issue_checked(req, |g| ironclad_token_rules(g, (&id, &secret)));
         }
-        let Some(&can_write) = oauth::bearer(req).and_then(|t| self.tokens.get(t)) else {
+        let Some(scopes) = self.oauth.scopes_of(req) else {
             return ResponseTemplate::new(401).set_body_json(
                 json!({"code": "UNAUTHORIZED", "message": "invalid authentication token"}),
             );
         };
+        let can_write = scopes.iter().any(|s| s == "scim.groups.updateGroups");
         let as_user = req
             .headers
             .get("x-as-user-email")

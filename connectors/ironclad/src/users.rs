@@ -59,11 +59,7 @@ pub fn user_resource(u: &User) -> Resource {
     );
     let mut user = UserTrait::default()
         .with_login(&u.user_name)
-        .with_status(if u.is_active() {
-            UserStatus::Enabled
-        } else {
-            UserStatus::Disabled
-        })
+        .with_status(UserStatus::enabled_if(u.is_active()))
         .with_account_type(AccountType::Human)
         .with_profile(profile);
     if given.is_some() || family.is_some() {

@@ -11,9 +11,7 @@ use crate::resources::{entitlement, get_under_account, group_type, list_under_ac
 
 /// A group as a resource under `account`.
 pub fn group_resource(g: &OpGroup, account: &ResourceId) -> Resource {
-    let mut profile = Profile::new();
-    profile.insert("group_name".into(), g.name.clone().into());
-    profile.insert("group_id".into(), g.id.clone().into());
+    let profile = profile! { "group_name": g.name, "group_id": g.id };
     Resource::new(&group_type(), &g.id, &g.name)
         .with_parent(account.clone())
         .with_group_trait(GroupTrait { profile })
@@ -169,10 +167,7 @@ impl Provisioner for GroupSyncer {
             wanted,
         )
         .await?;
-        Ok(GrantOutcome::Granted(vec![Grant::new(
-            entitlement,
-            principal.id.clone(),
-        )]))
+        Ok(req.granted())
     }
 
     async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {

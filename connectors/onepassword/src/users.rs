@@ -20,11 +20,9 @@ pub fn status(state: &str) -> UserStatus {
 /// A user as a resource under `account`.
 pub fn user_resource(u: &OpUser, account: &ResourceId) -> Resource {
     let (first, last) = u.name.split_once(' ').unwrap_or((u.name.as_str(), ""));
-    let mut profile = Profile::new();
-    profile.insert("first_name".into(), first.into());
-    profile.insert("last_name".into(), last.into());
-    profile.insert("login".into(), u.email.clone().into());
-    profile.insert("user_id".into(), u.id.clone().into());
+    let profile = profile! {
+        "first_name": first, "last_name": last, "login": u.email, "user_id": u.id,
+    };
     let mut user = UserTrait::default()
         .with_status(status(&u.state))
         .with_status_details(&u.state)

@@ -271,10 +271,7 @@ impl Provisioner for VaultSyncer {
                 applied,
             )
             .await?;
-        Ok(GrantOutcome::Granted(vec![Grant::new(
-            entitlement,
-            principal.id.clone(),
-        )]))
+        Ok(req.granted())
     }
 
     async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {

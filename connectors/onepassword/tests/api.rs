@@ -61,14 +61,11 @@ async fn sync(c: &OnePassword) -> (tempfile::TempDir, C1zReader) {
 }
 
 fn holders(r: &C1zReader, entitlement: &str) -> BTreeSet<String> {
-    r.grants(&GrantFilter {
-        entitlement: Some(entitlement.into()),
-        ..Default::default()
-    })
-    .unwrap()
-    .iter()
-    .map(|g| g.principal().to_string())
-    .collect()
+    r.grants(&GrantFilter::default().with_entitlement(entitlement))
+        .unwrap()
+        .iter()
+        .map(|g| g.principal().to_string())
+        .collect()
 }
 
 fn ent(rt: &str, id: &str, slug: &str) -> Entitlement {

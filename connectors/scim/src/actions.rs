@@ -76,13 +76,7 @@ impl ActionHandler for AccountStatus {
             Patched::Resource(v) => read_user(self.api.provider(), &v).ok(),
             Patched::NoContent => UserSyncer::new(self.api.clone()).fetch(&id).await?,
         };
-        let mut out = Profile::new();
-        out.insert("success".into(), true.into());
-        out.insert("user_id".into(), id.into());
-        out.insert(
-            "active".into(),
-            user.map(|u| u.active).unwrap_or(self.enable).into(),
-        );
-        Ok(out)
+        let active = user.map(|u| u.active).unwrap_or(self.enable);
+        Ok(profile! { "success": true, "user_id": id, "active": active })
     }
 }

@@ -70,9 +70,7 @@ pub fn read_group(provider: &Provider, v: &Value) -> std::result::Result<ScimGro
 
 /// Maps a group to a `group` resource with baton-scim's profile keys.
 pub fn group_resource(g: &ScimGroup) -> Resource {
-    let mut profile = Profile::new();
-    profile.insert("group_id".into(), g.id.clone().into());
-    profile.insert("group_name".into(), g.name.clone().into());
+    let profile = profile! { "group_id": g.id, "group_name": g.name };
     Resource::new(&group_type(), &g.id, &g.name).with_group_trait(GroupTrait { profile })
 }
 
@@ -275,9 +273,7 @@ impl Provisioner for GroupSyncer {
         }
         Ok(
             match self.api.patch_add(GROUPS, gid, &template, uid).await? {
-                Some(_) => {
-                    GrantOutcome::Granted(vec![Grant::new(entitlement, principal.id.clone())])
-                }
+                Some(_) => req.granted(),
                 None => GrantOutcome::AlreadyExists,
             },
         )

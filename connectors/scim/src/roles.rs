@@ -80,9 +80,7 @@ pub fn read_roles(provider: &Provider, user: &Value) -> Vec<RoleRef> {
 
 /// Maps a role to a `role` resource with baton-scim's profile keys.
 pub fn role_resource(r: &RoleRef) -> Resource {
-    let mut profile = Profile::new();
-    profile.insert("role_id".into(), r.value.clone().into());
-    profile.insert("role_name".into(), r.display.clone().into());
+    let profile = profile! { "role_id": r.value, "role_name": r.display };
     Resource::new(&role_type(), &r.value, &r.display).with_role_trait(RoleTrait { profile })
 }
 
@@ -249,9 +247,7 @@ impl Provisioner for RoleSyncer {
         }
         Ok(
             match self.api.patch_add(USERS, uid, &template, role).await? {
-                Some(_) => {
-                    GrantOutcome::Granted(vec![Grant::new(entitlement, principal.id.clone())])
-                }
+                Some(_) => req.granted(),
                 None => GrantOutcome::AlreadyExists,
             },
         )

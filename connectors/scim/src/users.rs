@@ -153,11 +153,7 @@ pub fn user_resource(u: &ScimUser) -> Resource {
         }
     }
     let mut user = UserTrait::default()
-        .with_status(if u.active {
-            UserStatus::Enabled
-        } else {
-            UserStatus::Disabled
-        })
+        .with_status(UserStatus::enabled_if(u.active))
         .with_profile(profile);
     if !login.is_empty() {
         user = user.with_login(&login);

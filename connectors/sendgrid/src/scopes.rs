@@ -24,8 +24,7 @@ pub fn scope_type() -> ResourceType {
 
 /// A scope as a role resource.
 pub fn scope_resource(scope: &str) -> Resource {
-    let mut profile = Profile::new();
-    profile.insert("name".into(), scope.into());
+    let profile = profile! { "name": scope };
     Resource::new(&scope_type(), scope, scope).with_role_trait(RoleTrait { profile })
 }
 
@@ -151,7 +150,7 @@ impl Provisioner for ScopeSyncer {
             })
             .await?;
         Ok(if changed {
-            GrantOutcome::Granted(vec![Grant::new(entitlement, principal.id.clone())])
+            req.granted()
         } else {
             GrantOutcome::AlreadyExists
         })

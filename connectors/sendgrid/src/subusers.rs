@@ -14,17 +14,11 @@ pub fn subuser_type() -> ResourceType {
 
 /// A subuser as a resource (id = numeric id).
 pub fn subuser_resource(s: &Subuser) -> Resource {
-    let mut profile = Profile::new();
-    profile.insert("id".into(), s.id.into());
-    profile.insert("username".into(), s.username.clone().into());
-    profile.insert("email".into(), s.email.clone().into());
-    profile.insert("disabled".into(), s.disabled.into());
+    let profile = profile! {
+        "id": s.id, "username": s.username, "email": s.email, "disabled": s.disabled,
+    };
     let mut user = UserTrait::default()
-        .with_status(if s.disabled {
-            UserStatus::Disabled
-        } else {
-            UserStatus::Enabled
-        })
+        .with_status(UserStatus::enabled_if(!s.disabled))
         .with_profile(profile);
     if !s.email.is_empty() {
         user = user.with_email(&s.email, true);

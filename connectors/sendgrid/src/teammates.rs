@@ -33,11 +33,9 @@ pub fn teammate_resource(t: &Teammate) -> Resource {
 
 /// A pending invitation as a not-yet-enabled teammate (id = `pending:<token>`).
 pub fn pending_resource(p: &PendingInvite) -> Resource {
-    let mut profile = Profile::new();
-    profile.insert("pending".into(), true.into());
-    profile.insert("email".into(), p.email.clone().into());
-    profile.insert("is_admin".into(), p.is_admin.into());
-    profile.insert("scopes".into(), p.scopes.clone().into());
+    let mut profile = profile! {
+        "pending": true, "email": p.email, "is_admin": p.is_admin, "scopes": p.scopes,
+    };
     if let Some(e) = p.expiration_date {
         profile.insert("expiration_date".into(), e.into());
     }

@@ -64,10 +64,6 @@ impl ActionHandler for SetActive {
                 e
             }
         })?;
-        let mut out = Profile::new();
-        out.insert("success".into(), true.into());
-        out.insert("user_id".into(), id.into());
-        out.insert("active".into(), user.is_active().into());
-        Ok(out)
+        Ok(profile! { "success": true, "user_id": id, "active": user.is_active() })
     }
 }

@@ -202,10 +202,7 @@ impl Provisioner for MemberTypeSyncer {
             return Ok(GrantOutcome::AlreadyExists);
         }
         self.client.set_member_type(&user.id, &value).await?;
-        Ok(GrantOutcome::Granted(vec![Grant::new(
-            entitlement,
-            principal.id.clone(),
-        )]))
+        Ok(req.granted())
     }
 
     async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {

@@ -91,10 +91,7 @@ async fn grants_actions_and_new_accounts_show_up_in_the_next_sync() {
     sync_to_file(&c, &file, &options, None).await.unwrap();
     let reader = C1zReader::open(&file).unwrap();
     let owners: Vec<String> = reader
-        .grants(&GrantFilter {
-            entitlement: Some("member_type:owner:member".into()),
-            ..Default::default()
-        })
+        .grants(&GrantFilter::default().with_entitlement("member_type:owner:member"))
         .unwrap()
         .iter()
         .map(|g| g.principal().resource.clone())

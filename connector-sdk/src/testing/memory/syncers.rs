@@ -249,10 +249,7 @@ impl Provisioner for GroupSyncer {
         if !group.members.insert(principal.id.resource.clone()) {
             return Ok(GrantOutcome::AlreadyExists);
         }
-        Ok(GrantOutcome::Granted(vec![Grant::new(
-            entitlement,
-            principal.id.clone(),
-        )]))
+        Ok(req.granted())
     }
 
     async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
@@ -377,10 +374,7 @@ impl Provisioner for DocumentSyncer {
         if !doc.readers.insert(principal.id.clone()) {
             return Ok(GrantOutcome::AlreadyExists);
         }
-        Ok(GrantOutcome::Granted(vec![Grant::new(
-            entitlement,
-            principal.id.clone(),
-        )]))
+        Ok(req.granted())
     }
 
     async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {

@@ -45,7 +45,7 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use wiremock::{Request, ResponseTemplate};
 
@@ -57,6 +57,7 @@ pub use population::{GENERATED_AT, Population, seed_user};
 pub use shape::{PatchAnswer, ScimShape, TenantAuth, TotalResults};
 
 use super::SimHandler;
+use super::oauth::TokenIssuer;
 
 /// `Deref`/`DerefMut` from an application simulator's state to the [`ScimTenant`] field it
 /// wraps, so its tests read `sim.state().users` or `.members(id)` as the tenant's: one
@@ -112,7 +113,7 @@ pub struct ScimTenant {
     /// `token`, `unauthenticated` for requests refused with 401, and `other` for paths
     /// the tenant does not serve.
     pub requests: BTreeMap<String, u64>,
-    tokens: HashSet<String>,
+    tokens: TokenIssuer,
     next_id: u64,
 }
 
@@ -130,7 +131,7 @@ impl ScimTenant {
             groups: Vec::new(),
             shape,
             requests: BTreeMap::new(),
-            tokens: HashSet::new(),
+            tokens: TokenIssuer::new("", "").with_token_prefix("scim-token-"),
             next_id: 0,
         }
     }

@@ -120,9 +120,7 @@ impl ScimTenant {
         let ok = match &self.shape.auth {
             TenantAuth::None => true,
             TenantAuth::Bearer(token) => oauth::bearer(req) == Some(token.as_str()),
-            TenantAuth::ClientCredentials { .. } => {
-                oauth::bearer(req).is_some_and(|t| self.tokens.contains(t))
-            }
+            TenantAuth::ClientCredentials { .. } => self.tokens.authorized(req),
         };
         if ok {
             Ok(())
@@ -141,16 +139,9 @@ impl ScimTenant {
         else {
             return oauth::error(400, "invalid_request", "no token endpoint");
         };
-        let grant = match oauth::ClientCredentials::read(req) {
-            Ok(g) => g,
-            Err(answer) => return answer,
-        };
-        if &grant.client_id != client_id || grant.client_secret.as_ref() != Some(client_secret) {
-            return oauth::error(401, "invalid_client", "unknown client or wrong secret");
-        }
-        let token = format!("scim-token-{}", self.tokens.len() + 1);
-        self.tokens.insert(token.clone());
-        oauth::token(&token, 3600, &grant.scopes)
+        // The shape is public: its credentials may have changed since the last token.
+        self.tokens.set_client(client_id, client_secret);
+        self.tokens.issue(req)
     }
 
     /// A new id: UUID-shaped, counting up.
