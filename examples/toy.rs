@@ -1,7 +1,7 @@
 //! The connector built in `docs/writing-a-connector.md`: "Teamboard", a toy API with users
 //! (cursor-paged), teams (members, add and remove), OAuth client credentials and one action
 //! with typed arguments. The example starts a toy Teamboard on loopback (the SDK's
-//! `SimServer` and OAuth token endpoint), runs the conformance kit, syncs, grants a
+//! `SimServer` and OAuth token issuer), runs the conformance kit, syncs, grants a
 //! membership, renames a team and syncs again.
 //!
 //! ```text
@@ -11,16 +11,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use connector_sdk::http::HttpClient;
 use connector_sdk::http::auth::OAuth2ClientCredentials;
 use connector_sdk::prelude::*;
 use connector_sdk::store::{C1zReader, GrantFilter};
 use connector_sdk::sync::{SyncOptions, sync_to_file};
-use connector_sdk::testing::{SimHandler, SimServer, oauth};
+use connector_sdk::testing::{SimHandler, SimServer, oauth::TokenIssuer};
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
 // ---- 1. The API's shapes and listings (client.rs in a real connector) ----
@@ -71,9 +72,7 @@ fn team_type() -> ResourceType {
     ResourceType::new("team", "Team").with_trait(TraitKind::Group)
 }
 
-struct Users {
-    http: HttpClient,
-}
+struct Users(HttpClient);
 
 #[async_trait]
 impl ResourceSyncer for Users {
@@ -83,27 +82,18 @@ impl ResourceSyncer for Users {
 
     /// One page per call: the SDK follows `next` and guards against repeats.
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let page = req.page;
-        let users = users_listing().page::<ApiUser>(&self.http, page).await?;
+        let users = users_listing().page::<ApiUser>(&self.0, req.page).await?;
         Ok(users.map(|u| {
-            let status = if u.active {
-                UserStatus::Enabled
-            } else {
-                UserStatus::Disabled
-            };
-            Resource::new(&user_type(), &u.id, &u.name).with_user_trait(
-                UserTrait::default()
-                    .with_email(&u.email, true)
-                    .with_login(&u.email)
-                    .with_status(status),
-            )
+            let user = UserTrait::default()
+                .with_email(&u.email, true)
+                .with_login(&u.email)
+                .with_status(UserStatus::enabled_if(u.active));
+            Resource::new(&user_type(), &u.id, &u.name).with_user_trait(user)
         }))
     }
 }
 
-struct Teams {
-    http: HttpClient,
-}
+struct Teams(HttpClient);
 
 fn member(team: &Resource) -> Entitlement {
     Entitlement::assignment(team, "member")
@@ -118,22 +108,20 @@ impl ResourceSyncer for Teams {
     }
 
     async fn list(&self, req: ListRequest) -> Result<Page<Resource>> {
-        let page = req.page;
-        let teams = teams_listing().page::<ApiTeam>(&self.http, page).await?;
+        let teams = teams_listing().page::<ApiTeam>(&self.0, req.page).await?;
         Ok(teams.map(|t| {
             Resource::new(&team_type(), &t.id, &t.name).with_group_trait(GroupTrait::default())
         }))
     }
 
     async fn entitlements(&self, req: EntitlementsRequest) -> Result<Page<Entitlement>> {
-        let team = &req.resource;
-        Ok(Page::last(vec![member(team)]))
+        Ok(Page::last(vec![member(&req.resource)]))
     }
 
     async fn grants(&self, req: GrantsRequest) -> Result<Page<Grant>> {
         let (team, page) = (&req.resource, req.page);
         let members = members_listing(&team.id.resource);
-        let members = members.page::<ApiMember>(&self.http, page).await?;
+        let members = members.page::<ApiMember>(&self.0, page).await?;
         let ent = member(team);
         Ok(members.map(|m| Grant::new(&ent, ResourceId::new("user", &m.user_id))))
     }
@@ -147,69 +135,30 @@ impl ResourceSyncer for Teams {
 
 #[async_trait]
 impl Provisioner for Teams {
+    /// `PUT` answers 201 when it added the member, 200 when the user was one already.
     async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
-        let (principal, entitlement) = (&req.principal, &req.entitlement);
-        let team = &entitlement.resource().resource;
-        let resp = self
-            .http
-            .put(&["api", "teams", team, "members", &principal.id.resource])
-            .send_raw()
-            .await?;
+        let (team, user) = (req.entitlement.resource(), &req.principal.id);
+        let path = ["api", "teams", &team.resource, "members", &user.resource];
+        let resp = self.0.put(&path).send_raw().await?;
         match resp.status() {
-            201 => Ok(GrantOutcome::Granted(vec![Grant::new(
-                entitlement,
-                principal.id.clone(),
-            )])),
+            201 => Ok(req.granted()),
             200 => Ok(GrantOutcome::AlreadyExists),
             _ => Err(resp.to_error()),
         }
     }
 
+    /// `DELETE` answers 404 for a user who is not a member: already revoked.
     async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
-        let grant = &req.grant;
-        let team = &grant.entitlement_resource().resource;
-        match self
-            .http
-            .delete(&["api", "teams", team, "members", &grant.principal().resource])
-            .send()
-            .await
-        {
-            Ok(_) => Ok(RevokeOutcome::Revoked),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(RevokeOutcome::AlreadyRevoked),
-            Err(e) => Err(e),
-        }
+        let (team, user) = (req.grant.entitlement_resource(), req.grant.principal());
+        let path = ["api", "teams", &team.resource, "members", &user.resource];
+        RevokeOutcome::of_removal(self.0.delete(&path).send().await)
     }
 }
 
-// ---- 4. The connector ----
-
-struct Teamboard {
-    http: HttpClient,
-}
-
-impl Teamboard {
-    /// Teamboard's API at `base_url`, its OAuth token endpoint at `/oauth/token`.
-    fn new(base_url: &str, client_id: &str, secret: SecretString) -> Result<Self> {
-        let token_url = connector_sdk::Url::parse(base_url)
-            .and_then(|u| u.join("/oauth/token"))
-            .map_err(|e| Error::invalid_argument(format!("base URL {base_url:?}: {e}")))?;
-        let http = HttpClient::builder(base_url)?
-            .user_agent("baton-teamboard", "0.1.0")
-            .auth(OAuth2ClientCredentials::new(
-                token_url,
-                client_id,
-                secret,
-                Vec::new(),
-            ))
-            .build()?;
-        Ok(Teamboard { http })
-    }
-}
+// ---- 4. An action, and the connector ----
 
 /// `rename_team`: its arguments arrive checked against the schema, then typed.
-struct RenameTeam {
-    http: HttpClient,
-}
+struct RenameTeam(HttpClient);
 
 #[derive(Deserialize)]
 struct RenameArgs {
@@ -228,15 +177,30 @@ impl ActionHandler for RenameTeam {
     async fn invoke(&self, req: ActionRequest) -> Result<Profile> {
         let RenameArgs { team_id, name } = req.parse()?;
         let body = json!({ "name": name });
-        self.http
+        self.0
             .patch(&["api", "teams", &team_id])
             .json(&body)
             .send()
             .await?;
-        Ok(json!({"renamed": team_id})
-            .as_object()
-            .cloned()
-            .unwrap_or_default())
+        Ok(profile! { "renamed": team_id })
+    }
+}
+
+struct Teamboard {
+    http: HttpClient,
+}
+
+impl Teamboard {
+    /// Teamboard's API at `base_url`, its OAuth token endpoint at `/oauth/token`.
+    fn new(base_url: &str, client_id: &str, secret: SecretString) -> Result<Self> {
+        let b = HttpClient::builder(base_url)?;
+        let token_url = b.url(&["oauth", "token"])?;
+        let auth = OAuth2ClientCredentials::new(token_url, client_id, secret, Vec::new());
+        let http = b
+            .user_agent("baton-teamboard", "0.1.0")
+            .auth(auth)
+            .build()?;
+        Ok(Teamboard { http })
     }
 }
 
@@ -251,128 +215,91 @@ impl Connector for Teamboard {
     }
 
     fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
-        vec![
-            Arc::new(Users {
-                http: self.http.clone(),
-            }),
-            Arc::new(Teams {
-                http: self.http.clone(),
-            }),
-        ]
+        let http = &self.http;
+        vec![Arc::new(Users(http.clone())), Arc::new(Teams(http.clone()))]
     }
 
     fn actions(&self) -> Vec<Arc<dyn ActionHandler>> {
-        vec![Arc::new(RenameTeam {
-            http: self.http.clone(),
-        })]
+        vec![Arc::new(RenameTeam(self.http.clone()))]
     }
 }
 
 // ---- 5. A toy Teamboard to run against (a simulator, in a real connector crate) ----
 
-#[derive(Default)]
 struct Board {
-    users: Vec<serde_json::Value>,
+    oauth: TokenIssuer,
+    users: Vec<Value>,
     teams: BTreeMap<String, (String, BTreeSet<String>)>,
-    tokens: Vec<String>,
 }
 
 impl SimHandler for Board {
     fn handle(&mut self, req: &Request) -> ResponseTemplate {
-        let segs: Vec<&str> = req
-            .url
-            .path_segments()
-            .map(|s| s.collect())
-            .unwrap_or_default();
-        if segs == ["oauth", "token"] {
-            let grant = match oauth::ClientCredentials::read(req) {
-                Ok(g)
-                    if (g.client_id.as_str(), g.client_secret.as_deref())
-                        == ("toy", Some("toy-secret")) =>
-                {
-                    g
-                }
-                Ok(_) => return oauth::error(401, "invalid_client", "unknown client"),
-                Err(answer) => return answer,
-            };
-            self.tokens.push(format!("toy-token-{}", self.tokens.len()));
-            return oauth::token(&self.tokens[self.tokens.len() - 1], 3600, &grant.scopes);
+        // The token endpoint, and 401 for a request without a token it issued.
+        if let Some(answer) = self.oauth.gate(req, "/oauth/token") {
+            return answer;
         }
-        if !oauth::bearer(req).is_some_and(|t| self.tokens.iter().any(|x| x == t)) {
-            return ResponseTemplate::new(401).set_body_json(json!({"message": "bad token"}));
-        }
-        let answer = |status: u16, body: serde_json::Value| {
-            ResponseTemplate::new(status).set_body_json(body)
-        };
-        match (req.method.as_str(), segs.as_slice()) {
+        let ok = |body: Value| ResponseTemplate::new(200).set_body_json(body);
+        let status = ResponseTemplate::new;
+        let path: Vec<&str> = req.url.path_segments().into_iter().flatten().collect();
+        match (req.method.as_str(), path.as_slice()) {
             ("GET", ["api", "users"]) => {
                 let cursor = req.url.query_pairs().find(|(k, _)| k == "cursor");
                 let start = cursor.and_then(|(_, v)| v.parse().ok()).unwrap_or(0usize);
-                let page =
-                    &self.users[start.min(self.users.len())..(start + 2).min(self.users.len())];
-                let next = (start + 2 < self.users.len()).then(|| (start + 2).to_string());
-                answer(200, json!({"users": page, "next_cursor": next}))
+                let len = self.users.len();
+                let (start, end) = (start.min(len), (start + 2).min(len));
+                let next = (end < len).then(|| end.to_string());
+                ok(json!({"users": &self.users[start..end], "next_cursor": next}))
             }
             ("GET", ["api", "teams"]) => {
-                let teams: Vec<_> = self
-                    .teams
-                    .iter()
+                let teams = self.teams.iter();
+                ok(teams
                     .map(|(id, (name, _))| json!({"id": id, "name": name}))
-                    .collect();
-                answer(200, json!(teams))
+                    .collect())
             }
             ("PATCH", ["api", "teams", t]) => {
-                let name = req
-                    .body_json::<serde_json::Value>()
-                    .ok()
-                    .and_then(|b| b["name"].as_str().map(String::from));
-                match (self.teams.get_mut(*t), name) {
+                let body = req.body_json::<Value>().unwrap_or_default();
+                match (self.teams.get_mut(*t), body["name"].as_str()) {
+                    (None, _) => status(404),
                     (Some(team), Some(name)) => {
-                        team.0 = name;
-                        ResponseTemplate::new(204)
+                        team.0 = name.to_string();
+                        status(204)
                     }
-                    (team, _) => ResponseTemplate::new(if team.is_none() { 404 } else { 400 }),
+                    (Some(_), None) => status(400),
                 }
             }
             ("GET", ["api", "teams", t, "members"]) => match self.teams.get(*t) {
-                Some((_, m)) => answer(
-                    200,
-                    json!(m.iter().map(|u| json!({"user_id": u})).collect::<Vec<_>>()),
-                ),
-                None => ResponseTemplate::new(404),
+                Some((_, m)) => ok(m.iter().map(|u| json!({"user_id": u})).collect()),
+                None => status(404),
             },
             ("PUT", ["api", "teams", t, "members", u]) => match self.teams.get_mut(*t) {
-                Some((_, m)) => {
-                    ResponseTemplate::new(if m.insert(u.to_string()) { 201 } else { 200 })
-                }
-                None => ResponseTemplate::new(404),
+                Some((_, m)) => status(if m.insert(u.to_string()) { 201 } else { 200 }),
+                None => status(404),
             },
             ("DELETE", ["api", "teams", t, "members", u]) => {
                 let removed = self.teams.get_mut(*t).is_some_and(|(_, m)| m.remove(*u));
-                ResponseTemplate::new(if removed { 204 } else { 404 })
+                status(if removed { 204 } else { 404 })
             }
-            _ => ResponseTemplate::new(404),
+            _ => status(404),
         }
     }
 }
 
 async fn toy_teamboard() -> SimServer<Board> {
-    let mut board = Board::default();
-    for (i, name) in ["Ada", "Grace", "Linus", "Ken", "Barbara"]
-        .iter()
-        .enumerate()
-    {
+    let names = ["Ada", "Grace", "Linus", "Ken", "Barbara"];
+    let users = names.iter().enumerate().map(|(i, name)| {
         let email = format!("{}@toy.example", name.to_lowercase());
-        board
-            .users
-            .push(json!({"id": format!("u{i}"), "email": email, "name": name, "active": i != 3}));
-    }
+        json!({"id": format!("u{i}"), "email": email, "name": name, "active": i != 3})
+    });
+    let mut teams = BTreeMap::new();
     let core = ["u0", "u1"].map(String::from).into();
-    board.teams.insert("t-core".into(), ("Core".into(), core));
-    board
-        .teams
-        .insert("t-docs".into(), ("Docs".into(), BTreeSet::new()));
-    SimServer::start(board).await
+    teams.insert("t-core".into(), ("Core".into(), core));
+    teams.insert("t-docs".into(), ("Docs".into(), BTreeSet::new()));
+    SimServer::start(Board {
+        oauth: TokenIssuer::new("toy", "toy-secret"),
+        users: users.collect(),
+        teams,
+    })
+    .await
 }
 
 // ---- 6. Running it ----
@@ -382,65 +309,36 @@ async fn run() -> Result<()> {
     let connector = Teamboard::new(&server.uri(), "toy", SecretString::from("toy-secret"))?;
     connector.validate().await?;
     let report = connector_sdk::testing::assert_conformance(&connector).await;
-    println!(
-        "conformance kit: passed ({} resources, {} grants, {} pages)",
-        report.resources, report.grants, report.pages
-    );
+    let (resources, grants, pages) = (report.resources, report.grants, report.pages);
+    println!("conformance kit: passed ({resources} resources, {grants} grants, {pages} pages)");
 
     // What the CLI and service mode call: one handle for syncs, grants and actions.
     let handle = ConnectorHandle::new(connector)?;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("teamboard.c1z");
     sync_to_file(&handle, &file, &SyncOptions::default(), None).await?;
-    let (docs, linus) = (
-        Resource::new(&team_type(), "t-docs", "Docs"),
-        Resource::new(&user_type(), "u2", "Linus"),
-    );
-    let outcome = handle
-        .grant(GrantRequest::new(&linus, &member(&docs)))
-        .await?;
-    println!("grant: {outcome:?}");
-    let args = json!({"team_id": "t-docs", "name": "Documentation"});
-    let args = args.as_object().cloned().unwrap_or_default();
-    let rename = handle
-        .invoke_and_wait("rename_team", args, std::time::Duration::from_secs(30))
-        .await?;
-    println!("rename_team: {}", serde_json::Value::Object(rename));
-    println!(
-        "token requests: {}",
-        server.requests("POST", "/oauth/token")
-    );
+    let docs = Resource::new(&team_type(), "t-docs", "Docs");
+    let linus = Resource::new(&user_type(), "u2", "Linus");
+    let outcome = handle.grant(GrantRequest::new(&linus, &member(&docs)));
+    println!("grant: {:?}", outcome.await?);
+    let args = profile! { "team_id": "t-docs", "name": "Documentation" };
+    let renamed = handle.invoke_and_wait("rename_team", args, Duration::from_secs(30));
+    println!("rename_team: {}", Value::Object(renamed.await?));
+    let tokens = server.requests("POST", "/oauth/token");
+    println!("token requests: {tokens}");
 
     sync_to_file(&handle, &file, &SyncOptions::default(), None).await?;
     let reader = C1zReader::open(&file)?;
-    let docs = reader
-        .resource(&docs.id)?
-        .map(|r| r.display_name)
-        .unwrap_or_default();
-    println!("t-docs is named {docs:?} after the re-sync");
-    let filter = GrantFilter {
-        entitlement: Some("team:t-docs:member".into()),
-        ..Default::default()
-    };
-    let members: Vec<String> = reader
-        .grants(&filter)?
-        .iter()
-        .map(|g| g.principal().resource.clone())
-        .collect();
+    let name = reader.resource(&docs.id)?.map(|r| r.display_name);
+    let name = name.unwrap_or_default();
+    println!("t-docs is named {name:?} after the re-sync");
+    let members = reader.grants(&GrantFilter::default().with_entitlement("team:t-docs:member"))?;
+    let members: Vec<_> = members.iter().map(|g| &g.principal().resource).collect();
     println!("Docs members after the re-sync: {members:?}");
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!(
-                "error: {}",
-                connector_sdk::printable::printable_lines(&e.to_string())
-            );
-            ExitCode::FAILURE
-        }
-    }
+    connector_sdk::printable::exit_code(run().await)
 }
