@@ -193,18 +193,25 @@ fn sendgrid(sim: &SendgridSimulator, uri: &str) -> Sendgrid {
 }
 
 fn ironclad(sim: &IroncladSimulator, uri: &str) -> Ironclad {
+    ironclad_with(sim, uri, true)
+}
+
+fn ironclad_with(sim: &IroncladSimulator, uri: &str, read_only: bool) -> Ironclad {
     let st = sim.state();
     let config = IroncladConfig::new(
         SecretString::from(st.oauth.client_id()),
         SecretString::from(st.oauth.client_secret()),
         "na1",
         &st.admins[0],
-        true,
+        read_only,
         Some(uri),
     )
     .unwrap();
     drop(st);
-    Ironclad::with_client(IroncladClient::with_retry(&config, quick()).unwrap(), true)
+    Ironclad::with_client(
+        IroncladClient::with_retry(&config, quick()).unwrap(),
+        read_only,
+    )
 }
 
 fn slack() -> Provider {
@@ -348,4 +355,79 @@ async fn a_billion_total_results_costs_a_window_of_requests_not_a_billion() {
         "{:?}",
         report.warnings
     );
+}
+
+/// A proxy that does not route a path (an encoded `/` it refuses, a wrong base path)
+/// answers 404 with its own HTML page, for a resource that exists. Through it a revoke
+/// must fail, never report `AlreadyRevoked` for a grant still held, and a targeted get
+/// must fail, never record the resource as gone. After the proxy is fixed, the tenant
+/// still holds what it held.
+async fn html_404_is_not_gone<C: Connector + 'static>(
+    name: &str,
+    upstream: &str,
+    make: impl Fn(&str) -> C,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = FaultProxy::start(upstream, FaultPlan::none()).await;
+    let handle = ConnectorHandle::new(make(&proxy.uri())).unwrap();
+    let file = dir.path().join("before.c1z");
+    let options = SyncOptions::default().with_resume(false);
+    sync_to_file(&handle, &file, &options, None).await.unwrap();
+    let before = contents(&file);
+    // A grant this connector can revoke, and a user it can fetch by id.
+    let revocable = |g: &&Grant| {
+        let syncer = handle
+            .syncer(&g.entitlement_resource().resource_type)
+            .unwrap();
+        syncer
+            .provisioner()
+            .is_some_and(|p| !p.grant_only().covers_grant(g))
+    };
+    let grant = before.3.iter().find(revocable).cloned();
+    let grant = grant.unwrap_or_else(|| panic!("{name}: no revocable grant"));
+    let fetchable = |r: &&Resource| {
+        handle
+            .syncer(&r.id.resource_type)
+            .unwrap()
+            .getter()
+            .is_some()
+    };
+    // A user: a static list (SendGrid's scopes) is fetched without a request.
+    let resource = before.1.iter().filter(|r| r.user.is_some()).find(fetchable);
+    let resource = resource.unwrap_or_else(|| panic!("{name}: no user with a getter"));
+
+    let every_method = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+    proxy.set_plan(
+        FaultPlan::always(Fault::HtmlNotFound)
+            .methods(every_method)
+            .sparing("token")
+            .sparing("/auth"),
+    );
+    let revoked = handle.revoke(RevokeRequest::new(&grant)).await;
+    let err = revoked.expect_err(&format!("{name}: a revoke through an HTML 404 succeeded"));
+    assert_ne!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
+    assert!(err.to_string().contains("HTML page"), "{name}: {err}");
+    let got = handle.get(&resource.id, resource.parent.as_ref()).await;
+    let err = got.expect_err(&format!("{name}: a get through an HTML 404 succeeded"));
+    assert_ne!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
+
+    proxy.set_plan(FaultPlan::none());
+    let after = dir.path().join("after.c1z");
+    sync_to_file(&handle, &after, &options, None).await.unwrap();
+    assert!(
+        contents(&after) == before,
+        "{name}: the tenant changed behind an HTML 404"
+    );
+}
+
+#[tokio::test]
+async fn a_proxys_html_404_is_never_taken_for_gone() {
+    let sim = ValimailSimulator::start().await;
+    html_404_is_not_gone("valimail", &sim.uri(), |u| valimail(&sim, u)).await;
+    let sim = SendgridSimulator::start().await;
+    html_404_is_not_gone("sendgrid", &sim.uri(), |u| sendgrid(&sim, u)).await;
+    let sim = IroncladSimulator::start().await;
+    html_404_is_not_gone("ironclad", &sim.uri(), |u| ironclad_with(&sim, u, false)).await;
+    let sim = ScimSimulator::start(ScimState::seeded(shape_for(&slack()))).await;
+    html_404_is_not_gone("scim", &sim.uri(), |u| scim(&sim, u)).await;
 }

@@ -867,6 +867,61 @@ async fn a_post_a_gateway_timed_out_says_it_may_have_been_applied() {
     assert!(!err.to_string().contains("may have been applied"), "{err}");
 }
 
+/// A 404 says the resource is gone only when the API said it: an HTML page is a proxy's
+/// or a gateway's answer (an encoded `/` it does not route, a wrong base path), whatever
+/// content type it claims; the API's JSON, XML or an empty body stay `NotFound`.
+#[tokio::test]
+async fn a_404_page_from_a_proxy_is_not_the_api_saying_gone() {
+    let server = MockServer::start().await;
+    let page = "<!DOCTYPE html><html><body><h1>Not Found</h1></body></html>";
+    for (body, content_type, kind) in [
+        (
+            page,
+            "text/html; charset=iso-8859-1",
+            ErrorKind::Unavailable,
+        ),
+        (page, "application/json", ErrorKind::Unavailable),
+        (
+            "\n  <HTML><BODY>404</BODY></HTML>",
+            "text/plain",
+            ErrorKind::Unavailable,
+        ),
+        (
+            r#"{"detail":"User not found"}"#,
+            "application/scim+json",
+            ErrorKind::NotFound,
+        ),
+        (
+            "<?xml version=\"1.0\"?><error>no such user</error>",
+            "application/xml",
+            ErrorKind::NotFound,
+        ),
+        ("", "", ErrorKind::NotFound),
+        ("Not Found", "text/plain", ErrorKind::NotFound),
+    ] {
+        server.reset().await;
+        let mut answer = ResponseTemplate::new(404);
+        if !body.is_empty() {
+            answer = answer.set_body_raw(body.as_bytes().to_vec(), content_type);
+        }
+        Mock::given(path("/users/u1"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .get(&["users", "u1"])
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), kind, "{content_type} {body:?}: {err}");
+        assert_eq!(err.http_status(), Some(404));
+        if kind == ErrorKind::Unavailable {
+            assert!(err.to_string().contains("HTML page"), "{err}");
+            assert!(err.to_string().contains("base URL"), "{err}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn json_behind_a_prefix_or_a_bom_is_never_quoted() {
     let server = MockServer::start().await;

@@ -75,14 +75,53 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
     }
 }
 
+/// Whether `response` carries an HTML page rather than an API's answer: a `text/html`
+/// content type, or a body that opens with `<!doctype html` or `<html` (any case, after
+/// blanks) whatever its content type says.
+///
+/// An API that answers HTML did not answer at all: something in front of it did (a proxy,
+/// a gateway, a load balancer's default route, a path the API does not have).
+pub fn is_html_page(response: &Response) -> bool {
+    let content_type = response.header("content-type").unwrap_or_default();
+    if content_type.to_ascii_lowercase().contains("text/html") {
+        return true;
+    }
+    let body = response.body();
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let head = &body[start..body.len().min(start + 14)];
+    let head = head.to_ascii_lowercase();
+    head.starts_with(b"<!doctype html") || head.starts_with(b"<html")
+}
+
 /// The SDK's default mapping of a non-success response to an [`Error`].
 ///
 /// The kind comes from the status ([`ErrorKind::from_http_status`]), the API message from
 /// the body ([`api_message`]), and a rate-limited response carries the server's wait.
 /// Connectors with their own error envelope can map responses themselves and fall back
 /// to this.
+///
+/// One exception to the status: a **404 whose body is an HTML page**
+/// ([`is_html_page`]) is [`ErrorKind::Unavailable`], not `NotFound`. A proxy that does
+/// not route a path (an encoded `/` in an id, a wrong base path) answers that way for a
+/// resource that exists; taken as `NotFound`, a revoke would report `AlreadyRevoked` for a
+/// grant still held and a targeted sync would record the resource as gone. A 404 with the
+/// API's JSON (or XML), or with no body, stays `NotFound`.
 pub fn error_from_response(response: &Response) -> Error {
     let status = response.status();
+    if status == 404 && is_html_page(response) {
+        return Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "{} {} returned HTTP 404 with an HTML page, not the API's answer: a proxy, a gateway or a wrong base URL answered, so it does not say that the resource is gone; check the base URL and what is between the connector and the API",
+                response.method(),
+                response.url().path()
+            ),
+        )
+        .with_http_status(status);
+    }
     let kind = ErrorKind::from_http_status(status).unwrap_or(ErrorKind::Internal);
     let mut err = Error::new(
         kind,

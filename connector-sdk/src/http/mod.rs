@@ -99,7 +99,7 @@ pub use crate::config::parse_base_url;
 /// client's builder takes it).
 pub use crate::retry::RetryPolicy;
 pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-pub use error_body::{api_message, error_from_response};
+pub use error_body::{api_message, error_from_response, is_html_page};
 pub use listing::Listing;
 pub(crate) use request::may_have_applied;
 pub use request::{JSON, RequestBuilder, SCIM_JSON};

@@ -51,6 +51,9 @@ pub enum Fault {
     Reset,
     /// A `200` whose body is a gateway's HTML error page.
     HtmlPage,
+    /// A `404` whose body is a proxy's HTML page: a path the proxy does not route (an
+    /// encoded `/` it refuses, a wrong base path). It says nothing about the resource.
+    HtmlNotFound,
     /// The real answer with its body cut in half, under an honest `Content-Length`.
     Truncated,
     /// The real answer, after a delay.
@@ -346,6 +349,12 @@ async fn serve(mut conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
             200,
             "text/html",
             b"<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
+            &[],
+        ),
+        Some(Fault::HtmlNotFound) => simple(
+            404,
+            "text/html; charset=utf-8",
+            b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p><hr><address>Apache Server</address></body></html>",
             &[],
         ),
         Some(Fault::Unauthorized) => simple(401, "application/json", br#"{"error":"invalid_token"}"#, &[]),
