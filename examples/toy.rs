@@ -191,7 +191,7 @@ struct Teamboard {
 }
 
 impl Teamboard {
-    /// Teamboard's API at `base_url`, its OAuth token endpoint at `/oauth/token`.
+    /// Teamboard's API at `base_url`, its OAuth token endpoint at `oauth/token` under it.
     fn new(base_url: &str, client_id: &str, secret: SecretString) -> Result<Self> {
         let b = HttpClient::builder(base_url)?;
         let token_url = b.url(&["oauth", "token"])?;

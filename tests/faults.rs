@@ -359,13 +359,14 @@ async fn a_billion_total_results_costs_a_window_of_requests_not_a_billion() {
 
 /// A proxy that does not route a path (an encoded `/` it refuses, a wrong base path)
 /// answers 404 with its own HTML page, for a resource that exists. Through it a revoke
-/// must fail, never report `AlreadyRevoked` for a grant still held, and a targeted get
-/// must fail, never record the resource as gone. After the proxy is fixed, the tenant
+/// must fail, never report `AlreadyRevoked` for a grant still held; a targeted get must
+/// fail, never record the resource as gone; a delete must fail, never report it deleted. After the proxy is fixed, the tenant
 /// still holds what it held.
 async fn html_404_is_not_gone<C: Connector + 'static>(
     name: &str,
     upstream: &str,
     make: impl Fn(&str) -> C,
+    holder: impl Fn(&ResourceId) -> bool,
 ) {
     let dir = tempfile::tempdir().unwrap();
     let proxy = FaultProxy::start(upstream, FaultPlan::none()).await;
@@ -383,7 +384,12 @@ async fn html_404_is_not_gone<C: Connector + 'static>(
             .provisioner()
             .is_some_and(|p| !p.grant_only().covers_grant(g))
     };
-    let grant = before.3.iter().find(revocable).cloned();
+    let grant = before
+        .3
+        .iter()
+        .filter(|g| holder(g.principal()))
+        .find(revocable)
+        .cloned();
     let grant = grant.unwrap_or_else(|| panic!("{name}: no revocable grant"));
     let fetchable = |r: &&Resource| {
         handle
@@ -396,20 +402,38 @@ async fn html_404_is_not_gone<C: Connector + 'static>(
     let resource = before.1.iter().filter(|r| r.user.is_some()).find(fetchable);
     let resource = resource.unwrap_or_else(|| panic!("{name}: no user with a getter"));
 
-    let every_method = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-    proxy.set_plan(
+    // Every call refused, then only the writes (the membership check before a write
+    // reads fine, the write itself meets the proxy).
+    let plan = |methods: &[&str]| {
         FaultPlan::always(Fault::HtmlNotFound)
-            .methods(every_method)
+            .methods(methods)
             .sparing("token")
-            .sparing("/auth"),
-    );
-    let revoked = handle.revoke(RevokeRequest::new(&grant)).await;
-    let err = revoked.expect_err(&format!("{name}: a revoke through an HTML 404 succeeded"));
-    assert_ne!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
-    assert!(err.to_string().contains("HTML page"), "{name}: {err}");
+            .sparing("/auth")
+    };
+    for methods in [
+        &["GET", "POST", "PUT", "PATCH", "DELETE"][..],
+        &["POST", "PUT", "PATCH", "DELETE"][..],
+    ] {
+        proxy.set_plan(plan(methods));
+        let revoked = handle.revoke(RevokeRequest::new(&grant)).await;
+        let err = revoked.expect_err(&format!(
+            "{name}: a revoke through an HTML 404 on {methods:?} succeeded"
+        ));
+        assert_ne!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
+        assert!(err.to_string().contains("HTML page"), "{name}: {err}");
+    }
+    proxy.set_plan(plan(&["GET"]));
     let got = handle.get(&resource.id, resource.parent.as_ref()).await;
     let err = got.expect_err(&format!("{name}: a get through an HTML 404 succeeded"));
     assert_ne!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
+    // A deletion the proxy refuses is not "already deleted".
+    let syncer = handle.syncer(&resource.id.resource_type).unwrap();
+    if syncer.deleter().is_some() {
+        proxy.set_plan(plan(&["DELETE"]));
+        let deleted = handle.delete(&resource.id).await;
+        let err = deleted.expect_err(&format!("{name}: a delete through an HTML 404 succeeded"));
+        assert_ne!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
+    }
 
     proxy.set_plan(FaultPlan::none());
     let after = dir.path().join("after.c1z");
@@ -423,11 +447,20 @@ async fn html_404_is_not_gone<C: Connector + 'static>(
 #[tokio::test]
 async fn a_proxys_html_404_is_never_taken_for_gone() {
     let sim = ValimailSimulator::start().await;
-    html_404_is_not_gone("valimail", &sim.uri(), |u| valimail(&sim, u)).await;
+    let anyone = |_: &ResourceId| true;
+    html_404_is_not_gone("valimail", &sim.uri(), |u| valimail(&sim, u), anyone).await;
     let sim = SendgridSimulator::start().await;
-    html_404_is_not_gone("sendgrid", &sim.uri(), |u| sendgrid(&sim, u)).await;
+    // A teammate's scope: an owner's or an admin's cannot be revoked one by one.
+    let teammate = |p: &ResourceId| p.resource.starts_with("jane");
+    html_404_is_not_gone("sendgrid", &sim.uri(), |u| sendgrid(&sim, u), teammate).await;
     let sim = IroncladSimulator::start().await;
-    html_404_is_not_gone("ironclad", &sim.uri(), |u| ironclad_with(&sim, u, false)).await;
+    html_404_is_not_gone(
+        "ironclad",
+        &sim.uri(),
+        |u| ironclad_with(&sim, u, false),
+        anyone,
+    )
+    .await;
     let sim = ScimSimulator::start(ScimState::seeded(shape_for(&slack()))).await;
-    html_404_is_not_gone("scim", &sim.uri(), |u| scim(&sim, u)).await;
+    html_404_is_not_gone("scim", &sim.uri(), |u| scim(&sim, u), anyone).await;
 }

@@ -153,6 +153,12 @@ pub use async_trait::async_trait;
 pub use connector::Connector;
 pub use error::{Error, ErrorKind, Result};
 pub use syncer::ResourceSyncer;
+/// What the SDK's macros name (`profile!`); not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde_json::{Value, json};
+}
+
 /// URLs, from the [`url`] crate (what [`http::HttpClient::base_url`] returns).
 pub use url::Url;
 

@@ -48,16 +48,13 @@ pub type Profile = serde_json::Map<String, serde_json::Value>;
 #[macro_export]
 macro_rules! profile {
     ($($body:tt)*) => {
-        match $crate::model::__json!({ $($body)* }) {
-            $crate::model::__JsonValue::Object(map) => map,
+        match $crate::__private::json!({ $($body)* }) {
+            $crate::__private::Value::Object(map) => map,
             // `json!({…})` is always an object.
             _ => $crate::model::Profile::new(),
         }
     };
 }
-
-#[doc(hidden)]
-pub use serde_json::{Value as __JsonValue, json as __json};
 
 /// The longest id upstream accepts for resource types, resources, entitlements and grants.
 pub const MAX_ID_LEN: usize = 1024;

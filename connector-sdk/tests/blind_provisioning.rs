@@ -262,10 +262,7 @@ async fn the_kit_catches_a_blind_grant_reported_as_granted_twice() {
         async fn grant(&self, req: GrantRequest) -> Result<GrantOutcome> {
             let team = &req.entitlement.resource().resource;
             self.0.put_member(team, &req.principal.id.resource).await?;
-            Ok(GrantOutcome::Granted(vec![Grant::new(
-                &req.entitlement,
-                req.principal.id.clone(),
-            )]))
+            Ok(req.granted())
         }
         async fn revoke(&self, req: RevokeRequest) -> Result<RevokeOutcome> {
             self.0.revoke(req).await

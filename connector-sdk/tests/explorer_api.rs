@@ -38,11 +38,7 @@ fn write_fixture(path: &Path) {
         let mut store = SyncStore::open(path).unwrap();
         store.start_sync().unwrap();
         store.put_resource_types(&types).unwrap();
-        let bob_status = if second {
-            UserStatus::Disabled
-        } else {
-            UserStatus::Enabled
-        };
+        let bob_status = UserStatus::enabled_if(!second);
         let mut users = vec![
             user("u1", "Ada Lovelace", "ada@example.com", UserStatus::Enabled),
             user("u2", "Bob Builder", "bob@example.com", bob_status),

@@ -91,7 +91,7 @@ impl Provisioner for Teams {
             req.principal.id.resource.clone(),
         );
         Ok(if self.0.held.lock().unwrap().insert(key) {
-            GrantOutcome::Granted(vec![Grant::new(&req.entitlement, req.principal.id.clone())])
+            req.granted()
         } else {
             GrantOutcome::AlreadyExists
         })

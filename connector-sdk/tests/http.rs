@@ -898,6 +898,20 @@ async fn a_404_page_from_a_proxy_is_not_the_api_saying_gone() {
         ),
         ("", "", ErrorKind::NotFound),
         ("Not Found", "text/plain", ErrorKind::NotFound),
+        // A page behind a byte-order mark, or opening with a comment.
+        (
+            "\u{feff}<!doctype html><p>404</p>",
+            "application/octet-stream",
+            ErrorKind::Unavailable,
+        ),
+        (
+            "<!-- nginx --><html></html>",
+            "text/plain",
+            ErrorKind::Unavailable,
+        ),
+        // What a framework sends as text/html but is no page: nothing, or the API's JSON.
+        ("   ", "text/html", ErrorKind::NotFound),
+        (r#"{"error":"not found"}"#, "text/html", ErrorKind::NotFound),
     ] {
         server.reset().await;
         let mut answer = ResponseTemplate::new(404);
@@ -917,7 +931,8 @@ async fn a_404_page_from_a_proxy_is_not_the_api_saying_gone() {
         assert_eq!(err.http_status(), Some(404));
         if kind == ErrorKind::Unavailable {
             assert!(err.to_string().contains("HTML page"), "{err}");
-            assert!(err.to_string().contains("base URL"), "{err}");
+            let origin = format!("check the base URL ({})", server.uri());
+            assert!(err.to_string().contains(&origin), "{err}");
         }
     }
 }

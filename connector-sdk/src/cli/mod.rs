@@ -137,7 +137,7 @@ pub fn run<C: ConnectorConfig>(app: AppInfo) -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
+            crate::printable::eprint_error(format!("could not start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };

@@ -9,7 +9,7 @@
 //! use async_trait::async_trait;
 //! use connector_sdk::action::{invoke_action, ActionHandler, ActionRequest, ActionSchema, ActionType};
 //! use connector_sdk::schema::{FieldSchema, FieldType};
-//! use connector_sdk::{model::Profile, Result};
+//! use connector_sdk::{model::Profile, profile, Result};
 //! use serde_json::json;
 //!
 //! struct Disable;
@@ -21,9 +21,7 @@
 //!             .with_argument(FieldSchema::new("user_id", FieldType::String).required())
 //!     }
 //!     async fn invoke(&self, req: ActionRequest) -> Result<Profile> {
-//!         let mut out = Profile::new();
-//!         out.insert("disabled".into(), req.args["user_id"].clone());
-//!         Ok(out)
+//!         Ok(profile! { "disabled": req.args["user_id"] })
 //!     }
 //! }
 //!

@@ -161,12 +161,12 @@ impl GrantRequest {
 
     /// The grant this request asks for: [`entitlement`](Self::entitlement) held by
     /// [`principal`](Self::principal).
-    pub fn grant(&self) -> Grant {
+    pub fn to_grant(&self) -> Grant {
         Grant::new(&self.entitlement, self.principal.id.clone())
     }
 
     /// What to answer once the grant was made: [`GrantOutcome::Granted`] with
-    /// [`grant`](Self::grant).
+    /// [`to_grant`](Self::to_grant).
     ///
     /// ```
     /// use connector_sdk::prelude::*;
@@ -178,7 +178,7 @@ impl GrantRequest {
     /// assert_eq!(grants[0].id(), "team:t1:member:user:u1");
     /// ```
     pub fn granted(&self) -> GrantOutcome {
-        GrantOutcome::Granted(vec![self.grant()])
+        GrantOutcome::Granted(vec![self.to_grant()])
     }
 }
 

@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind};
 use crate::ratelimit::RateLimitInfo;
 
 use super::Response;
+use super::response::strip_bom;
 
 /// The longest API message kept, in characters.
 const MAX_API_MESSAGE_CHARS: usize = 500;
@@ -75,25 +76,33 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
     }
 }
 
-/// Whether `response` carries an HTML page rather than an API's answer: a `text/html`
-/// content type, or a body that opens with `<!doctype html` or `<html` (any case, after
-/// blanks) whatever its content type says.
+/// Whether `response`'s body is an HTML page: after a byte-order mark and blanks it opens
+/// with `<`, and either the content type is `text/html` or the markup is HTML's own
+/// (`<!doctype html`, `<html`, `<head`, `<body`, `<title`, `<!--`), whatever the content
+/// type claims. An empty body, JSON, or XML (`<?xml`, another root element) is not one.
 ///
-/// An API that answers HTML did not answer at all: something in front of it did (a proxy,
-/// a gateway, a load balancer's default route, a path the API does not have).
+/// From a JSON API, such a page usually comes from something in front of it: a proxy, a
+/// gateway, a load balancer's default route, a path the API does not have.
 pub fn is_html_page(response: &Response) -> bool {
+    let body = strip_bom(response.body());
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start.filter(|&i| body[i] == b'<') else {
+        return false;
+    };
     let content_type = response.header("content-type").unwrap_or_default();
     if content_type.to_ascii_lowercase().contains("text/html") {
         return true;
     }
-    let body = response.body();
-    let start = body
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(body.len());
-    let head = &body[start..body.len().min(start + 14)];
-    let head = head.to_ascii_lowercase();
-    head.starts_with(b"<!doctype html") || head.starts_with(b"<html")
+    let head = body[start..body.len().min(start + 14)].to_ascii_lowercase();
+    const HTML_OPENINGS: [&[u8]; 6] = [
+        b"<!doctype html",
+        b"<html",
+        b"<head",
+        b"<body",
+        b"<title",
+        b"<!--",
+    ];
+    HTML_OPENINGS.iter().any(|o| head.starts_with(o))
 }
 
 /// The SDK's default mapping of a non-success response to an [`Error`].
@@ -107,17 +116,24 @@ pub fn is_html_page(response: &Response) -> bool {
 /// ([`is_html_page`]) is [`ErrorKind::Unavailable`], not `NotFound`. A proxy that does
 /// not route a path (an encoded `/` in an id, a wrong base path) answers that way for a
 /// resource that exists; taken as `NotFound`, a revoke would report `AlreadyRevoked` for a
-/// grant still held and a targeted sync would record the resource as gone. A 404 with the
-/// API's JSON (or XML), or with no body, stays `NotFound`.
+/// grant still held and a targeted sync would record the resource as gone. Reporting an
+/// error instead is the safe side. A 404 with the API's JSON or XML, plain text or no body
+/// stays `NotFound`.
+///
+/// An API whose own "not found" is an HTML page (a web framework's default 404 page) is
+/// mapped by its connector: an [`error_mapper`](crate::http::HttpClientBuilder::error_mapper)
+/// that answers such a 404 with [`ErrorKind::NotFound`] and leaves the rest to this
+/// function.
 pub fn error_from_response(response: &Response) -> Error {
     let status = response.status();
     if status == 404 && is_html_page(response) {
         return Error::new(
             ErrorKind::Unavailable,
             format!(
-                "{} {} returned HTTP 404 with an HTML page, not the API's answer: a proxy, a gateway or a wrong base URL answered, so it does not say that the resource is gone; check the base URL and what is between the connector and the API",
+                "{} {} returned HTTP 404 with an HTML page, not the API's answer: a proxy, a gateway or a wrong base URL answered, so it does not say that the resource is gone; check the base URL ({}) and what is between the connector and the API",
                 response.method(),
-                response.url().path()
+                response.url().path(),
+                response.url().origin().ascii_serialization()
             ),
         )
         .with_http_status(status);

@@ -156,7 +156,7 @@ impl Response {
 }
 
 /// `body` without a UTF-8 byte-order mark.
-fn strip_bom(body: &[u8]) -> &[u8] {
+pub(super) fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(body)
 }

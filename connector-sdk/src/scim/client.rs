@@ -368,16 +368,21 @@ impl ScimClient {
     }
 
     /// Deletes resource `id` of `endpoint` (`DELETE /Users/{id}`): `true` when the server
-    /// deleted it (200 or 204), `false` when it answered 404 (already gone).
+    /// deleted it (200 or 204), `false` when it answered that there is no such resource
+    /// (a 404 the client maps to [`ErrorKind::NotFound`](crate::ErrorKind::NotFound); a
+    /// proxy's HTML 404 is an error, see
+    /// [`error_from_response`](crate::http::error_from_response)).
     pub async fn delete(&self, endpoint: &str, id: &str) -> Result<bool> {
         let resp = self
             .request(Method::DELETE, endpoint, Some(id))
             .send_raw()
             .await?;
-        match resp.status() {
-            404 => Ok(false),
-            _ if resp.is_success() => Ok(true),
-            _ => Err(resp.to_error()),
+        if resp.is_success() {
+            return Ok(true);
+        }
+        match resp.to_error() {
+            e if e.kind() == crate::ErrorKind::NotFound => Ok(false),
+            e => Err(e),
         }
     }
 

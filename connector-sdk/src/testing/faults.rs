@@ -5,9 +5,9 @@
 //! The proxy speaks plain HTTP/1.1 on 127.0.0.1 (a free port), forwards each request to
 //! the upstream on a fresh connection, and lets a [`FaultPlan`] decide, request by request,
 //! whether to pass the answer through or replace it with a [`Fault`]: a 5xx, a reset
-//! connection, a gateway's HTML page, JSON cut short under an honest `Content-Length`, a
-//! slow answer, a 401, a 429 in its three dialects, a lying `totalResults`, or the
-//! previous page of the same listing again.
+//! connection, a gateway's HTML page (with 200, or as a proxy's 404), JSON cut short under
+//! an honest `Content-Length`, a slow answer, a 401, a 429 in its three dialects, a lying
+//! `totalResults`, or the previous page of the same listing again.
 //!
 //! ```
 //! use connector_sdk::testing::{Fault, FaultPlan, FaultProxy, SimHandler, SimServer};

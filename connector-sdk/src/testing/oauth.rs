@@ -138,6 +138,18 @@ fn basic(req: &Request) -> Option<(String, String)> {
     Some((unescape(id), unescape(secret)))
 }
 
+/// How a token request's client compares with a [`TokenIssuer`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientMatch {
+    /// The issuer's client id with its secret.
+    Known,
+    /// The issuer's client id with another secret (or none).
+    WrongSecret,
+    /// Another client id.
+    Unknown,
+}
+
 /// A simulated authorization server for one client: issues bearer tokens to a
 /// client-credentials request with the right id and secret, and tells which requests carry
 /// a token it issued (with the scopes granted to it).
@@ -210,28 +222,50 @@ impl TokenIssuer {
     /// ([`ClientCredentials::read`]), `invalid_client` (401) for another client id or a
     /// wrong secret, else a new token with the scopes asked for.
     pub fn issue(&mut self, req: &Request) -> ResponseTemplate {
-        self.issue_checked(req, |_| None)
+        self.issue_checked(req, |_, _| None)
     }
 
     /// [`issue`](Self::issue) with the tenant's own rules: `check` sees the request once it
-    /// is read, before the client is authenticated, and the answer it gives, if any, is
-    /// returned as is (a scope the tenant does not know, a vendor's own status for a wrong
-    /// secret).
+    /// is read and how its client compares with this issuer's ([`ClientMatch`]); the
+    /// answer it gives, if any, is returned as is (a scope the tenant does not know, a
+    /// vendor's own status for a wrong secret). Without one, an unknown client or a wrong
+    /// secret is `invalid_client` (401) and the client gets a token.
+    ///
+    /// ```
+    /// use connector_sdk::testing::oauth::{self, ClientMatch, TokenIssuer};
+    /// use wiremock::{Request, ResponseTemplate};
+    ///
+    /// /// A vendor that answers a wrong secret with 403 and knows two scopes.
+    /// fn token(issuer: &mut TokenIssuer, req: &Request) -> ResponseTemplate {
+    ///     issuer.issue_checked(req, |grant, client| match client {
+    ///         ClientMatch::WrongSecret => Some(oauth::error(403, "unauthorized_client", "no")),
+    ///         ClientMatch::Known if grant.scopes.iter().any(|s| s != "read" && s != "write") => {
+    ///             Some(oauth::error(400, "invalid_scope", "unknown scope"))
+    ///         }
+    ///         _ => None,
+    ///     })
+    /// }
+    /// ```
     pub fn issue_checked(
         &mut self,
         req: &Request,
-        check: impl FnOnce(&ClientCredentials) -> Option<ResponseTemplate>,
+        check: impl FnOnce(&ClientCredentials, ClientMatch) -> Option<ResponseTemplate>,
     ) -> ResponseTemplate {
         let grant = match ClientCredentials::read(req) {
             Ok(g) => g,
             Err(answer) => return answer,
         };
-        if let Some(answer) = check(&grant) {
+        let client = if grant.client_id != self.client_id {
+            ClientMatch::Unknown
+        } else if grant.client_secret.as_deref() != Some(self.client_secret.as_str()) {
+            ClientMatch::WrongSecret
+        } else {
+            ClientMatch::Known
+        };
+        if let Some(answer) = check(&grant, client) {
             return answer;
         }
-        if grant.client_id != self.client_id
-            || grant.client_secret.as_deref() != Some(self.client_secret.as_str())
-        {
+        if client != ClientMatch::Known {
             return error(401, "invalid_client", "unknown client or wrong secret");
         }
         self.count += 1;
@@ -266,9 +300,9 @@ impl TokenIssuer {
 
     /// The token endpoint and the bearer check in one, for the first line of a handler: a
     /// request to `token_path` is answered as [`issue`](Self::issue) does; any other request
-    /// without a token this issuer issued is refused with 401 and
-    /// `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1); `None` lets the
-    /// handler answer the request.
+    /// without a token this issuer issued is refused with 401 as RFC 6750 §3.1 says
+    /// (`WWW-Authenticate: Bearer` when it sent none, with `error="invalid_token"` when
+    /// its token is unknown or revoked); `None` lets the handler answer the request.
     pub fn gate(&mut self, req: &Request, token_path: &str) -> Option<ResponseTemplate> {
         if req.url.path() == token_path {
             return Some(self.issue(req));
@@ -276,11 +310,13 @@ impl TokenIssuer {
         if self.authorized(req) {
             return None;
         }
-        Some(
-            ResponseTemplate::new(401)
+        let refused = ResponseTemplate::new(401);
+        Some(match bearer(req) {
+            None => refused.insert_header("www-authenticate", "Bearer"),
+            Some(_) => refused
                 .insert_header("www-authenticate", "Bearer error=\"invalid_token\"")
                 .set_body_json(json!({"error": "invalid_token"})),
-        )
+        })
     }
 }
 
@@ -446,11 +482,14 @@ mod tests {
         let oauth = TokenIssuer::new("toy", "toy-secret").with_token_prefix("toy-");
         assert!(!format!("{oauth:?}").contains("toy-secret"), "{oauth:?}");
         let sim = SimServer::start(Gated { oauth }).await;
-        // No token, an unknown token: 401 with the RFC 6750 challenge.
-        for token in [None, Some("forged")] {
+        // No token: 401 with the bare challenge; an unknown token: with its error code
+        // (RFC 6750 §3.1).
+        for (token, want) in [
+            (None, "Bearer"),
+            (Some("forged"), "Bearer error=\"invalid_token\""),
+        ] {
             let (status, challenge, _) = get(&sim, token).await;
-            assert_eq!(status, 401);
-            assert_eq!(challenge, "Bearer error=\"invalid_token\"");
+            assert_eq!((status, challenge.as_str()), (401, want));
         }
         // A wrong secret gets no token.
         let (status, body) = post(
@@ -493,14 +532,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_tenants_own_rule_answers_before_the_client_check() {
+    async fn a_tenants_own_rules_see_how_the_client_compares() {
         crate::http::ensure_tls_provider();
         struct Scoped(TokenIssuer);
         impl SimHandler for Scoped {
             fn handle(&mut self, req: &Request) -> ResponseTemplate {
-                self.0.issue_checked(req, |g| {
-                    let unknown = g.scopes.iter().any(|s| s != "read");
-                    unknown.then(|| error(400, "invalid_scope", "unknown scope"))
+                self.0.issue_checked(req, |g, client| match client {
+                    ClientMatch::WrongSecret => Some(error(403, "unauthorized_client", "no")),
+                    ClientMatch::Known if g.scopes.iter().any(|s| s != "read") => {
+                        Some(error(400, "invalid_scope", "unknown scope"))
+                    }
+                    _ => None,
                 })
             }
         }
@@ -524,6 +566,19 @@ mod tests {
         assert_eq!(
             (status, body["error"].as_str()),
             (400, Some("invalid_scope"))
+        );
+        // The tenant's rule for a wrong secret; an unknown client is never told about scopes.
+        let (status, body) =
+            send("grant_type=client_credentials&client_id=id&client_secret=x&scope=read").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("unauthorized_client"))
+        );
+        let (status, body) =
+            send("grant_type=client_credentials&client_id=other&client_secret=s&scope=write").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
         );
         let (status, body) =
             send("grant_type=client_credentials&client_id=id&client_secret=s").await;

@@ -9,7 +9,7 @@ use connector_sdk::scim::{
     Created, Group, ListQuery, ListResponse, MemberId, PatchOp, ScimClient, ScimPager, User,
     lenient,
 };
-use connector_sdk::{Error, Result};
+use connector_sdk::{Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::IroncladConfig;
@@ -176,7 +176,8 @@ impl IroncladClient {
             .await;
         match outcome {
             Ok(_) => Ok(Change::Done),
-            Err(e) if e.http_status() == Some(404) => Ok(Change::Unchanged),
+            // The API's 404 (a proxy's HTML 404 is no answer: the SDK maps it Unavailable).
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(Change::Unchanged),
             Err(e) => Err(e),
         }
     }

@@ -18,7 +18,7 @@
 use std::sync::MutexGuard;
 
 use connector_sdk::scim::{ENTERPRISE_USER, ERROR, Email, Group, Member, ScimError, User};
-use connector_sdk::testing::oauth::{self, TokenIssuer};
+use connector_sdk::testing::oauth::{self, ClientMatch, TokenIssuer};
 use connector_sdk::testing::scim::{
     PatchAnswer, Population, ResourceKind, ScimShape, ScimTenant, TenantHooks, scim_answer,
     scim_error, seed_user,
@@ -253,32 +253,29 @@ impl TenantHooks for IroncladRules {
     }
 }
 
-/// Ironclad's own answers at its token endpoint: a known client with a wrong secret is
-/// `unauthorized_client` (403), a scope it does not register `invalid_scope`.
+/// Ironclad's own answers at its token endpoint: its client with a wrong secret is
+/// `unauthorized_client` (403), a scope it does not register `invalid_scope` (400); another
+/// client is `invalid_client` (401, the issuer's answer) whatever it asks for.
 fn ironclad_token_rules(
     grant: &oauth::ClientCredentials,
-    client: (&str, &str),
+    client: ClientMatch,
 ) -> Option<ResponseTemplate> {
-    if grant.client_id == client.0 && grant.client_secret.as_deref() != Some(client.1) {
-        return Some(oauth::error(403, "unauthorized_client", "unauthorized"));
-    }
-    let known =
+    let registered =
         |s: &String| READ_SCOPES.contains(&s.as_str()) || WRITE_SCOPES.contains(&s.as_str());
-    if !grant.scopes.iter().all(known) {
-        return Some(oauth::error(400, "invalid_scope", "scope not registered"));
+    match client {
+        ClientMatch::WrongSecret => Some(oauth::error(403, "unauthorized_client", "unauthorized")),
+        ClientMatch::Known if !grant.scopes.iter().all(registered) => {
+            Some(oauth::error(400, "invalid_scope", "scope not registered"))
+        }
+        _ => None,
     }
-    None
 }
 
 impl SimHandler for SimState {
     fn handle(&mut self, req: &Request) -> ResponseTemplate {
         if req.url.path() == "/oauth/token" && req.method.as_str() == "POST" {
             *self.requests.entry("token".into()).or_default() += 1;
-            let (id, secret) = (self.oauth.client_id(), self.oauth.client_secret());
-            let (id, secret) = (id.to_owned(), secret.to_owned());
-            return self
-                .oauth
-                .issue_checked(req, |g| ironclad_token_rules(g, (&id, &secret)));
+            return self.oauth.issue_checked(req, ironclad_token_rules);
         }
         let Some(scopes) = self.oauth.scopes_of(req) else {
             return ResponseTemplate::new(401).set_body_json(

@@ -227,6 +227,27 @@ async fn edge_04_05_token_errors_are_surfaced_with_hints() {
     }
 }
 
+/// The simulator's token endpoint refuses as Ironclad does (the answers above): its client
+/// with a wrong secret 403 `unauthorized_client`, another client 401 `invalid_client`.
+#[tokio::test]
+async fn the_simulators_token_endpoint_refuses_as_ironclad_does() {
+    let sim = IroncladSimulator::start().await;
+    for (id, secret, status) in [("ic-client", "wrong", 403), ("someone", "ic-secret", 401)] {
+        let mut c = sim.config(false);
+        c.client_id = SecretString::from(id);
+        c.client_secret = SecretString::from(secret);
+        c.rate_limit = None;
+        let client = IroncladClient::with_retry(&c, fast()).unwrap();
+        let err = Ironclad::with_client(client, false)
+            .validate()
+            .await
+            .unwrap_err();
+        assert_eq!(err.http_status(), Some(status), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
+    }
+    assert!(sim_connector(&sim, false).validate().await.is_ok());
+}
+
 #[tokio::test]
 async fn edge_03_a_401_remints_once_and_a_second_401_is_unauthenticated() {
     let server = MockServer::start().await;

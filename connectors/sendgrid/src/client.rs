@@ -5,6 +5,7 @@ use std::time::Duration;
 use connector_sdk::http::Listing;
 use connector_sdk::http::auth::BearerToken;
 use connector_sdk::http::{HttpClient, Response, RetryPolicy, error_from_response};
+use connector_sdk::model::Profile;
 use connector_sdk::page::{Page, PageRequest};
 use connector_sdk::{Error, ErrorKind, Result, lenient};
 use serde::de::DeserializeOwned;
@@ -137,10 +138,14 @@ struct ResultList<T> {
 /// a JSON object (an HTML page, text, nothing) came from a proxy or gateway in front of
 /// it: it is `Unavailable`, never `NotFound`, so no caller takes it for "the teammate is
 /// gone" (a targeted sync's warning, an already-revoked grant, an already-deleted
-/// teammate). Upstream fails on such a body too (its JSON parse error).
+/// teammate). Upstream fails on such a body too (its JSON parse error). (The SDK maps an
+/// HTML 404 so already; SendGrid's rule also covers text and empty bodies.)
 pub fn parse_error(response: &Response) -> Error {
     let err = error_from_response(response);
-    if response.status() == 404 && !is_json_object(response.body()) {
+    if response.status() == 404
+        && err.kind() == ErrorKind::NotFound
+        && !is_json_object(response.body())
+    {
         return Error::new(
             ErrorKind::Unavailable,
             format!(
@@ -376,16 +381,12 @@ fn not_found_is_false(r: Result<Response>) -> Result<bool> {
 }
 
 /// A teammate's profile, as upstream records it.
-pub fn teammate_profile(t: &Teammate) -> serde_json::Map<String, Value> {
-    let mut p = serde_json::Map::new();
-    p.insert("username".into(), t.username.clone().into());
-    p.insert("user_type".into(), t.user_type.clone().into());
-    p.insert("email".into(), t.email.clone().into());
-    p.insert("is_sso".into(), t.is_sso.into());
-    p.insert("is_admin".into(), t.is_admin.into());
-    p.insert("is_unified".into(), t.is_unified.into());
-    p.insert("is_partner_sso".into(), t.is_partner_sso.into());
-    p
+pub fn teammate_profile(t: &Teammate) -> Profile {
+    connector_sdk::profile! {
+        "username": t.username, "user_type": t.user_type, "email": t.email,
+        "is_sso": t.is_sso, "is_admin": t.is_admin, "is_unified": t.is_unified,
+        "is_partner_sso": t.is_partner_sso,
+    }
 }
 
 #[cfg(test)]

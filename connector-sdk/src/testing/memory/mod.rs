@@ -358,11 +358,7 @@ fn page_of<T: Clone>(all: Vec<T>, page: &PageRequest, size: u32) -> Result<Page<
 }
 
 fn user_resource(id: &str, u: &MemUser) -> Resource {
-    let status = if u.enabled {
-        UserStatus::Enabled
-    } else {
-        UserStatus::Disabled
-    };
+    let status = UserStatus::enabled_if(u.enabled);
     let (given, family) = u.name.split_once(' ').unwrap_or((&u.name, ""));
     Resource::new(&types::user(), id, &u.name).with_user_trait(
         UserTrait::default()

@@ -428,10 +428,6 @@ impl ActionHandler for SetUserEnabled {
         })?;
         let changed = user.enabled != self.enable;
         user.enabled = self.enable;
-        let mut out = Profile::new();
-        out.insert("user_id".into(), id.into());
-        out.insert("enabled".into(), self.enable.into());
-        out.insert("changed".into(), changed.into());
-        Ok(out)
+        Ok(crate::profile! { "user_id": id, "enabled": self.enable, "changed": changed })
     }
 }
