@@ -70,10 +70,17 @@ async fn run(grants: usize) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let base = format!("http://{}", bound.local_addr());
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {}", bound.token());
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        bearer.parse().map_err(|_| "token header".to_string())?,
+    );
     tokio::spawn(bound.serve_until(std::future::pending()));
     connector_sdk::http::ensure_tls_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
+        .default_headers(headers)
         .build()
         .map_err(|e| e.to_string())?;
 

@@ -38,10 +38,12 @@ fn demo_files() -> &'static Path {
     })
 }
 
-/// `inspect serve FILE --listen 127.0.0.1:0`, stopped on drop.
+/// `inspect serve FILE --listen 127.0.0.1:0`, stopped on drop: its base URL and the link
+/// it printed (with this run's token).
 struct Served {
     child: Child,
     url: String,
+    link: String,
 }
 
 impl Served {
@@ -58,13 +60,19 @@ impl Served {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let url = line
+        let link = line
             .split_whitespace()
             .find(|w| w.starts_with("http://127.0.0.1:"))
             .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .trim_end_matches('/')
             .to_string();
-        Served { child, url }
+        let (url, _) = link
+            .split_once("/?token=")
+            .unwrap_or_else(|| panic!("no token in {link:?}"));
+        Served {
+            child,
+            url: url.to_string(),
+            link,
+        }
     }
 }
 
@@ -85,7 +93,8 @@ async fn sendgrid_search_a_teammate_see_their_scopes_then_a_scopes_holders() {
         return;
     };
     let served = Served::start(&demo_files().join("sendgrid.c1z"));
-    b.goto(&format!("{}/", served.url)).await;
+    // The printed link: its cookie opens every later page.
+    b.goto(&served.link).await;
     b.wait_for("#types .card", Some("teammate")).await;
 
     let search = b.wait_for("#search", None).await;
@@ -153,6 +162,7 @@ async fn onepassword_a_users_vault_access_through_a_group_shows_the_path() {
     };
     let served = Served::start(&demo_files().join("1password.c1z"));
     // A deep link straight to search results.
+    b.goto(&served.link).await;
     b.goto(&format!("{}/#/search?q=wendy&type=user", served.url))
         .await;
     let wendy = b
@@ -191,7 +201,8 @@ async fn the_diff_after_a_provisioning_round_trip_shows_exactly_the_new_grant() 
         return;
     };
     let served = Served::start(&demo_files().join("sendgrid.c1z"));
-    b.goto(&format!("{}/", served.url)).await;
+    // The printed link: its cookie opens every later page.
+    b.goto(&served.link).await;
     let nav = b.wait_for("#nav-diff", None).await;
     b.click(&nav).await;
     b.wait_for("#diff-summary", None).await;
@@ -252,6 +263,7 @@ async fn markup_in_names_is_shown_as_text_and_never_runs() {
     let file = dir.path().join("markup.c1z");
     let evil = markup_file(&file);
     let served = Served::start(&file);
+    b.goto(&served.link).await;
     b.goto(&format!("{}/#/search?q=x%40example.com", served.url))
         .await;
     let link = b.wait_for("#results a.resource-link", Some(evil)).await;

@@ -50,17 +50,32 @@ impl Drop for Running {
     }
 }
 
-fn url_in(line: &str) -> String {
-    line.split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .trim_end_matches('/')
-        .to_string()
+/// The link the explorer printed (`http://127.0.0.1:PORT/?token=…`).
+struct Link {
+    base: String,
+    token: String,
 }
 
-async fn file_name(url: &str) -> String {
+fn url_in(line: &str) -> Link {
+    let link = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let (base, token) = link
+        .split_once("/?token=")
+        .unwrap_or_else(|| panic!("no token in {link:?}"));
+    Link {
+        base: base.to_string(),
+        token: token.to_string(),
+    }
+}
+
+async fn file_name(link: &Link) -> String {
     connector_sdk::http::ensure_tls_provider();
-    let v: serde_json::Value = reqwest::get(format!("{url}/api/file"))
+    let v: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/file", link.base))
+        .bearer_auth(&link.token)
+        .send()
         .await
         .unwrap()
         .json()
@@ -111,10 +126,26 @@ async fn inspect_serve_serves_the_file_on_loopback() {
         .arg(&file)
         .args(["--listen", "127.0.0.1:0"]);
     let (_running, line) = Running::start(cmd);
-    let url = url_in(&line);
-    assert_eq!(file_name(&url).await, "tenant.c1z");
+    let link = url_in(&line);
+    assert_eq!(file_name(&link).await, "tenant.c1z");
+    // As a browser opens the printed link: a redirect that sets the cookie, then the page.
     connector_sdk::http::ensure_tls_provider();
-    let page = reqwest::get(format!("{url}/"))
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let opened = browser
+        .get(format!("{}/?token={}", link.base, link.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status().as_u16(), 303);
+    let cookie = opened.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = browser
+        .get(format!("{}/", link.base))
+        .header("cookie", cookie)
+        .send()
         .await
         .unwrap()
         .text()
@@ -163,7 +194,7 @@ fn a_non_loopback_address_needs_allow_remote_and_warns() {
     assert_ne!(out.status.code(), Some(0));
     let err = stderr(&out);
     assert!(err.contains("--allow-remote"), "{err}");
-    assert!(err.contains("no authentication"), "{err}");
+    assert!(err.contains("only authentication is the token"), "{err}");
 
     // With --allow-remote it goes ahead, with a warning. Tests bind only loopback, so the
     // address is one this machine does not have (TEST-NET-1): the warning comes, then the
@@ -180,5 +211,5 @@ fn a_non_loopback_address_needs_allow_remote_and_warns() {
         warning.contains("cannot listen on 192.0.2.1:0"),
         "{warning}"
     );
-    assert!(warning.contains("no authentication"), "{warning}");
+    assert!(warning.contains("over plain HTTP"), "{warning}");
 }

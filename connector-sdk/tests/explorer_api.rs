@@ -94,6 +94,7 @@ fn write_fixture(path: &Path) {
 
 struct Server {
     base: String,
+    token: String,
     file: PathBuf,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -107,28 +108,45 @@ impl Drop for Server {
     }
 }
 
-/// Serves `file` on 127.0.0.1 (a free port) until the sender is dropped or sent to.
-async fn serve(file: &Path) -> (String, tokio::sync::oneshot::Sender<()>) {
+/// Serves `file` on 127.0.0.1 (a free port) until the sender is dropped or sent to: its
+/// base URL, its token, the sender.
+async fn serve(file: &Path) -> (String, String, tokio::sync::oneshot::Sender<()>) {
     let bound = Explorer::open(file)
         .unwrap()
         .bind("127.0.0.1:0".parse().unwrap(), false)
         .await
         .unwrap();
     let base = format!("http://{}", bound.local_addr());
+    let token = bound.token().to_string();
+    assert_eq!(bound.url(), format!("{base}/?token={token}"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(bound.serve_until(async move {
         let _ = rx.await;
     }));
-    (base, tx)
+    (base, token, tx)
+}
+
+/// A client that sends `token` as a bearer token, following no redirect.
+fn client_with(token: &str) -> reqwest::Client {
+    connector_sdk::http::ensure_tls_provider();
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {token}").parse().unwrap();
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tenant.c1z");
     write_fixture(&file);
-    let (base, tx) = serve(&file).await;
+    let (base, token, tx) = serve(&file).await;
     Server {
         base,
+        token,
         file,
         _dir: dir,
         stop: Some(tx),
@@ -136,9 +154,17 @@ async fn server() -> Server {
 }
 
 impl Server {
+    fn client(&self) -> reqwest::Client {
+        client_with(&self.token)
+    }
+
     async fn get(&self, path: &str) -> (u16, Value) {
-        connector_sdk::http::ensure_tls_provider();
-        let res = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let res = self
+            .client()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text)
@@ -487,8 +513,7 @@ async fn unknown_ids_are_404s_and_malformed_parameters_400s_with_a_message() {
 async fn the_server_is_read_only_and_serves_the_page_with_a_strict_policy() {
     let s = server().await;
     let before = std::fs::read(&s.file).unwrap();
-    connector_sdk::http::ensure_tls_provider();
-    let client = reqwest::Client::new();
+    let client = s.client();
     for path in ["/api/resources", "/api/resources/user/u1", "/", "/api/diff"] {
         for method in [
             reqwest::Method::POST,
@@ -555,7 +580,7 @@ async fn a_non_loopback_address_needs_allow_remote() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("--allow-remote"), "{err}");
-    assert!(err.contains("no authentication"), "{err}");
+    assert!(err.contains("only authentication is the token"), "{err}");
     // Allowed, it goes on to bind (tests bind only loopback: this address is not ours).
     let err = Explorer::open(&file)
         .unwrap()
@@ -567,11 +592,13 @@ async fn a_non_loopback_address_needs_allow_remote() {
 }
 
 /// The status line and body of a raw HTTP/1.1 request naming `host`.
-async fn raw_get(base: &str, path: &str, host: &str) -> (u16, String) {
+async fn raw_get(base: &str, path: &str, host: &str, token: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let addr = base.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.unwrap();
@@ -598,7 +625,7 @@ async fn a_request_for_another_host_is_refused_421() {
         format!("localhost:{}", port.parse::<u16>().unwrap().wrapping_add(1)),
     ] {
         for path in ["/api/file", "/", "/api/resources/user/u1/access", "/nope"] {
-            let (status, text) = raw_get(&s.base, path, &host).await;
+            let (status, text) = raw_get(&s.base, path, &host, &s.token).await;
             assert_eq!(status, 421, "Host {host} GET {path}: {text}");
             assert!(!text.contains("tenant.c1z"), "{text}");
             assert!(!text.contains("Ada"), "{text}");
@@ -610,7 +637,7 @@ async fn a_request_for_another_host_is_refused_421() {
         format!("localhost:{port}"),
         format!("[::1]:{port}"),
     ] {
-        let (status, text) = raw_get(&s.base, "/api/file", &host).await;
+        let (status, text) = raw_get(&s.base, "/api/file", &host, &s.token).await;
         assert_eq!(status, 200, "Host {host}: {text}");
         assert!(
             text.to_ascii_lowercase()
@@ -668,11 +695,13 @@ async fn fourteen_nested_groups_answer_quickly_while_another_request_is_served()
     store.finish().unwrap();
     drop(store);
 
-    let (base, _stop) = serve(&file).await;
-    connector_sdk::http::ensure_tls_provider();
+    let (base, token, _stop) = serve(&file).await;
+    let client = client_with(&token);
     let started = std::time::Instant::now();
-    let access = reqwest::get(format!("{base}/api/resources/user/u1/access?limit=500"));
-    let other = reqwest::get(format!("{base}/api/file"));
+    let access = client
+        .get(format!("{base}/api/resources/user/u1/access?limit=500"))
+        .send();
+    let other = client.get(format!("{base}/api/file")).send();
     let (access, other) = tokio::join!(access, other);
     let (access, other) = (access.unwrap(), other.unwrap());
     assert_eq!(other.status(), 200);
@@ -696,4 +725,99 @@ async fn fourteen_nested_groups_answer_quickly_while_another_request_is_served()
         let p = p.as_array().unwrap();
         assert_eq!(p[0]["entitlement"]["id"], members[N - 1].id(), "{first}");
     }
+}
+
+/// Another user of the machine can reach the port but not read the file: without this
+/// run's token every route is 401 and says to open the printed link. The link sets an
+/// HttpOnly, SameSite=Strict cookie for this port and sends the browser on without the
+/// token; the cookie or a bearer token then reads; another run's token reads nothing.
+#[tokio::test]
+async fn without_this_runs_token_nothing_of_the_file_is_served() {
+    let s = server().await;
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let other = server().await;
+    assert_ne!(s.token, other.token);
+    for path in [
+        "/",
+        "/assets/app.js",
+        "/api/file",
+        "/api/resources/user/u1/access",
+        "/nope",
+    ] {
+        for client in [
+            anonymous.clone(),
+            client_with(&other.token),
+            client_with(""),
+        ] {
+            let res = client
+                .get(format!("{}{path}", s.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), 401, "GET {path}");
+            let text = res.text().await.unwrap();
+            assert!(
+                !text.contains("tenant.c1z") && !text.contains("Ada"),
+                "{text}"
+            );
+            assert!(text.contains("open that link"), "{text}");
+        }
+    }
+    // A wrong token in the link is refused too, and sets nothing.
+    let res = anonymous
+        .get(format!("{}/?token={}", s.base, other.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    assert!(res.headers().get("set-cookie").is_none());
+
+    // The printed link: 303 to the same page without the token, with the cookie.
+    let res = anonymous
+        .get(format!("{}/?token={}", s.base, s.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], "/");
+    let port = s.base.rsplit(':').next().unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert_eq!(
+        cookie,
+        format!(
+            "baton_explorer_{port}={}; Path=/; HttpOnly; SameSite=Strict",
+            s.token
+        )
+    );
+    // Other parameters stay; the token goes.
+    let res = anonymous
+        .get(format!(
+            "{}/api/resources?type=user&token={}&q=a",
+            s.base, s.token
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/api/resources?type=user&q=a");
+    // The cookie reads, next to other cookies of the same host.
+    let cookie = format!("theme=dark; baton_explorer_{port}={}", s.token);
+    let res = anonymous
+        .get(format!("{}/api/file", s.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.text().await.unwrap().contains("tenant.c1z"));
+    // Another port's cookie with this token's value is not this explorer's cookie.
+    let res = anonymous
+        .get(format!("{}/api/file", s.base))
+        .header("cookie", format!("baton_explorer_1={}", s.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
 }

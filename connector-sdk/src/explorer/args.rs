@@ -8,8 +8,9 @@ pub struct ExploreArgs {
     /// The address to listen on; a loopback address unless --allow-remote is given.
     #[arg(long, default_value = super::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
-    /// Allow a --listen address beyond this machine. The explorer has no authentication:
-    /// anyone who can reach the address can read the whole file.
+    /// Allow a --listen address beyond this machine. The explorer's only authentication is
+    /// the token in the link it prints, sent over plain HTTP: anyone who sees the link or
+    /// the traffic can read the whole file.
     #[arg(long)]
     pub allow_remote: bool,
     /// A name the explorer is reached under besides 127.0.0.1, localhost and `[::1]` (a

@@ -9,7 +9,7 @@
 //! let bound = Explorer::open("sync.c1z".as_ref())?
 //!     .bind("127.0.0.1:0".parse().unwrap(), false)
 //!     .await?;
-//! println!("http://{}/", bound.local_addr());
+//! println!("{}", bound.url()); // http://127.0.0.1:PORT/?token=…
 //! bound.serve_until(std::future::pending()).await
 //! # }
 //! ```
@@ -18,8 +18,12 @@
 //!
 //! * Read-only: only `GET` routes exist, and the file is read from a private decompressed
 //!   copy opened read-only; the `.c1z` itself is never written.
-//! * Loopback by default: there is no authentication, so a non-loopback address needs
-//!   `allow_remote` (`--allow-remote`) and prints a warning.
+//! * Only with its link: each run makes a random token, printed in the link
+//!   ([`BoundExplorer::url`]); opening it sets a cookie, scripts send it as a bearer
+//!   token, anything else gets 401 — so another user of the machine cannot read the file
+//!   through the port.
+//! * Loopback by default: the token is its only authentication (no accounts), so a
+//!   non-loopback address needs `allow_remote` (`--allow-remote`) and prints a warning.
 //! * Its own name only: a request whose `Host` is not `127.0.0.1`, `localhost` or `[::1]`
 //!   with the port (or the bound address, or a `--public-host`) gets 421, so a web page
 //!   cannot read the file through the operator's browser by DNS rebinding.
@@ -47,6 +51,7 @@
 //! | `/api/diff?from=&to=` | counts of each kind of change (default: previous → shown) |
 //! | `/api/diff/{kind}?from=&to=` | one kind: `grants-added`, `grants-removed`, `resources-added`, `resources-removed`, `resources-changed`, `entitlements-added`, `entitlements-removed` |
 
+mod access;
 mod api;
 #[cfg(feature = "cli")]
 mod args;
@@ -164,8 +169,9 @@ impl Explorer {
             .with_state(self.state.clone())
     }
 
-    /// Binds `listen`. A non-loopback address is refused unless `allow_remote` (there is
-    /// no authentication: anyone who reaches the address reads the whole file).
+    /// Binds `listen` and makes this run's token ([`BoundExplorer::token`]). A
+    /// non-loopback address is refused unless `allow_remote` (the token is the only
+    /// authentication, and it travels over plain HTTP).
     pub async fn bind(self, listen: SocketAddr, allow_remote: bool) -> Result<BoundExplorer> {
         check_listen(listen, allow_remote)?;
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
@@ -176,12 +182,19 @@ impl Explorer {
         })?;
         let addr = listener.local_addr()?;
         let hosts = host::AllowedHosts::new(addr, &self.public_hosts);
+        let token = access::AccessToken::generate(addr.port());
         Ok(BoundExplorer {
+            // The Host check runs first (the outer layer), then the token's.
             router: self
                 .router()
+                .layer(axum::middleware::from_fn_with_state(
+                    token.clone(),
+                    access::check,
+                ))
                 .layer(axum::middleware::from_fn_with_state(hosts, host::check)),
             listener,
             addr,
+            token,
         })
     }
 }
@@ -192,15 +205,16 @@ pub fn check_listen(listen: SocketAddr, allow_remote: bool) -> Result<()> {
         return Ok(());
     }
     Err(Error::invalid_argument(format!(
-        "--listen {listen} is not a loopback address and the explorer has no authentication: anyone who reaches it can read the whole file; add --allow-remote to serve it anyway, or listen on 127.0.0.1"
+        "--listen {listen} is not a loopback address, and the explorer's only authentication is the token in its link, over plain HTTP: anyone who sees the link or the traffic can read the whole file; add --allow-remote to serve it anyway (better behind an HTTPS reverse proxy, see --public-host), or listen on 127.0.0.1"
     )))
 }
 
-/// An explorer listening on an address.
+/// An explorer listening on an address, with the token that opens it.
 pub struct BoundExplorer {
     router: Router,
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    token: access::AccessToken,
 }
 
 impl std::fmt::Debug for BoundExplorer {
@@ -215,6 +229,23 @@ impl BoundExplorer {
     /// The address it listens on (with the port chosen when asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// This run's access token: a request needs it, as the cookie the link sets or as
+    /// `Authorization: Bearer <token>`. Random for each bind.
+    pub fn token(&self) -> &str {
+        self.token.as_str()
+    }
+
+    /// The link that opens the explorer in a browser: `http://ADDR/?token=…` (an
+    /// unspecified address such as `0.0.0.0` shown as `127.0.0.1`, which works on this
+    /// machine).
+    pub fn url(&self) -> String {
+        let mut shown = self.addr;
+        if shown.ip().is_unspecified() {
+            shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{shown}/?{}", self.token.query())
     }
 
     /// Serves until `shutdown` completes.
@@ -249,19 +280,16 @@ pub async fn serve(
     let explorer = Explorer::open_with(file, limits)?.with_public_hosts(public_hosts);
     if !listen.ip().is_loopback() {
         eprintln!(
-            "warning: the explorer listens on {listen}, beyond this machine, with no authentication: anyone who can reach it can read all of {}",
+            "warning: the explorer listens on {listen}, beyond this machine, over plain HTTP: anyone who sees its link (with the token) or the traffic can read all of {}",
             file.display()
         );
     }
     let bound = explorer.bind(listen, allow_remote).await?;
-    // 0.0.0.0 is not an address a browser should be given (nor one the explorer answers
-    // to): the loopback URL works on this machine.
-    let mut shown = bound.local_addr();
-    if shown.ip().is_unspecified() {
-        shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
+    // The link carries this run's token: only whoever has it (the operator, who sees this
+    // line) can read the file.
     println!(
-        "explorer: http://{shown}/ (read-only view of {}; Ctrl-C to stop)",
+        "explorer: {} (read-only view of {}; open this link, its token is needed; Ctrl-C to stop)",
+        bound.url(),
         file.display()
     );
     bound.serve_until(shutdown_signal()).await
