@@ -209,7 +209,7 @@ async fn run() -> Result<()> {
         out.display()
     );
     println!(
-        "Explore who has what, through which group, and what the round trip changed, in a browser:\n  cargo run --example baton -- serve {}/1password.c1z    # then open http://127.0.0.1:8080/",
+        "Explore who has what, through which group, and what the round trip changed, in a browser:\n  cargo run --example baton -- serve {}/1password.c1z    # then open the link it prints",
         out.display()
     );
     Ok(())

@@ -50,7 +50,7 @@ impl Drop for Running {
     }
 }
 
-/// The link the explorer printed (`http://127.0.0.1:PORT/?token=…`).
+/// The link the explorer printed (`http://127.0.0.1:PORT/#token=…`).
 struct Link {
     base: String,
     token: String,
@@ -62,8 +62,12 @@ fn url_in(line: &str) -> Link {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {line:?}"));
     let (base, token) = link
-        .split_once("/?token=")
+        .split_once("/#token=")
         .unwrap_or_else(|| panic!("no token in {link:?}"));
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{link}"
+    );
     Link {
         base: base.to_string(),
         token: token.to_string(),
@@ -128,23 +132,17 @@ async fn inspect_serve_serves_the_file_on_loopback() {
     let (_running, line) = Running::start(cmd);
     let link = url_in(&line);
     assert_eq!(file_name(&link).await, "tenant.c1z");
-    // As a browser opens the printed link: a redirect that sets the cookie, then the page.
+    // The page is anyone's (it holds nothing of the file); the data is the token's.
     connector_sdk::http::ensure_tls_provider();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let opened = browser
-        .get(format!("{}/?token={}", link.base, link.token))
+    let anonymous = reqwest::Client::new();
+    let refused = anonymous
+        .get(format!("{}/api/file", link.base))
         .send()
         .await
         .unwrap();
-    assert_eq!(opened.status().as_u16(), 303);
-    let cookie = opened.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_string();
-    let page = browser
+    assert_eq!(refused.status().as_u16(), 401);
+    let page = anonymous
         .get(format!("{}/", link.base))
-        .header("cookie", cookie)
         .send()
         .await
         .unwrap()

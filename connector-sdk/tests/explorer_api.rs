@@ -118,7 +118,7 @@ async fn serve(file: &Path) -> (String, String, tokio::sync::oneshot::Sender<()>
         .unwrap();
     let base = format!("http://{}", bound.local_addr());
     let token = bound.token().to_string();
-    assert_eq!(bound.url(), format!("{base}/?token={token}"));
+    assert_eq!(bound.url(), format!("{base}/#token={token}"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(bound.serve_until(async move {
         let _ = rx.await;
@@ -728,96 +728,74 @@ async fn fourteen_nested_groups_answer_quickly_while_another_request_is_served()
 }
 
 /// Another user of the machine can reach the port but not read the file: without this
-/// run's token every route is 401 and says to open the printed link. The link sets an
-/// HttpOnly, SameSite=Strict cookie for this port and sends the browser on without the
-/// token; the cookie or a bearer token then reads; another run's token reads nothing.
+/// run's token every API route (and any other path) is 401, whatever the method, and says
+/// to open the printed link; a token in the query or a cookie is no token. The page and its
+/// assets are served to anyone and hold nothing of the file. The bearer token (scheme in
+/// any case) reads; another run's token reads nothing.
 #[tokio::test]
 async fn without_this_runs_token_nothing_of_the_file_is_served() {
     let s = server().await;
-    let anonymous = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
     let other = server().await;
     assert_ne!(s.token, other.token);
-    for path in [
-        "/",
-        "/assets/app.js",
-        "/api/file",
-        "/api/resources/user/u1/access",
-        "/nope",
-    ] {
-        for client in [
-            anonymous.clone(),
-            client_with(&other.token),
-            client_with(""),
-        ] {
-            let res = client
-                .get(format!("{}{path}", s.base))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status().as_u16(), 401, "GET {path}");
-            let text = res.text().await.unwrap();
-            assert!(
-                !text.contains("tenant.c1z") && !text.contains("Ada"),
-                "{text}"
-            );
+    connector_sdk::http::ensure_tls_provider();
+    let anonymous = reqwest::Client::new();
+    let port = s.base.rsplit(':').next().unwrap();
+    let refused = [
+        anonymous.get(format!("{}/api/file", s.base)),
+        anonymous.get(format!("{}/api/resources/user/u1/access", s.base)),
+        anonymous.get(format!("{}/nope", s.base)),
+        anonymous.head(format!("{}/api/file", s.base)),
+        anonymous.post(format!("{}/api/resources", s.base)),
+        anonymous.get(format!("{}/api/file?token={}", s.base, s.token)),
+        anonymous
+            .get(format!("{}/api/file", s.base))
+            .header("cookie", format!("baton_explorer_{port}={}", s.token)),
+        client_with(&other.token).get(format!("{}/api/file", s.base)),
+        client_with("").get(format!("{}/api/file", s.base)),
+        anonymous
+            .get(format!("{}/api/file", s.base))
+            .header("authorization", format!("Basic {}", s.token)),
+    ];
+    for request in refused {
+        let res = request.send().await.unwrap();
+        let what = res.url().to_string();
+        assert_eq!(res.status().as_u16(), 401, "{what}");
+        assert_eq!(res.headers()["www-authenticate"], "Bearer", "{what}");
+        let text = res.text().await.unwrap();
+        assert!(
+            !text.contains("tenant.c1z") && !text.contains("Ada"),
+            "{text}"
+        );
+        if !text.is_empty() {
             assert!(text.contains("open that link"), "{text}");
         }
     }
-    // A wrong token in the link is refused too, and sets nothing.
-    let res = anonymous
-        .get(format!("{}/?token={}", s.base, other.token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 401);
-    assert!(res.headers().get("set-cookie").is_none());
-
-    // The printed link: 303 to the same page without the token, with the cookie.
-    let res = anonymous
-        .get(format!("{}/?token={}", s.base, s.token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(res.headers()["location"], "/");
-    let port = s.base.rsplit(':').next().unwrap();
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert_eq!(
-        cookie,
-        format!(
-            "baton_explorer_{port}={}; Path=/; HttpOnly; SameSite=Strict",
-            s.token
-        )
-    );
-    // Other parameters stay; the token goes.
-    let res = anonymous
-        .get(format!(
-            "{}/api/resources?type=user&token={}&q=a",
-            s.base, s.token
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.headers()["location"], "/api/resources?type=user&q=a");
-    // The cookie reads, next to other cookies of the same host.
-    let cookie = format!("theme=dark; baton_explorer_{port}={}", s.token);
-    let res = anonymous
-        .get(format!("{}/api/file", s.base))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    assert!(res.text().await.unwrap().contains("tenant.c1z"));
-    // Another port's cookie with this token's value is not this explorer's cookie.
-    let res = anonymous
-        .get(format!("{}/api/file", s.base))
-        .header("cookie", format!("baton_explorer_1={}", s.token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 401);
+    // The page is public and empty of data.
+    for path in ["/", "/assets/app.js", "/assets/style.css"] {
+        let res = anonymous
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let text = res.text().await.unwrap();
+        assert!(
+            !text.contains("tenant.c1z") && !text.contains("Ada"),
+            "{path}"
+        );
+    }
+    // The bearer token reads, the scheme in any case.
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let res = anonymous
+            .get(format!("{}/api/file", s.base))
+            .header("authorization", format!("{scheme} {}", s.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{scheme}");
+        assert!(res.text().await.unwrap().contains("tenant.c1z"));
+    }
+    // A foreign Host is refused before the token is even looked at.
+    let (status, _) = raw_get(&s.base, "/api/file", "evil.example", &s.token).await;
+    assert_eq!(status, 421);
 }

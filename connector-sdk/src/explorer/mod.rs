@@ -9,7 +9,7 @@
 //! let bound = Explorer::open("sync.c1z".as_ref())?
 //!     .bind("127.0.0.1:0".parse().unwrap(), false)
 //!     .await?;
-//! println!("{}", bound.url()); // http://127.0.0.1:PORT/?token=…
+//! println!("{}", bound.url()); // http://127.0.0.1:PORT/#token=…
 //! bound.serve_until(std::future::pending()).await
 //! # }
 //! ```
@@ -18,10 +18,10 @@
 //!
 //! * Read-only: only `GET` routes exist, and the file is read from a private decompressed
 //!   copy opened read-only; the `.c1z` itself is never written.
-//! * Only with its link: each run makes a random token, printed in the link
-//!   ([`BoundExplorer::url`]); opening it sets a cookie, scripts send it as a bearer
-//!   token, anything else gets 401 — so another user of the machine cannot read the file
-//!   through the port.
+//! * Only with its link: each run makes a random token, printed in the link's fragment
+//!   ([`BoundExplorer::url`]); the page keeps it for its origin and sends it as a bearer
+//!   token, as scripts do; an API call without it gets 401, so another user of the
+//!   machine cannot read the file through the port. The page itself holds no data.
 //! * Loopback by default: the token is its only authentication (no accounts), so a
 //!   non-loopback address needs `allow_remote` (`--allow-remote`) and prints a warning.
 //! * Its own name only: a request whose `Host` is not `127.0.0.1`, `localhost` or `[::1]`
@@ -33,7 +33,9 @@
 //! * Large files stay fast: every list is one keyset-paged SQL query over an index of the
 //!   schema (see [`crate::store::RowPage`]); the page never loads a whole table.
 //!
-//! API (all `GET`, JSON; errors are `{"error": "…"}` with 400 or 404; lists take
+//! API (all `GET`, JSON, each with `Authorization: Bearer TOKEN`; errors are
+//! `{"error": "…"}` with 400, 401 (no or another token), 404, 421 (another `Host`) or 503
+//! (past the deadline); lists take
 //! `limit` (1–500, default 50) and `after` (the `next` of the previous page)):
 //!
 //! | path | answers |
@@ -134,12 +136,14 @@ impl Explorer {
         self
     }
 
-    fn router(&self) -> Router {
+    /// The page (public: it holds nothing of the file) and the API (the token's).
+    fn router(&self, token: access::AccessToken) -> Router {
         use api::ResourceGrants;
-        Router::new()
+        let page = Router::new()
             .route("/", get(assets::index))
             .route("/assets/app.js", get(assets::app_js))
-            .route("/assets/style.css", get(assets::style_css))
+            .route("/assets/style.css", get(assets::style_css));
+        let api = Router::new()
             .route("/api/file", get(api::file))
             .route("/api/resource-types", get(api::resource_types))
             .route("/api/resources", get(api::resources))
@@ -166,7 +170,8 @@ impl Explorer {
             .route("/api/diff", get(api::diff))
             .route("/api/diff/{kind}", get(api::diff_kind))
             .fallback(api::not_found)
-            .with_state(self.state.clone())
+            .layer(axum::middleware::from_fn_with_state(token, access::check));
+        page.merge(api).with_state(self.state.clone())
     }
 
     /// Binds `listen` and makes this run's token ([`BoundExplorer::token`]). A
@@ -182,15 +187,11 @@ impl Explorer {
         })?;
         let addr = listener.local_addr()?;
         let hosts = host::AllowedHosts::new(addr, &self.public_hosts);
-        let token = access::AccessToken::generate(addr.port());
+        let token = access::AccessToken::generate();
         Ok(BoundExplorer {
-            // The Host check runs first (the outer layer), then the token's.
+            // The Host check answers every request first; the API's then checks the token.
             router: self
-                .router()
-                .layer(axum::middleware::from_fn_with_state(
-                    token.clone(),
-                    access::check,
-                ))
+                .router(token.clone())
                 .layer(axum::middleware::from_fn_with_state(hosts, host::check)),
             listener,
             addr,
@@ -231,21 +232,22 @@ impl BoundExplorer {
         self.addr
     }
 
-    /// This run's access token: a request needs it, as the cookie the link sets or as
+    /// This run's access token: every API request needs it, as
     /// `Authorization: Bearer <token>`. Random for each bind.
     pub fn token(&self) -> &str {
         self.token.as_str()
     }
 
-    /// The link that opens the explorer in a browser: `http://ADDR/?token=…` (an
-    /// unspecified address such as `0.0.0.0` shown as `127.0.0.1`, which works on this
-    /// machine).
+    /// The link that opens the explorer in a browser: `http://ADDR/#token=…`. The token
+    /// is in the fragment, which the browser never sends; the page keeps it for this
+    /// origin and sends it with its API calls. An unspecified address such as `0.0.0.0`
+    /// is shown as `127.0.0.1`, which works on this machine.
     pub fn url(&self) -> String {
         let mut shown = self.addr;
         if shown.ip().is_unspecified() {
             shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
-        format!("http://{shown}/?{}", self.token.query())
+        format!("http://{shown}/#token={}", self.token.as_str())
     }
 
     /// Serves until `shutdown` completes.

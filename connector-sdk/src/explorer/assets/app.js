@@ -12,6 +12,18 @@
 const view = document.getElementById("view");
 const enc = encodeURIComponent;
 
+// This run's token arrives in the printed link's fragment (#token=…), which the browser
+// never sends. It is kept in this origin's storage (scheme, host and port: no other
+// server of this machine can read it), taken out of the address, and sent with every
+// API call.
+const TOKEN_KEY = "baton-explorer-token";
+(function takeToken() {
+  const m = /^#token=([0-9a-f]{32})$/.exec(location.hash);
+  if (!m) return;
+  localStorage.setItem(TOKEN_KEY, m[1]);
+  history.replaceState(null, "", location.pathname + "#/");
+})();
+
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -28,7 +40,10 @@ function el(tag, attrs, ...children) {
 }
 
 async function api(path) {
-  const res = await fetch("/api/" + path, { headers: { accept: "application/json" } });
+  const token = localStorage.getItem(TOKEN_KEY) || "";
+  const res = await fetch("/api/" + path, {
+    headers: { accept: "application/json", authorization: "Bearer " + token },
+  });
   let body;
   try { body = await res.json(); } catch (_) { body = { error: res.status + " " + res.statusText }; }
   if (!res.ok) throw new Error(body.error || res.status + " " + res.statusText);
@@ -118,6 +133,14 @@ function showError(e) {
   view.replaceChildren(errorBox(e));
 }
 
+// Which address is being drawn: each route() counts one more. A view whose answers come
+// back after the reader moved on draws nothing, so a slow answer never covers a newer view.
+let routeSeq = 0;
+
+function show(seq, ...nodes) {
+  if (seq === routeSeq) view.replaceChildren(...nodes);
+}
+
 function facts(pairs) {
   const dl = el("dl", { class: "facts" });
   for (const [k, v] of pairs) {
@@ -128,8 +151,9 @@ function facts(pairs) {
 }
 
 async function home() {
+  const seq = routeSeq; // the address this view is drawn for
   const types = await api("resource-types");
-  view.replaceChildren(
+  show(seq,
     el("h1", {}, "Resource types"),
     el("p", { class: "muted" }, "Pick a type, or search for a person, a group or a permission above."),
     el("div", { class: "cards", id: "types" }, types.items.map((t) =>
@@ -148,11 +172,13 @@ function resourceRow(r) {
 }
 
 function resourceList(title, query) {
-  view.replaceChildren(el("h1", {}, title),
+  const seq = routeSeq; // the address this view is drawn for
+  show(seq, el("h1", {}, title),
     pagedTable(["Name", "Email", "Id", "Status"], "resources?" + query, resourceRow, "results", "Nothing found."));
 }
 
 async function resource(type, id) {
+  const seq = routeSeq; // the address this view is drawn for
   const r = await api("resources/" + enc(type) + "/" + enc(id));
   const res = r.resource;
   const user = res.user || {};
@@ -198,13 +224,14 @@ async function resource(type, id) {
           el("td", {}, how(g))), "grants"));
   }
   if (r.access === 0 && r.entitlements === 0) parts.push(el("p", { class: "muted" }, "It holds nothing and has no entitlements."));
-  view.replaceChildren(...parts);
+  show(seq, ...parts);
 }
 
 async function entitlement(id) {
+  const seq = routeSeq; // the address this view is drawn for
   const r = await api("entitlements/" + enc(id));
   const e = r.entitlement;
-  view.replaceChildren(
+  show(seq,
     el("div", { class: "muted" }, "Entitlement"),
     el("h1", { id: "title" }, e.display_name || e.id),
     el("div", { class: "key" }, e.id),
@@ -256,6 +283,7 @@ function diffRow(d) {
 }
 
 async function diff(params) {
+  const seq = routeSeq; // the address this view is drawn for
   const q = new URLSearchParams();
   if (params.get("from")) q.set("from", params.get("from"));
   if (params.get("to")) q.set("to", params.get("to"));
@@ -274,10 +302,11 @@ async function diff(params) {
     parts.push(el("h2", {}, kindTitles[k.kind] + " (" + k.count + ")"),
       pagedTable(["", "What", "Detail"], "diff/" + k.kind + "?" + fromTo, diffRow, "diff-" + k.kind));
   }
-  view.replaceChildren(...parts);
+  show(seq, ...parts);
 }
 
 async function syncs() {
+  const seq = routeSeq; // the address this view is drawn for
   const r = await api("syncs");
   const { table: t, tbody } = table(["Sync", "Type", "Started", "Ended", "Warnings", ""], "syncs");
   const finished = r.items.filter((s) => s.ended_at);
@@ -289,10 +318,11 @@ async function syncs() {
       el("td", {}, s.warnings),
       el("td", {}, prev ? el("a", { href: "#/diff?from=" + enc(prev.sync_id) + "&to=" + enc(s.sync_id) }, "changes") : "")));
   });
-  view.replaceChildren(el("h1", {}, "Syncs in this file"), t);
+  show(seq, el("h1", {}, "Syncs in this file"), t);
 }
 
 async function route() {
+  const seq = ++routeSeq;
   const hash = location.hash.replace(/^#/, "") || "/";
   const [pathPart, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
@@ -313,8 +343,9 @@ async function route() {
     else if (seg[0] === "syncs") await syncs();
     else throw new Error("Nothing at " + location.hash + ".");
   } catch (e) {
-    showError(e);
+    show(seq, errorBox(e));
   }
+  if (seq !== routeSeq) return;
   document.title = (document.querySelector("h1") ? document.querySelector("h1").textContent + " · " : "") + "Access explorer";
   document.body.dataset.ready = hash;
 }
