@@ -83,6 +83,43 @@ impl Drop for Served {
     }
 }
 
+/// A browser that has not opened this run's link reads nothing: the page says to open
+/// it. Pasted into the same tab (only the fragment changes, so the page does not reload
+/// by itself), the link opens the file; its token leaves the address bar and stays in this
+/// origin's storage. A cut-off link says so.
+#[tokio::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+)]
+async fn a_tab_reads_nothing_until_the_printed_link_is_opened_in_it() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let served = Served::start(&demo_files().join("sendgrid.c1z"));
+    b.goto(&format!("{}/#/syncs", served.url)).await;
+    b.wait_for(".error", Some("open that link")).await;
+    assert_eq!(b.count("#types .card").await, 0);
+    assert!(!b.text("body").await.contains("sendgrid.c1z"));
+
+    b.goto(&served.link).await;
+    b.wait_for("#types .card", Some("teammate")).await;
+    let url = b.url().await;
+    assert!(url.ends_with("/#/") && !url.contains("token"), "{url}");
+    let (_, token) = served.link.split_once("#token=").unwrap();
+    let stored = b
+        .eval(
+            "return localStorage.getItem('baton-explorer-token');",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(stored, serde_json::json!(token));
+
+    b.goto(&format!("{}/#token=0123abc", served.url)).await;
+    b.wait_for(".error", Some("32 characters")).await;
+    assert!(!b.url().await.contains("0123abc"));
+}
+
 #[tokio::test]
 #[cfg_attr(
     not(browser_tests),

@@ -65,7 +65,10 @@ fn url_in(line: &str) -> Link {
         .split_once("/#token=")
         .unwrap_or_else(|| panic!("no token in {link:?}"));
     assert!(
-        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        token.len() == 32
+            && token
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
         "{link}"
     );
     Link {

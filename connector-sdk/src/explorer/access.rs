@@ -4,12 +4,13 @@
 //! anyone on the network when it listens beyond loopback.
 //!
 //! A token is made at random each time the explorer binds and printed in its link, in the
-//! fragment: `http://127.0.0.1:8080/#token=…`. A fragment never leaves the browser, so
-//! the token reaches no server, proxy or log. The page (`/` and its two assets, which hold
-//! nothing of the file) is served to anyone; its script moves the token from the address
-//! into the browser's storage for this origin (scheme, host *and port*: no other local
-//! server can read it, unlike a cookie, which every port of a host receives), replaces
-//! the address, and sends `Authorization: Bearer <token>` with every API call. Scripts do
+//! fragment: `http://127.0.0.1:8080/#token=…`. A fragment never appears in a request, so
+//! the token is in no request line, access log or `Referer`. The page (`/` and its two
+//! assets, which hold nothing of the file) is served to anyone; its script moves the token
+//! from the address into the browser's storage for this origin (scheme, host *and port*:
+//! while the explorer holds its port no other local server can read it, unlike a cookie,
+//! which every port of a host receives), replaces the address, and sends
+//! `Authorization: Bearer <token>` with every API call. Scripts do
 //! the same. An API call without the token, or with another, gets 401 saying to open the
 //! printed link. Tokens are compared in constant time.
 

@@ -12,17 +12,32 @@
 const view = document.getElementById("view");
 const enc = encodeURIComponent;
 
-// This run's token arrives in the printed link's fragment (#token=…), which the browser
-// never sends. It is kept in this origin's storage (scheme, host and port: no other
-// server of this machine can read it), taken out of the address, and sent with every
-// API call.
+// This run's token arrives in the printed link's fragment (#token=…), which never appears
+// in a request. It is kept in this origin's storage (scheme, host and port: while the
+// explorer holds its port, no other server of this machine can read it), taken out of the
+// address, and sent with every API call. Where storage is blocked it lives in memory.
 const TOKEN_KEY = "baton-explorer-token";
-(function takeToken() {
-  const m = /^#token=([0-9a-f]{32})$/.exec(location.hash);
-  if (!m) return;
-  localStorage.setItem(TOKEN_KEY, m[1]);
+let memoryToken = "";
+let badLink = false;
+
+function storedToken() {
+  try { return localStorage.getItem(TOKEN_KEY) || memoryToken; } catch (_) { return memoryToken; }
+}
+
+// Takes a `#token=…` address: keeps a well-formed token, clears the address either way
+// (the token never stays in the address bar or the history). Says whether there was one.
+function takeToken() {
+  if (!location.hash.startsWith("#token=")) return false;
+  const token = location.hash.slice("#token=".length).trim().toLowerCase();
   history.replaceState(null, "", location.pathname + "#/");
-})();
+  badLink = !/^[0-9a-f]{32}$/.test(token);
+  if (!badLink) {
+    memoryToken = token;
+    try { localStorage.setItem(TOKEN_KEY, token); } catch (_) { /* memory only */ }
+  }
+  return true;
+}
+takeToken();
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -40,9 +55,8 @@ function el(tag, attrs, ...children) {
 }
 
 async function api(path) {
-  const token = localStorage.getItem(TOKEN_KEY) || "";
   const res = await fetch("/api/" + path, {
-    headers: { accept: "application/json", authorization: "Bearer " + token },
+    headers: { accept: "application/json", authorization: "Bearer " + storedToken() },
   });
   let body;
   try { body = await res.json(); } catch (_) { body = { error: res.status + " " + res.statusText }; }
@@ -117,7 +131,7 @@ function pagedTable(headers, path, row, id, empty) {
     for (const item of page.items) tbody.append(row(item));
     if (page.next !== null && page.next !== undefined) {
       const more = el("button", { class: "more", type: "button" }, "Load more");
-      more.addEventListener("click", () => { more.remove(); load(page.next).catch(showError); });
+      more.addEventListener("click", () => { more.remove(); load(page.next).catch((e) => box.append(errorBox(e))); });
       box.append(more);
     }
   }
@@ -357,6 +371,18 @@ async function init() {
     const type = document.getElementById("search-type").value;
     location.hash = "#/search?q=" + enc(q) + (type ? "&type=" + enc(type) : "");
   });
+  // Listening first: a link pasted into this tab (a new run's) arrives as a hash change,
+  // even when the old token was refused. With its token the page starts again.
+  const badLinkError = new Error("This link's token is not the 32 characters the explorer prints: copy the whole link it printed.");
+  window.addEventListener("hashchange", () => {
+    if (!takeToken()) route();
+    else if (badLink) showError(badLinkError);
+    else location.reload();
+  });
+  if (badLink) {
+    showError(badLinkError);
+    return;
+  }
   try {
     const f = await api("file");
     document.getElementById("file").textContent = f.file + " · sync " + f.sync.sync_id;
@@ -367,7 +393,6 @@ async function init() {
     showError(e);
     return;
   }
-  window.addEventListener("hashchange", route);
   await route();
 }
 
