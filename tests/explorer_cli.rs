@@ -214,3 +214,20 @@ fn a_non_loopback_address_needs_allow_remote_and_warns() {
     );
     assert!(warning.contains("over plain HTTP"), "{warning}");
 }
+
+/// A file handed to the operator may be named to rewrite the terminal (an escape that
+/// clears the line, a carriage return): the line that prints the link shows it escaped.
+#[test]
+fn a_file_name_with_control_characters_is_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ok\x1b[2K\rforged.c1z");
+    small_file(&file);
+    let mut cmd = command("baton");
+    cmd.arg("serve")
+        .arg(&file)
+        .args(["--listen", "127.0.0.1:0"]);
+    let (_running, line) = Running::start(cmd);
+    assert!(!line.contains('\x1b') && !line.contains('\r'), "{line:?}");
+    assert!(line.contains("ok\\x1b[2K\\rforged.c1z"), "{line:?}");
+    url_in(&line);
+}

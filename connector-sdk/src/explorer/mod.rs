@@ -280,10 +280,12 @@ pub async fn serve(
 ) -> Result<()> {
     check_listen(listen, allow_remote)?;
     let explorer = Explorer::open_with(file, limits)?.with_public_hosts(public_hosts);
+    // A file's name is someone else's text: its control characters are escaped.
+    let shown_name = crate::printable::printable(&file.display().to_string()).into_owned();
     if !listen.ip().is_loopback() {
         eprintln!(
             "warning: the explorer listens on {listen}, beyond this machine, over plain HTTP: anyone who sees its link (with the token) or the traffic can read all of {}",
-            file.display()
+            shown_name
         );
     }
     let bound = explorer.bind(listen, allow_remote).await?;
@@ -292,7 +294,7 @@ pub async fn serve(
     println!(
         "explorer: {} (read-only view of {}; open this link, its token is needed; Ctrl-C to stop)",
         bound.url(),
-        file.display()
+        shown_name
     );
     bound.serve_until(shutdown_signal()).await
 }
